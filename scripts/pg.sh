@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The project-local PostgreSQL cluster: start | stop | status | url.
+# PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` OS user.
+# That user must be able to reach the data directory: when the checkout sits under a private
+# folder, the cluster lives under the system temp folder instead, keyed by the checkout's path.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+key=$(printf '%s' "$root" | sha1sum | cut -c1-10)
+pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -x "$pg_bin/pg_ctl" ] || { echo "pg.sh: no PostgreSQL binaries found (set PG_BIN)" >&2; exit 1; }
+
+if [ "$(id -u)" = 0 ]; then
+  as_pg=(runuser -u postgres --)
+  mkdir -p "$root/.data"
+  if "${as_pg[@]}" test -x "$root/.data" 2>/dev/null; then
+    base="$root/.data"
+  else
+    base="${TMPDIR:-/tmp}/interior-pg-$key"
+  fi
+else
+  as_pg=()
+  base="$root/.data"
+fi
+pgdata="$base/pg"
+sockdir="/tmp/ipg-$key"
+run() { "${as_pg[@]}" "$@"; }
+
+prepare_dirs() {
+  mkdir -p "$base" "$sockdir"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$base" "$sockdir"; chmod 700 "$sockdir"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+is_running() { [ -f "$pgdata/PG_VERSION" ] && run "$pg_bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; }
+
+port() { cat "$base/port"; }
+
+case "${1:-}" in
+  start)
+    prepare_dirs
+    if [ ! -f "$pgdata/PG_VERSION" ]; then
+      run "$pg_bin/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 \
+        || { cat "$base/initdb.log" >&2; exit 1; }
+    fi
+    if is_running; then echo "already running"; exit 0; fi
+    # A port chosen afresh at each start: a stale one may have been taken meanwhile.
+    free_port >"$base/port"
+    run "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 30 start \
+      -o "-p $(port) -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" >/dev/null \
+      || { tail -n 20 "$pgdata/server.log" >&2; exit 1; }
+    echo "started"
+    ;;
+  stop)
+    if is_running; then run "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null; echo "stopped"; fi
+    ;;
+  status)
+    if is_running; then echo "running on 127.0.0.1:$(port) (data: $pgdata)"; else echo "not running"; exit 3; fi
+    ;;
+  url)
+    echo "postgresql+asyncpg://postgres@127.0.0.1:$(port)/${2:-interior}"
+    ;;
+  *)
+    echo "usage: $0 start|stop|status|url [dbname]" >&2; exit 2
+    ;;
+esac

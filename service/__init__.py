@@ -1,0 +1,1 @@
+"""Interior sector service: strategy, indicator measurements and the international-organisation registry."""

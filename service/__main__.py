@@ -1,0 +1,111 @@
+"""Command line: serve, migrate, seed, createdb, export-schema."""
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+from service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config(database_url: str | None = None):
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+
+
+async def seed(data_dir: Path) -> int:
+    from service.core.db import create_engine, create_sessionmaker
+    from service.seed.loader import load_all
+
+    engine = create_engine(get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await load_all(session, data_dir)
+    finally:
+        await engine.dispose()
+
+
+async def createdb() -> None:
+    """Create the database named in DATABASE_URL if it does not exist (local development and tests)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(get_settings().database_url)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
+    )
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database)
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{url.database}"')
+    finally:
+        await connection.close()
+
+
+def export_schema(out_dir: Path) -> None:
+    from strawberry.printer import print_schema
+
+    from service.app import create_app
+    from service.graphql import schema
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    openapi = create_app().openapi()
+    (out_dir / "openapi.json").write_text(json.dumps(openapi, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "schema.graphql").write_text(print_schema(schema) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="apply Alembic migrations up to head")
+    seed_cmd = commands.add_parser("seed", help="load the seed data files (idempotent)")
+    seed_cmd.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    commands.add_parser("createdb", help="create the configured database if it is missing")
+    export_cmd = commands.add_parser("export-schema", help="write openapi/openapi.json and openapi/schema.graphql")
+    export_cmd.add_argument("--out", type=Path, default=ROOT / "openapi")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    elif args.command == "migrate":
+        migrate()
+    elif args.command == "seed":
+        written = asyncio.run(seed(args.data_dir))
+        print(f"seed: {written} rows inserted or changed")
+    elif args.command == "createdb":
+        asyncio.run(createdb())
+    elif args.command == "export-schema":
+        export_schema(args.out)
+
+
+if __name__ == "__main__":
+    main()

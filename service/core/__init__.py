@@ -1,0 +1,1 @@
+"""Plumbing every domain uses. Imports no domain."""

@@ -1,0 +1,55 @@
+"""The async engine and one session per request."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import func, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from service.settings import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    connect_args = {}
+    if settings.db_statement_timeout_ms:
+        connect_args["server_settings"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def upsert(session: AsyncSession, model: type, rows: list[dict[str, Any]], key: list[str]) -> int:
+    """Insert rows, or update those whose key exists and whose values differ; returns rows written.
+
+    Unchanged rows are left alone, `updated_at` included, so loading the same data twice
+    changes nothing and integrators' `updated_since` sync sees only real changes.
+    """
+    if not rows:
+        return 0
+    table = model.__table__
+    stmt = pg_insert(table).values(rows)
+    columns = [name for name in rows[0] if name not in key]
+    assignments = {name: stmt.excluded[name] for name in columns}
+    if "updated_at" in table.c:
+        assignments["updated_at"] = func.now()
+    changed = or_(*(table.c[name].is_distinct_from(stmt.excluded[name]) for name in columns))
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_=assignments, where=changed)
+    result = await session.execute(stmt)
+    return result.rowcount

@@ -1,0 +1,96 @@
+"""GraphQL plumbing: the per-request context with its DataLoaders, and error codes."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import MaskErrors
+from strawberry.fastapi import BaseContext
+
+from service.core.errors import ErrorCode, Problem
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+BatchLoad = Callable[[AsyncSession, Sequence[K]], Awaitable[dict[K, V]]]
+
+
+class Context(BaseContext):
+    """One per request: the request's session and the DataLoaders built on it.
+
+    An AsyncSession runs one statement at a time while Strawberry resolves sibling fields
+    concurrently, so every database call of a request goes through one lock.
+    """
+
+    def __init__(self, session: AsyncSession):
+        super().__init__()
+        self.session = session
+        self._lock = asyncio.Lock()
+        self._loaders: dict[Callable, DataLoader] = {}
+
+    async def run(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+        async with self._lock:
+            return await fn(self.session, *args, **kwargs)
+
+    def loader(self, batch_load: BatchLoad, missing: Callable[[], Any] = lambda: None) -> DataLoader:
+        """The request's DataLoader over `batch_load(session, keys) -> {key: value}`."""
+        if batch_load not in self._loaders:
+
+            async def load(keys: list) -> list:
+                found = await self.run(batch_load, keys)
+                return [found[key] if key in found else missing() for key in keys]
+
+            self._loaders[batch_load] = DataLoader(load_fn=load)
+        return self._loaders[batch_load]
+
+
+_CODE_BY_STATUS = {
+    400: ErrorCode.BAD_USER_INPUT,
+    404: ErrorCode.NOT_FOUND,
+    422: ErrorCode.BAD_USER_INPUT,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+
+class ErrorCodes(MaskErrors):
+    """Every error leaves with a stable `extensions.code`; unexpected ones leave without their details."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._classify(error) for error in errors]
+
+    def _with_code(self, error: GraphQLError, message: str, code: str) -> GraphQLError:
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": code},
+        )
+
+    def _classify(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, Problem):
+            return self._with_code(
+                error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
+            )
+        if isinstance(original, (OperationalError, ConnectionError, OSError)):
+            return self._with_code(
+                error, "The database is not reachable right now; retry shortly.", ErrorCode.SERVICE_UNAVAILABLE
+            )
+        if original is None:
+            if error.extensions and "code" in error.extensions:
+                return error
+            # Raised by GraphQL itself: the document does not parse or does not fit the schema.
+            return self._with_code(error, error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
+            return self._with_code(error, original.message, original.extensions["code"])
+        log.error("unhandled error in GraphQL resolver", exc_info=original)
+        return self._with_code(error, "An unexpected error occurred; it has been logged.", ErrorCode.INTERNAL)

@@ -1,0 +1,27 @@
+"""Columns and ids shared by every domain's tables."""
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import DateTime, func
+from sqlmodel import Field, SQLModel
+
+_NAMESPACE = uuid.UUID("6f1c1f0e-4e0b-4a39-9d8e-2b7f3c0a5d11")
+
+
+def stable_id(kind: str, *natural_key: str) -> uuid.UUID:
+    """The id of an entity derived from its natural key, so that reloading seed data keeps every id."""
+    return uuid.uuid5(_NAMESPACE, kind + ":" + "|".join(natural_key))
+
+
+class Timestamped(SQLModel):
+    created_at: dt.datetime = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now(), "nullable": False},
+    )
+    updated_at: dt.datetime = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now(), "nullable": False},
+    )

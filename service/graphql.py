@@ -1,0 +1,39 @@
+"""The GraphQL schema, composed from the domains' Query types."""
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.fastapi import GraphQLRouter
+
+from service.core.db import SessionDep
+from service.core.graphql import Context, ErrorCodes
+from service.registry.graphql import RegistryQuery
+from service.settings import Settings
+
+
+@strawberry.type
+class Query(RegistryQuery):
+    pass
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        QueryDepthLimiter(max_depth=12),
+        MaxAliasesLimiter(max_alias_count=30),
+        MaxTokensLimiter(max_token_count=5000),
+        ErrorCodes(),
+    ],
+)
+
+
+async def _context(session: SessionDep) -> Context:
+    return Context(session)
+
+
+def graphql_router(settings: Settings) -> GraphQLRouter:
+    return GraphQLRouter(
+        schema,
+        context_getter=_context,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=False,
+    )

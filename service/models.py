@@ -1,0 +1,10 @@
+"""Every table of every domain, so that Alembic and the tests see the whole schema."""
+
+from service.registry.models import (  # noqa: F401
+    Engagement,
+    Institution,
+    Membership,
+    Organization,
+    Representation,
+    RepresentationOrganization,
+)

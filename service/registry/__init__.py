@@ -1,0 +1,1 @@
+"""Institutions, international organisations, memberships, engagements and representations."""

@@ -1,0 +1,347 @@
+"""The registry in GraphQL: types, the Query fields, and DataLoaders over the repository."""
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from service.core import partial_date
+from service.core.errors import BadRequest
+from service.core.graphql import Context
+from service.core.graphql_types import LocalizedText, PageInfo, Precision
+from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
+from service.registry import models, repository, service
+
+Relation = strawberry.enum(models.Relation)
+
+
+def _precision(value: str | None) -> partial_date.Precision | None:
+    return partial_date.parse(value) if value else None
+
+
+async def load_institution(info: Info[Context, None], institution_id: uuid.UUID | None) -> "Institution | None":
+    if institution_id is None:
+        return None
+    row = await info.context.loader(repository.institutions_by_ids).load(institution_id)
+    return Institution.of(row) if row else None
+
+
+async def load_organization(info: Info[Context, None], organization_id: uuid.UUID | None) -> "Organization | None":
+    if organization_id is None:
+        return None
+    row = await info.context.loader(repository.organizations_by_ids).load(organization_id)
+    return Organization.of(row) if row else None
+
+
+@strawberry.type(description="A national body: a ministry, one of its agencies, or a foreign counterpart.")
+class Institution:
+    id: strawberry.ID
+    code: str
+    name: LocalizedText
+    aliases: list[str]
+    kind: str
+    country: str
+    sources: list[str]
+    updated_at: dt.datetime
+    parent_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, row: models.Institution) -> "Institution":
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            code=row.code,
+            name=LocalizedText.of(row.name),
+            aliases=row.aliases,
+            kind=row.kind,
+            country=row.country,
+            sources=row.sources,
+            updated_at=row.updated_at,
+            parent_id=row.parent_id,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info[Context, None]) -> "Institution | None":
+        return await load_institution(info, self.parent_id)
+
+
+@strawberry.type
+class MembershipEvent:
+    date: str
+    precision: Precision
+    kind: str
+    organization_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="The other organisation the event concerns, e.g. the parent joined first.")
+    async def organization(self, info: Info[Context, None]) -> "Organization | None":
+        return await load_organization(info, self.organization_id)
+
+
+@strawberry.type(description="How a national institution belongs to, partners with or takes part in an organisation.")
+class Membership:
+    id: strawberry.ID
+    relation: Relation
+    since: str | None = strawberry.field(description="ISO 8601 in the source's precision: 1999, 2010-05, 2018-11-06.")
+    since_precision: Precision | None
+    until: str | None
+    until_precision: Precision | None
+    financial_obligation: bool | None = strawberry.field(description="null where the source does not say.")
+    events: list[MembershipEvent]
+    note: LocalizedText | None
+    sources: list[str]
+    updated_at: dt.datetime
+    member_id: strawberry.Private[uuid.UUID]
+    coordinator_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, row: models.Membership) -> "Membership":
+        events = [
+            MembershipEvent(
+                date=e["date"],
+                precision=partial_date.parse(e["date"]),
+                kind=e["kind"],
+                organization_id=uuid.UUID(e["organization_id"]) if e.get("organization_id") else None,
+            )
+            for e in row.events
+        ]
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            relation=row.relation,
+            since=row.since,
+            since_precision=_precision(row.since),
+            until=row.until,
+            until_precision=_precision(row.until),
+            financial_obligation=row.financial_obligation,
+            events=events,
+            note=LocalizedText.of(row.note),
+            sources=row.sources,
+            updated_at=row.updated_at,
+            member_id=row.member_id,
+            coordinator_id=row.coordinator_id,
+        )
+
+    @strawberry.field
+    async def member(self, info: Info[Context, None]) -> Institution:
+        member = await load_institution(info, self.member_id)
+        assert member is not None  # a foreign key guarantees it
+        return member
+
+    @strawberry.field
+    async def coordinator(self, info: Info[Context, None]) -> Institution | None:
+        return await load_institution(info, self.coordinator_id)
+
+
+@strawberry.type(description="An international organisation, body, committee or forum.")
+class Organization:
+    id: strawberry.ID
+    acronym: str | None
+    name: LocalizedText
+    aliases: list[str]
+    kind: str
+    established: str | None
+    sources: list[str]
+    updated_at: dt.datetime
+    parent_id: strawberry.Private[uuid.UUID | None]
+    row_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def of(cls, row: models.Organization) -> "Organization":
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            acronym=row.acronym,
+            name=LocalizedText.of(row.name),
+            aliases=row.aliases,
+            kind=row.kind,
+            established=row.established,
+            sources=row.sources,
+            updated_at=row.updated_at,
+            parent_id=row.parent_id,
+            row_id=row.id,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info[Context, None]) -> "Organization | None":
+        return await load_organization(info, self.parent_id)
+
+    @strawberry.field
+    async def memberships(self, info: Info[Context, None]) -> list[Membership]:
+        rows = await info.context.loader(repository.memberships_by_organization, missing=list).load(self.row_id)
+        return [Membership.of(row) for row in rows]
+
+
+@strawberry.type
+class OrganizationEdge:
+    cursor: str
+    node: Organization
+
+
+@strawberry.type
+class OrganizationConnection:
+    edges: list[OrganizationEdge]
+    page_info: PageInfo
+    query: strawberry.Private[repository.OrganizationQuery]
+
+    @strawberry.field(description="How many organisations match the filter, on all pages.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(repository.count_organizations, self.query)
+
+
+@strawberry.input
+class OrganizationFilter:
+    q: str | None = strawberry.field(default=None, description="Acronym or any name; case- and diacritic-insensitive.")
+    coordinator: str | None = strawberry.field(default=None, description="Code of the coordinating institution.")
+    member_country: str | None = None
+    financial_obligation: bool | None = None
+    updated_since: dt.datetime | None = None
+
+
+@strawberry.type
+class Engagement:
+    id: strawberry.ID
+    start_date: str
+    end_date: str | None
+    title: LocalizedText
+    place: LocalizedText
+    country: str
+    participants: list[LocalizedText]
+    sources: list[str]
+    institution_id: strawberry.Private[uuid.UUID | None]
+    organization_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def institution(self, info: Info[Context, None]) -> Institution | None:
+        return await load_institution(info, self.institution_id)
+
+    @strawberry.field
+    async def organization(self, info: Info[Context, None]) -> Organization | None:
+        return await load_organization(info, self.organization_id)
+
+
+@strawberry.type
+class Representation:
+    id: strawberry.ID
+    country: str
+    city: LocalizedText
+    city_country: str
+    source_text: str
+    sources: list[str]
+    organization_ids: strawberry.Private[list[uuid.UUID]]
+    coordinator_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def organizations(self, info: Info[Context, None]) -> list[Organization]:
+        rows = await info.context.loader(repository.organizations_by_ids).load_many(self.organization_ids)
+        return [Organization.of(row) for row in rows]
+
+    @strawberry.field
+    async def coordinator(self, info: Info[Context, None]) -> Institution | None:
+        return await load_institution(info, self.coordinator_id)
+
+
+def _check_first(first: int) -> None:
+    if not 1 <= first <= MAX_LIMIT:
+        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
+
+
+@strawberry.type
+class RegistryQuery:
+    @strawberry.field(description="Organisations in acronym order, a Relay page at a time.")
+    async def organizations(
+        self,
+        info: Info[Context, None],
+        filter: OrganizationFilter | None = None,
+        first: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> OrganizationConnection:
+        _check_first(first)
+        f = filter or OrganizationFilter()
+        query = service.organization_query(
+            q=f.q,
+            coordinator=f.coordinator,
+            member_country=f.member_country,
+            financial_obligation=f.financial_obligation,
+            updated_since=f.updated_since,
+        )
+        rows, next_cursor = await info.context.run(service.page_organizations, query, first, after)
+        edges = [
+            OrganizationEdge(cursor=encode_cursor([row.sort_key, str(row.id)]), node=Organization.of(row))
+            for row in rows
+        ]
+        page_info = PageInfo(has_next_page=next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
+        return OrganizationConnection(edges=edges, page_info=page_info, query=query)
+
+    @strawberry.field(description="One organisation, by id or by acronym.")
+    async def organization(
+        self, info: Info[Context, None], id: strawberry.ID | None = None, acronym: str | None = None
+    ) -> Organization | None:
+        if (id is None) == (acronym is None):
+            raise BadRequest("Give exactly one of `id` and `acronym`.")
+        if id is not None:
+            try:
+                organization_id = uuid.UUID(str(id))
+            except ValueError:
+                raise BadRequest(f"{id!r} is not an organisation id.") from None
+            row = await info.context.run(repository.get_organization, organization_id)
+        else:
+            row = await info.context.run(repository.get_organization_by_acronym, acronym)
+        return Organization.of(row) if row else None
+
+    @strawberry.field
+    async def institutions(self, info: Info[Context, None], country: str | None = None) -> list[Institution]:
+        rows = await info.context.run(repository.list_institutions, country.upper() if country else None)
+        return [Institution.of(row) for row in rows]
+
+    @strawberry.field(description="One institution by its code (`VP`, `IeM IC`) or alias.")
+    async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
+        row = await info.context.run(repository.get_institution_by_code, code)
+        return Institution.of(row) if row else None
+
+    @strawberry.field(description="Visits and meetings, oldest first.")
+    async def engagements(
+        self,
+        info: Info[Context, None],
+        year: int | None = None,
+        organization: Annotated[str | None, strawberry.argument(description="Organisation id or acronym.")] = None,
+    ) -> list[Engagement]:
+        organization_id = (
+            await info.context.run(service.resolve_organization_id, organization) if organization else None
+        )
+        rows = await info.context.run(
+            repository.list_engagements, year=year, organization_id=organization_id, limit=MAX_LIMIT, after=None
+        )
+        return [
+            Engagement(
+                id=strawberry.ID(str(row.id)),
+                start_date=row.start_date,
+                end_date=row.end_date,
+                title=LocalizedText.of(row.title),
+                place=LocalizedText.of(row.place),
+                country=row.country,
+                participants=[LocalizedText.of(p) for p in row.participants],
+                sources=row.sources,
+                institution_id=row.institution_id,
+                organization_id=row.organization_id,
+            )
+            for row in rows[:MAX_LIMIT]
+        ]
+
+    @strawberry.field(description="Permanent representations, in the source's order.")
+    async def representations(self, info: Info[Context, None]) -> list[Representation]:
+        rows = await info.context.run(
+            repository.list_representations, organization_id=None, limit=MAX_LIMIT, after=None
+        )
+        organization_ids = await info.context.run(repository.organization_ids_by_representation, [r.id for r in rows])
+        return [
+            Representation(
+                id=strawberry.ID(str(row.id)),
+                country=row.country,
+                city=LocalizedText.of(row.city),
+                city_country=row.city_country,
+                source_text=row.source_text,
+                sources=row.sources,
+                organization_ids=organization_ids[row.id],
+                coordinator_id=row.coordinator_id,
+            )
+            for row in rows[:MAX_LIMIT]
+        ]

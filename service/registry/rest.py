@@ -1,0 +1,205 @@
+"""REST routes of the registry, under /api/v1."""
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from service.core.caching import json_with_etag
+from service.core.db import SessionDep
+from service.core.errors import PROBLEM_RESPONSES
+from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.registry import repository, service
+from service.registry.schemas import (
+    EngagementOut,
+    InstitutionOut,
+    OrganizationDetail,
+    OrganizationOut,
+    RepresentationOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["registry"], responses=PROBLEM_RESPONSES)
+
+CountryParam = Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 country code.")]
+
+
+@router.get("/institutions", response_model=Page[InstitutionOut])
+async def list_institutions(request: Request, session: SessionDep, country: CountryParam = None) -> Response:
+    """Every national institution named in the sources (the list is short; one page)."""
+    return json_with_etag(request, Page[InstitutionOut](items=await service.list_institutions(session, country)))
+
+
+@router.get("/institutions/{code}", response_model=InstitutionOut)
+async def get_institution(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Path(max_length=64, description="e.g. `VP`, `IeM%20IC`")],
+) -> Response:
+    return json_with_etag(request, await service.get_institution(session, code))
+
+
+@router.get("/organizations", response_model=Page[OrganizationOut])
+async def list_organizations(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Acronym or any name; case- and diacritic-insensitive.")
+    ] = None,
+    coordinator: Annotated[
+        str | None, Query(max_length=64, description="Code of the coordinating institution.")
+    ] = None,
+    member_country: CountryParam = None,
+    financial_obligation: bool | None = None,
+    updated_since: Annotated[
+        dt.datetime | None, Query(description="RFC 3339; entities changed at or after it.")
+    ] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Response:
+    query = service.organization_query(
+        q=q,
+        coordinator=coordinator,
+        member_country=member_country,
+        financial_obligation=financial_obligation,
+        updated_since=updated_since,
+    )
+    rows, next_cursor = await service.page_organizations(session, query, limit, cursor)
+    items = await service.organizations_out(session, rows)
+    return json_with_etag(request, Page[OrganizationOut](items=items, next_cursor=next_cursor))
+
+
+EXPORT_COLUMNS = [
+    "organization_id",
+    "acronym",
+    "name_lv",
+    "name_en",
+    "name_lt",
+    "name_original",
+    "kind",
+    "parent_acronym",
+    "member_code",
+    "member_country",
+    "relation",
+    "since",
+    "until",
+    "coordinator_code",
+    "financial_obligation",
+    "events",
+    "sources",
+]
+
+
+def _csv_line(values: list) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _export_row(row: tuple) -> list:
+    (
+        org_id,
+        acronym,
+        name,
+        kind,
+        parent,
+        member,
+        country,
+        relation,
+        since,
+        until,
+        coordinator,
+        obligation,
+        events,
+        sources,
+    ) = row
+    return [
+        org_id,
+        acronym or "",
+        name.get("lv") or "",
+        name.get("en") or "",
+        name.get("lt") or "",
+        name.get("original") or "",
+        kind,
+        parent or "",
+        member or "",
+        country or "",
+        relation or "",
+        since or "",
+        until or "",
+        coordinator or "",
+        "" if obligation is None else str(obligation).lower(),
+        "; ".join(f"{e['date']} {e['kind']}" for e in events or []),
+        " ".join(sources or []),
+    ]
+
+
+@router.get(
+    "/organizations/export.csv",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "One row per membership; organisations without one get one row.",
+        }
+    },
+)
+async def export_registry(request: Request) -> StreamingResponse:
+    """The whole registry as CSV (UTF-8, header row), streamed so memory stays flat as it grows."""
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[str]:
+        yield _csv_line(EXPORT_COLUMNS)
+        # A session of its own: the response outlives the request's dependencies.
+        async with sessionmaker() as session:
+            chunk: list[str] = []
+            async for row in repository.stream_registry_rows(session):
+                chunk.append(_csv_line(_export_row(row)))
+                if len(chunk) == 500:
+                    yield "".join(chunk)
+                    chunk = []
+            yield "".join(chunk)
+
+    headers = {"Content-Disposition": 'attachment; filename="registry.csv"'}
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/organizations/{organization_id}", response_model=OrganizationDetail)
+async def get_organization(request: Request, session: SessionDep, organization_id: uuid.UUID) -> Response:
+    """One organisation with its memberships, their coordinators and dated events."""
+    return json_with_etag(request, await service.get_organization(session, organization_id))
+
+
+@router.get("/engagements", response_model=Page[EngagementOut])
+async def list_engagements(
+    request: Request,
+    session: SessionDep,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    organization: Annotated[str | None, Query(max_length=200, description="Organisation id or acronym.")] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Response:
+    """Visits and meetings, oldest first."""
+    items, next_cursor = await service.page_engagements(
+        session, year=year, organization=organization, limit=limit, cursor=cursor
+    )
+    return json_with_etag(request, Page[EngagementOut](items=items, next_cursor=next_cursor))
+
+
+@router.get("/representations", response_model=Page[RepresentationOut])
+async def list_representations(
+    request: Request,
+    session: SessionDep,
+    organization: Annotated[str | None, Query(max_length=200, description="Organisation id or acronym.")] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Response:
+    """Permanent representations, in the source's order."""
+    items, next_cursor = await service.page_representations(
+        session, organization=organization, limit=limit, cursor=cursor
+    )
+    return json_with_etag(request, Page[RepresentationOut](items=items, next_cursor=next_cursor))

@@ -1,0 +1,259 @@
+"""The registry's rules: filters, pagination, and turning rows into the published shapes."""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core import partial_date
+from service.core.errors import NotFound
+from service.core.i18n import fold
+from service.core.pagination import decode_cursor, encode_cursor
+from service.registry import repository
+from service.registry.models import Engagement, Institution, Membership, Organization, Representation
+from service.registry.repository import OrganizationQuery
+from service.registry.schemas import (
+    EngagementOut,
+    InstitutionOut,
+    InstitutionRef,
+    MembershipEvent,
+    MembershipOut,
+    OrganizationDetail,
+    OrganizationOut,
+    OrganizationRef,
+    RepresentationOut,
+)
+
+
+def organization_query(
+    *,
+    q: str | None = None,
+    coordinator: str | None = None,
+    member_country: str | None = None,
+    financial_obligation: bool | None = None,
+    updated_since: dt.datetime | None = None,
+) -> OrganizationQuery:
+    folded = fold(q).strip() if q else None
+    return OrganizationQuery(
+        folded_text=folded or None,
+        coordinator_code=coordinator,
+        member_country=member_country.upper() if member_country else None,
+        financial_obligation=financial_obligation,
+        updated_since=updated_since,
+    )
+
+
+def organization_search_fields(acronym: str | None, name: dict, aliases: list[str]) -> tuple[str, str]:
+    """The folded search text and the sort key an organisation is stored with."""
+    names = [text for text in name.values() if text]
+    search_text = " | ".join(fold(text) for text in [acronym or "", *names, *aliases] if text)
+    sort_key = fold(acronym or name.get("en") or names[0])
+    return search_text, sort_key
+
+
+def _next_cursor(rows: Sequence, limit: int, key) -> str | None:
+    return encode_cursor(key(rows[limit - 1])) if len(rows) > limit else None
+
+
+async def page_organizations(
+    session: AsyncSession, query: OrganizationQuery, limit: int, cursor: str | None
+) -> tuple[Sequence[Organization], str | None]:
+    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+    rows = await repository.list_organizations(session, query, limit, after)
+    return rows[:limit], _next_cursor(rows, limit, lambda org: [org.sort_key, str(org.id)])
+
+
+async def resolve_organization_id(session: AsyncSession, id_or_acronym: str) -> uuid.UUID:
+    """An organisation given by id or by acronym, as clients write either."""
+    try:
+        return uuid.UUID(id_or_acronym)
+    except ValueError:
+        org = await repository.get_organization_by_acronym(session, id_or_acronym)
+        if org is None:
+            raise NotFound("organization", id_or_acronym) from None
+        return org.id
+
+
+def institution_ref(institution: Institution) -> InstitutionRef:
+    return InstitutionRef(id=institution.id, code=institution.code, country=institution.country)
+
+
+def organization_ref(org: Organization) -> OrganizationRef:
+    return OrganizationRef(id=org.id, acronym=org.acronym, name=org.name)
+
+
+def institution_out(institution: Institution, parents: dict[uuid.UUID, Institution]) -> InstitutionOut:
+    parent = parents.get(institution.parent_id) if institution.parent_id else None
+    return InstitutionOut(
+        id=institution.id,
+        code=institution.code,
+        name=institution.name,
+        aliases=institution.aliases,
+        kind=institution.kind,
+        country=institution.country,
+        parent=institution_ref(parent) if parent else None,
+        notes=institution.notes,
+        sources=institution.sources,
+        updated_at=institution.updated_at,
+    )
+
+
+def organization_out(org: Organization, parents: dict[uuid.UUID, Organization]) -> OrganizationOut:
+    parent = parents.get(org.parent_id) if org.parent_id else None
+    return OrganizationOut(
+        id=org.id,
+        acronym=org.acronym,
+        name=org.name,
+        aliases=org.aliases,
+        kind=org.kind,
+        parent=organization_ref(parent) if parent else None,
+        established=org.established,
+        sources=org.sources,
+        updated_at=org.updated_at,
+    )
+
+
+def _precision(value: str | None) -> partial_date.Precision | None:
+    return partial_date.parse(value) if value else None
+
+
+def membership_out(
+    membership: Membership, institutions: dict[uuid.UUID, Institution], organizations: dict[uuid.UUID, Organization]
+) -> MembershipOut:
+    coordinator = institutions.get(membership.coordinator_id) if membership.coordinator_id else None
+    events = []
+    for event in membership.events:
+        other = organizations.get(uuid.UUID(event["organization_id"])) if event.get("organization_id") else None
+        events.append(
+            MembershipEvent(
+                date=event["date"], kind=event["kind"], organization=organization_ref(other) if other else None
+            )
+        )
+    return MembershipOut(
+        id=membership.id,
+        member=institution_ref(institutions[membership.member_id]),
+        relation=membership.relation,
+        since=membership.since,
+        since_precision=_precision(membership.since),
+        until=membership.until,
+        until_precision=_precision(membership.until),
+        coordinator=institution_ref(coordinator) if coordinator else None,
+        financial_obligation=membership.financial_obligation,
+        events=events,
+        note=membership.note,
+        sources=membership.sources,
+        updated_at=membership.updated_at,
+    )
+
+
+def event_organization_ids(memberships: Sequence[Membership]) -> list[uuid.UUID]:
+    return [uuid.UUID(e["organization_id"]) for m in memberships for e in m.events if e.get("organization_id")]
+
+
+def membership_institution_ids(memberships: Sequence[Membership]) -> list[uuid.UUID]:
+    ids = [m.member_id for m in memberships]
+    ids += [m.coordinator_id for m in memberships if m.coordinator_id]
+    return ids
+
+
+async def list_institutions(session: AsyncSession, country: str | None) -> list[InstitutionOut]:
+    rows = await repository.list_institutions(session, country.upper() if country else None)
+    by_id = {row.id: row for row in rows}
+    missing_parents = [row.parent_id for row in rows if row.parent_id and row.parent_id not in by_id]
+    by_id |= await repository.institutions_by_ids(session, missing_parents)
+    return [institution_out(row, by_id) for row in rows]
+
+
+async def get_institution(session: AsyncSession, code: str) -> InstitutionOut:
+    institution = await repository.get_institution_by_code(session, code)
+    if institution is None:
+        raise NotFound("institution", code)
+    parents = await repository.institutions_by_ids(session, [institution.parent_id] if institution.parent_id else [])
+    return institution_out(institution, parents)
+
+
+async def organizations_out(session: AsyncSession, rows: Sequence[Organization]) -> list[OrganizationOut]:
+    parents = await repository.organizations_by_ids(session, [row.parent_id for row in rows if row.parent_id])
+    return [organization_out(row, parents) for row in rows]
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
+    org = await repository.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound("organization", str(organization_id))
+    memberships = (await repository.memberships_by_organization(session, [org.id]))[org.id]
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(memberships))
+    related = event_organization_ids(memberships) + ([org.parent_id] if org.parent_id else [])
+    organizations = await repository.organizations_by_ids(session, related)
+    return OrganizationDetail(
+        **organization_out(org, organizations).model_dump(),
+        memberships=[membership_out(m, institutions, organizations) for m in memberships],
+    )
+
+
+async def page_engagements(
+    session: AsyncSession, *, year: int | None, organization: str | None, limit: int, cursor: str | None
+) -> tuple[list[EngagementOut], str | None]:
+    organization_id = await resolve_organization_id(session, organization) if organization else None
+    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+    rows = await repository.list_engagements(
+        session, year=year, organization_id=organization_id, limit=limit, after=after
+    )
+    next_cursor = _next_cursor(rows, limit, lambda e: [e.start_date, str(e.id)])
+    return await engagements_out(session, rows[:limit]), next_cursor
+
+
+async def engagements_out(session: AsyncSession, rows: Sequence[Engagement]) -> list[EngagementOut]:
+    institutions = await repository.institutions_by_ids(session, [r.institution_id for r in rows if r.institution_id])
+    organizations = await repository.organizations_by_ids(
+        session, [r.organization_id for r in rows if r.organization_id]
+    )
+    return [
+        EngagementOut(
+            id=row.id,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            title=row.title,
+            place=row.place,
+            country=row.country,
+            participants=row.participants,
+            institution=institution_ref(institutions[row.institution_id]) if row.institution_id else None,
+            organization=organization_ref(organizations[row.organization_id]) if row.organization_id else None,
+            sources=row.sources,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+async def page_representations(
+    session: AsyncSession, *, organization: str | None, limit: int, cursor: str | None
+) -> tuple[list[RepresentationOut], str | None]:
+    organization_id = await resolve_organization_id(session, organization) if organization else None
+    after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
+    rows = await repository.list_representations(session, organization_id=organization_id, limit=limit, after=after)
+    next_cursor = _next_cursor(rows, limit, lambda r: [r.position, str(r.id)])
+    return await representations_out(session, rows[:limit]), next_cursor
+
+
+async def representations_out(session: AsyncSession, rows: Sequence[Representation]) -> list[RepresentationOut]:
+    organization_ids = await repository.organization_ids_by_representation(session, [r.id for r in rows])
+    organizations = await repository.organizations_by_ids(
+        session, [i for ids in organization_ids.values() for i in ids]
+    )
+    coordinators = await repository.institutions_by_ids(session, [r.coordinator_id for r in rows if r.coordinator_id])
+    return [
+        RepresentationOut(
+            id=row.id,
+            country=row.country,
+            city=row.city,
+            city_country=row.city_country,
+            source_text=row.source_text,
+            organizations=[organization_ref(organizations[i]) for i in organization_ids[row.id]],
+            coordinator=institution_ref(coordinators[row.coordinator_id]) if row.coordinator_id else None,
+            sources=row.sources,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
