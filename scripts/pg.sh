@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 key=$(printf '%s' "$root" | sha1sum | cut -c1-10)
 pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-[ -x "$pg_bin/pg_ctl" ] || { echo "pg.sh: no PostgreSQL binaries found (set PG_BIN)" >&2; exit 1; }
+[ -x "$pg_bin/pg_ctl" ] || { echo "pg.sh: no PostgreSQL server binaries found; install them (Debian: postgresql) or set PG_BIN or DATABASE_URL" >&2; exit 1; }
 
 if [ "$(id -u)" = 0 ]; then
   as_pg=(runuser -u postgres --)

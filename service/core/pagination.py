@@ -40,7 +40,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
         if any(isinstance(part, bool) or not isinstance(part, (str, int)) for part in key):
             raise ValueError("not a sort key")
         return tuple(kind(part) for kind, part in zip(kinds, key))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
         raise BadRequest("The cursor is not one this service issued; start again without it.") from None
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, or_, select, tuple_
+from sqlalchemy import Select, any_, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -45,7 +45,7 @@ def _filtered_organizations(query: OrganizationQuery) -> Select:
             exists()
             .where(Membership.organization_id == Organization.id)
             .where(Membership.coordinator_id == coordinator.id)
-            .where(or_(coordinator.code == query.coordinator_code, coordinator.aliases.any(query.coordinator_code)))
+            .where(or_(coordinator.code == query.coordinator_code, query.coordinator_code == any_(coordinator.aliases)))
         )
     if query.member_country is not None:
         stmt = stmt.where(
@@ -127,7 +127,7 @@ async def list_institutions(session: AsyncSession, country: str | None = None) -
 
 
 async def get_institution_by_code(session: AsyncSession, code: str) -> Institution | None:
-    stmt = select(Institution).where(or_(Institution.code == code, Institution.aliases.any(code)))
+    stmt = select(Institution).where(or_(Institution.code == code, code == any_(Institution.aliases)))
     return (await session.scalars(stmt)).first()
 
 

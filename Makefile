@@ -1,0 +1,39 @@
+# Two commands: `make run` serves the seeded API on http://127.0.0.1:8000, `make test` runs the suite.
+# Both start a project-local PostgreSQL unless DATABASE_URL names another one.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+
+.PHONY: install run test schema db-start db-stop db-status clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
+		exec $(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)'
+
+test: install
+	scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerate openapi/openapi.json and openapi/schema.graphql from the code.
+schema: install
+	$(PY) -m service export-schema
+
+db-start:
+	scripts/pg.sh start
+db-stop:
+	scripts/pg.sh stop
+db-status:
+	scripts/pg.sh status
+
+clean: db-stop
+	rm -rf .data $(VENV)

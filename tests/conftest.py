@@ -1,0 +1,107 @@
+"""One throwaway database per test session, migrated by Alembic and seeded; the real ASGI app over httpx."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.__main__ import alembic_config
+from service.app import create_app
+from service.core.db import create_engine, create_sessionmaker
+from service.seed.loader import load_all
+from service.settings import Settings
+
+
+async def _admin(url) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
+    )
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        pytest.fail("DATABASE_URL is not set: run the suite with `make test`, which starts PostgreSQL")
+    url = make_url(base).set(database=f"interior_test_{uuid.uuid4().hex[:12]}")
+    admin = await _admin(url)
+    await admin.execute(f'CREATE DATABASE "{url.database}"')
+    await admin.close()
+    rendered = url.render_as_string(hide_password=False)
+    await asyncio.to_thread(command.upgrade, alembic_config(rendered), "head")
+    yield rendered
+    admin = await _admin(url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+async def sessionmaker(settings: Settings, seeded: None):
+    engine = create_engine(settings)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def seeded(settings: Settings) -> None:
+    engine = create_engine(settings)
+    async with create_sessionmaker(engine)() as session:
+        await load_all(session)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(sessionmaker) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, seeded: None):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql_statements(app) -> Iterator[StatementCounter]:
+    """Counts the SQL statements the app sends while the test runs."""
+    counter = StatementCounter()
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
