@@ -4,12 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from service.core.db import create_engine, create_sessionmaker
-from fastapi.openapi.utils import get_openapi
-
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.graphql import graphql_router
 from service.registry.rest import router as registry_router

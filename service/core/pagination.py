@@ -39,7 +39,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
             raise ValueError("wrong arity")
         if any(isinstance(part, bool) or not isinstance(part, (str, int)) for part in key):
             raise ValueError("not a sort key")
-        return tuple(kind(part) for kind, part in zip(kinds, key))
+        return tuple(kind(part) for kind, part in zip(kinds, key, strict=True))
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
         raise BadRequest("The cursor is not one this service issued; start again without it.") from None
 

@@ -6,7 +6,7 @@ the source does not. The value is kept as its ISO 8601 text, which also sorts co
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 _PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     year = "year"
     month = "month"
     day = "day"

@@ -206,6 +206,7 @@ class Engagement:
     country: str
     participants: list[LocalizedText]
     sources: list[str]
+    updated_at: dt.datetime
     institution_id: strawberry.Private[uuid.UUID | None]
     organization_id: strawberry.Private[uuid.UUID | None]
 
@@ -226,6 +227,7 @@ class Representation:
     city_country: str
     source_text: str
     sources: list[str]
+    updated_at: dt.datetime
     organization_ids: strawberry.Private[list[uuid.UUID]]
     coordinator_id: strawberry.Private[uuid.UUID | None]
 
@@ -320,6 +322,7 @@ class RegistryQuery:
                 country=row.country,
                 participants=[LocalizedText.of(p) for p in row.participants],
                 sources=row.sources,
+                updated_at=row.updated_at,
                 institution_id=row.institution_id,
                 organization_id=row.organization_id,
             )
@@ -340,6 +343,7 @@ class RegistryQuery:
                 city_country=row.city_country,
                 source_text=row.source_text,
                 sources=row.sources,
+                updated_at=row.updated_at,
                 organization_ids=organization_ids[row.id],
                 coordinator_id=row.coordinator_id,
             )

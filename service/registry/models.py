@@ -1,5 +1,5 @@
 import uuid
-from enum import Enum
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -14,7 +14,7 @@ def _partial_date_check(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} {PARTIAL_DATE_CHECK}", name=f"{column}_is_partial_date")
 
 
-class Relation(str, Enum):
+class Relation(StrEnum):
     """How a national institution stands to an organisation."""
 
     member = "member"  # a formal membership, as listed in the ministry's registry

@@ -68,7 +68,8 @@ def _stated(name: str, text: str) -> bool:
         return word == source or (word[:stem] == source[:stem] and abs(len(word) - len(source)) <= 2)
 
     return any(
-        all(same(w, s) for w, s in zip(wanted, words[i : i + len(wanted)])) for i in range(len(words) - len(wanted) + 1)
+        all(same(w, s) for w, s in zip(wanted, words[i : i + len(wanted)], strict=False))
+        for i in range(len(words) - len(wanted) + 1)
     )
 
 
