@@ -35,5 +35,6 @@ db-stop:
 db-status:
 	scripts/pg.sh status
 
-clean: db-stop
+clean:
+	scripts/pg.sh destroy
 	rm -rf .data $(VENV)

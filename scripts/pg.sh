@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project-local PostgreSQL cluster: start | stop | status | url.
+# The project-local PostgreSQL cluster: start | stop | status | destroy | url.
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` OS user.
 # That user must be able to reach the data directory: when the checkout sits under a private
 # folder, the cluster lives under the system temp folder instead, keyed by the checkout's path.
@@ -24,7 +24,8 @@ else
 fi
 pgdata="$base/pg"
 sockdir="/tmp/ipg-$key"
-run() { "${as_pg[@]}" "$@"; }
+# From / so that the postgres user is never left in a folder it cannot enter.
+run() { (cd / && "${as_pg[@]}" "$@"); }
 
 prepare_dirs() {
   mkdir -p "$base" "$sockdir"
@@ -60,10 +61,14 @@ case "${1:-}" in
   status)
     if is_running; then echo "running on 127.0.0.1:$(port) (data: $pgdata)"; else echo "not running"; exit 3; fi
     ;;
+  destroy)
+    "$0" stop
+    rm -rf "$base"
+    ;;
   url)
     echo "postgresql+asyncpg://postgres@127.0.0.1:$(port)/${2:-interior}"
     ;;
   *)
-    echo "usage: $0 start|stop|status|url [dbname]" >&2; exit 2
+    echo "usage: $0 start|stop|status|destroy|url [dbname]" >&2; exit 2
     ;;
 esac
