@@ -13,6 +13,7 @@ from service.core.errors import document_problems, install_error_handlers, probl
 from service.graphql import graphql_router
 from service.registry.rest import router as registry_router
 from service.settings import Settings, get_settings
+from service.strategy.rest import router as strategy_router
 
 DESCRIPTION = """
 The Ministry of the Interior's sector strategy, indicator measurements and registry of
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(registry_router)
+    app.include_router(strategy_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])

@@ -8,10 +8,11 @@ from service.core.db import SessionDep
 from service.core.graphql import Context, ErrorCodes
 from service.registry.graphql import RegistryQuery
 from service.settings import Settings
+from service.strategy.graphql import StrategyQuery
 
 
 @strawberry.type
-class Query(RegistryQuery):
+class Query(RegistryQuery, StrategyQuery):
     pass
 
 

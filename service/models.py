@@ -8,3 +8,16 @@ from service.registry.models import (  # noqa: F401
     Representation,
     RepresentationOrganization,
 )
+from service.strategy.models import (  # noqa: F401
+    ActionDirection,
+    Footnote,
+    Goal,
+    GoalInstitution,
+    Indicator,
+    IndicatorValue,
+    PolicyArea,
+    Strategy,
+    SwotFactor,
+    Task,
+    TaskInstitution,
+)

@@ -1,10 +1,11 @@
 """The async engine and one session per request."""
 
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -53,3 +54,24 @@ async def upsert(session: AsyncSession, model: type, rows: list[dict[str, Any]],
     stmt = stmt.on_conflict_do_update(index_elements=key, set_=assignments, where=changed)
     result = await session.execute(stmt)
     return result.rowcount
+
+
+async def rows_by_parent(
+    session: AsyncSession, model: type, parent: str, parent_ids: Sequence[Any], order_by: Sequence[Any] = ()
+) -> dict[Any, list]:
+    """Children of many parents in one statement, grouped by parent: the batch behind a DataLoader."""
+    grouped: dict[Any, list] = defaultdict(list)
+    if parent_ids:
+        column = getattr(model, parent)
+        stmt = select(model).where(column.in_(set(parent_ids))).order_by(column, *order_by)
+        for row in await session.scalars(stmt):
+            grouped[getattr(row, parent)].append(row)
+    return grouped
+
+
+async def rows_by_id(session: AsyncSession, model: type, ids: Sequence[Any]) -> dict[Any, Any]:
+    """Rows of many ids in one statement."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
+    return {row.id: row for row in rows}

@@ -10,6 +10,7 @@ from sqlalchemy import Select, any_, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from service.core.db import rows_by_id, rows_by_parent
 from service.registry.models import (
     Engagement,
     Institution,
@@ -98,25 +99,14 @@ async def get_organization_by_acronym(session: AsyncSession, acronym: str) -> Or
 
 
 async def organizations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Organization]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Organization).where(Organization.id.in_(set(ids))))
-    return {row.id: row for row in rows}
+    return await rows_by_id(session, Organization, ids)
 
 
 async def memberships_by_organization(
     session: AsyncSession, organization_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Membership]]:
-    grouped: dict[uuid.UUID, list[Membership]] = defaultdict(list)
-    if organization_ids:
-        stmt = (
-            select(Membership)
-            .where(Membership.organization_id.in_(set(organization_ids)))
-            .order_by(Membership.organization_id, Membership.relation, Membership.since.nulls_last(), Membership.id)
-        )
-        for row in await session.scalars(stmt):
-            grouped[row.organization_id].append(row)
-    return grouped
+    order = (Membership.relation, Membership.since.nulls_last(), Membership.id)
+    return await rows_by_parent(session, Membership, "organization_id", organization_ids, order)
 
 
 async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Institution]:
@@ -132,10 +122,7 @@ async def get_institution_by_code(session: AsyncSession, code: str) -> Instituti
 
 
 async def institutions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Institution]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Institution).where(Institution.id.in_(set(ids))))
-    return {row.id: row for row in rows}
+    return await rows_by_id(session, Institution, ids)
 
 
 async def list_engagements(

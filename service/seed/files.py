@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.core.i18n import LocalizedText
 from service.core.partial_date import PartialDate
 from service.registry.models import Relation
+from service.strategy.models import AreaKind, Direction
 
 
 class _Strict(BaseModel):
@@ -98,3 +99,83 @@ class RegistryFile(_Strict):
     memberships: list[MembershipSeed]
     engagements: list[EngagementSeed]
     representations: list[RepresentationSeed]
+
+
+class DatedStatementSeed(_Strict):
+    date: PartialDate
+    kind: str
+    text: LocalizedText | None = None
+
+
+class StrategySeed(_Strict):
+    key: str
+    title: LocalizedText
+    period_start: int
+    period_end: int
+    baseline_year: int
+    parent: str | None = None
+    owner: str | None = None
+    dates: list[DatedStatementSeed] = []
+    footnotes: list[int] = []
+    sources: SourceList
+
+
+class FootnoteSeed(_Strict):
+    number: int
+    text: str
+
+
+class SwotSeed(_Strict):
+    kind: str = Field(pattern="^(strength|weakness|opportunity|threat)$")
+    text: LocalizedText
+
+
+YearValues = dict[str, str]
+
+
+class IndicatorSeed(_Strict):
+    number: int
+    name: LocalizedText
+    unit: str
+    direction: Direction
+    footnotes: list[int] = []
+    values: YearValues = {}
+    institution_values: dict[str, YearValues] = {}
+    value_footnotes: dict[str, list[int]] = {}
+
+
+class GoalSeed(_Strict):
+    number: int
+    title: LocalizedText
+    institutions_text: str | None = None
+    institutions: list[str] = []
+    indicators: list[IndicatorSeed] = []
+
+
+class TaskSeed(_Strict):
+    number: str
+    parent: str | None = None
+    text: str
+    institutions: list[str] = []
+    footnotes: list[int] = []
+
+
+class ActionDirectionSeed(_Strict):
+    number: int
+    title: LocalizedText
+    tasks: list[TaskSeed]
+
+
+class AreaSeed(_Strict):
+    code: str
+    kind: AreaKind
+    title: LocalizedText
+    goals: list[GoalSeed]
+    action_directions: list[ActionDirectionSeed] = []
+
+
+class StrategyFile(_Strict):
+    strategy: StrategySeed
+    footnotes: list[FootnoteSeed] = []
+    swot: list[SwotSeed] = []
+    areas: list[AreaSeed]

@@ -4,13 +4,16 @@ import logging
 from pathlib import Path
 
 import yaml
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import upsert
 from service.core.models import stable_id
 from service.registry import models as registry
 from service.registry.service import organization_search_fields
-from service.seed.files import InstitutionsFile, RegistryFile
+from service.seed.files import InstitutionsFile, RegistryFile, StrategyFile
+from service.strategy import models as strategy_models
+from service.strategy import values
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,201 @@ async def load_registry(session: AsyncSession, data: RegistryFile, institutions:
     return written
 
 
+async def institution_ids(session: AsyncSession) -> dict[str, object]:
+    """Institution ids by code and by alias, as data files refer to them."""
+    ids: dict[str, object] = {}
+    for row in await session.execute(
+        select(registry.Institution.id, registry.Institution.code, registry.Institution.aliases)
+    ):
+        ids[row.code] = row.id
+        ids.update(dict.fromkeys(row.aliases, row.id))
+    return ids
+
+
+async def _replace_links(session: AsyncSession, model: type, parent: str, rows: list[dict], parent_ids: list) -> int:
+    """Upsert link rows and drop the parents' links the data no longer lists."""
+    written = await upsert(session, model, rows, [parent, "institution_id"])
+    if parent_ids:
+        keep = [(row[parent], row["institution_id"]) for row in rows]
+        stmt = delete(model).where(getattr(model, parent).in_(parent_ids))
+        if keep:
+            stmt = stmt.where(tuple_(getattr(model, parent), model.institution_id).not_in(keep))
+        written += (await session.execute(stmt)).rowcount
+    return written
+
+
+def _value_row(indicator_id, strategy, code: str, year: str, text: str, institution, footnotes) -> dict:
+    parsed = values.parse(text)
+    year_number = int(year)
+    return {
+        "id": stable_id("indicator_value", strategy.key, code, year, str(institution or "")),
+        "indicator_id": indicator_id,
+        "year": year_number,
+        "institution_id": institution,
+        "role": (
+            strategy_models.ValueRole.baseline
+            if year_number == strategy.baseline_year
+            else strategy_models.ValueRole.target
+        ).value,
+        "text": text,
+        "kind": parsed.kind.value,
+        "number": parsed.number,
+        "second": parsed.second,
+        "footnote_numbers": footnotes,
+    }
+
+
+async def load_strategy(session: AsyncSession, data: StrategyFile, institutions: dict) -> int:
+    """One strategy and its whole tree; ids derive from the strategy's key, so reloading keeps them."""
+    seed = data.strategy
+    key = seed.key
+    strategy_id = stable_id("strategy", key)
+    written = await upsert(
+        session,
+        strategy_models.Strategy,
+        [
+            {
+                "id": strategy_id,
+                "key": key,
+                "title": seed.title.model_dump(exclude_none=True),
+                "period_start": seed.period_start,
+                "period_end": seed.period_end,
+                "baseline_year": seed.baseline_year,
+                "parent_id": stable_id("strategy", seed.parent) if seed.parent else None,
+                "owner_id": _lookup(institutions, seed.owner, "institution"),
+                "dates": [d.model_dump(exclude_none=True) for d in seed.dates],
+                "footnote_numbers": seed.footnotes,
+                "sources": seed.sources,
+            }
+        ],
+        ["id"],
+    )
+    footnotes = [
+        {
+            "id": stable_id("footnote", key, str(f.number)),
+            "strategy_id": strategy_id,
+            "number": f.number,
+            "text": f.text,
+        }
+        for f in data.footnotes
+    ]
+    swot = [
+        {
+            "id": stable_id("swot", key, str(position)),
+            "strategy_id": strategy_id,
+            "kind": factor.kind,
+            "position": position,
+            "text": factor.text.model_dump(exclude_none=True),
+        }
+        for position, factor in enumerate(data.swot, start=1)
+    ]
+    areas, goals, goal_links, indicators, value_rows, directions, tasks, task_links = [], [], [], [], [], [], [], []
+    for position, area in enumerate(data.areas, start=1):
+        area_id = stable_id("area", key, area.code)
+        areas.append(
+            {
+                "id": area_id,
+                "strategy_id": strategy_id,
+                "code": area.code,
+                "position": position,
+                "kind": area.kind.value,
+                "title": area.title.model_dump(exclude_none=True),
+            }
+        )
+        for goal in area.goals:
+            goal_id = stable_id("goal", key, area.code, str(goal.number))
+            goals.append(
+                {
+                    "id": goal_id,
+                    "area_id": area_id,
+                    "number": goal.number,
+                    "title": goal.title.model_dump(exclude_none=True),
+                    "institutions_text": goal.institutions_text,
+                }
+            )
+            goal_links += [
+                {"goal_id": goal_id, "institution_id": _lookup(institutions, code, "institution"), "position": i}
+                for i, code in enumerate(goal.institutions)
+            ]
+            for indicator in goal.indicators:
+                code = f"{area.code}.{goal.number}.{indicator.number}"
+                indicator_id = stable_id("indicator", key, code)
+                indicators.append(
+                    {
+                        "id": indicator_id,
+                        "strategy_id": strategy_id,
+                        "goal_id": goal_id,
+                        "code": code,
+                        "number": indicator.number,
+                        "name": indicator.name.model_dump(exclude_none=True),
+                        "unit": indicator.unit,
+                        "direction": indicator.direction.value,
+                        "footnote_numbers": indicator.footnotes,
+                        "sort_key": f"{key}|{position:02d}|{goal.number:02d}|{indicator.number:02d}",
+                    }
+                )
+                for year, text in indicator.values.items():
+                    notes = indicator.value_footnotes.get(year, [])
+                    value_rows.append(_value_row(indicator_id, seed, code, year, text, None, notes))
+                for institution_code, by_year in indicator.institution_values.items():
+                    institution = _lookup(institutions, institution_code, "institution")
+                    for year, text in by_year.items():
+                        value_rows.append(_value_row(indicator_id, seed, code, year, text, institution, []))
+        for direction in area.action_directions:
+            direction_id = stable_id("action_direction", key, area.code, str(direction.number))
+            directions.append(
+                {
+                    "id": direction_id,
+                    "area_id": area_id,
+                    "number": direction.number,
+                    "title": direction.title.model_dump(exclude_none=True),
+                }
+            )
+            for task_position, task in enumerate(direction.tasks, start=1):
+                task_id = stable_id("task", key, area.code, str(direction.number), str(task_position))
+                tasks.append(
+                    {
+                        "id": task_id,
+                        "strategy_id": strategy_id,
+                        "action_direction_id": direction_id,
+                        "position": task_position,
+                        "number": task.number,
+                        "parent_number": task.parent,
+                        "text": {"lv": task.text},
+                        "footnote_numbers": task.footnotes,
+                        "sort_key": f"{key}|{position:02d}|{direction.number:02d}|{task_position:03d}",
+                    }
+                )
+                task_links += [
+                    {
+                        "task_id": task_id,
+                        "institution_id": _lookup(institutions, code, "institution"),
+                        "position": i,
+                        "written_as": code,
+                    }
+                    for i, code in enumerate(task.institutions)
+                ]
+    written += await upsert(session, strategy_models.Footnote, footnotes, ["id"])
+    written += await upsert(session, strategy_models.SwotFactor, swot, ["id"])
+    written += await upsert(session, strategy_models.PolicyArea, areas, ["id"])
+    written += await upsert(session, strategy_models.Goal, goals, ["id"])
+    written += await _replace_links(
+        session, strategy_models.GoalInstitution, "goal_id", goal_links, [g["id"] for g in goals]
+    )
+    written += await upsert(session, strategy_models.Indicator, indicators, ["id"])
+    written += await upsert(session, strategy_models.IndicatorValue, value_rows, ["id"])
+    written += await upsert(session, strategy_models.ActionDirection, directions, ["id"])
+    written += await upsert(session, strategy_models.Task, tasks, ["id"])
+    written += await _replace_links(
+        session, strategy_models.TaskInstitution, "task_id", task_links, [t["id"] for t in tasks]
+    )
+    return written
+
+
+def read_strategy(path: Path) -> StrategyFile:
+    return StrategyFile.model_validate(_read(path))
+
+
 async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> int:
     """Load every data file in one transaction; returns how many rows were inserted or changed."""
     async with session.begin():
@@ -156,5 +354,7 @@ async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> 
         written += await load_registry(
             session, RegistryFile.model_validate(_read(data_dir / "registry.yaml")), institutions
         )
+        for path in sorted(data_dir.glob("strategy-*.yaml")):
+            written += await load_strategy(session, read_strategy(path), institutions)
     log.info("seed data loaded: %d rows inserted or changed", written)
     return written

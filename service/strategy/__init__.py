@@ -1,0 +1,1 @@
+"""Strategies: policy areas, priority goals, indicators with baseline and targets, action directions, tasks."""

@@ -1,0 +1,167 @@
+"""Every SQL statement of the strategy domain."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import exists, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core.db import rows_by_id, rows_by_parent
+from service.strategy.models import (
+    ActionDirection,
+    Footnote,
+    Goal,
+    GoalInstitution,
+    Indicator,
+    IndicatorValue,
+    PolicyArea,
+    Strategy,
+    SwotFactor,
+    Task,
+    TaskInstitution,
+)
+
+
+async def list_strategies(session: AsyncSession) -> Sequence[Strategy]:
+    return (await session.scalars(select(Strategy).order_by(Strategy.period_start, Strategy.key))).all()
+
+
+async def strategies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Strategy]:
+    return await rows_by_id(session, Strategy, ids)
+
+
+async def areas_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PolicyArea]]:
+    return await rows_by_parent(session, PolicyArea, "strategy_id", ids, (PolicyArea.position,))
+
+
+async def areas_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PolicyArea]:
+    return await rows_by_id(session, PolicyArea, ids)
+
+
+async def goals_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Goal]]:
+    return await rows_by_parent(session, Goal, "area_id", ids, (Goal.number,))
+
+
+async def goals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Goal]:
+    return await rows_by_id(session, Goal, ids)
+
+
+async def goal_institutions_by_goal(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[GoalInstitution]]:
+    return await rows_by_parent(session, GoalInstitution, "goal_id", ids, (GoalInstitution.position,))
+
+
+async def indicators_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Indicator]]:
+    return await rows_by_parent(session, Indicator, "goal_id", ids, (Indicator.number,))
+
+
+async def indicators_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Indicator]:
+    return await rows_by_id(session, Indicator, ids)
+
+
+async def values_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[IndicatorValue]]:
+    order = (IndicatorValue.institution_id.nulls_first(), IndicatorValue.year)
+    return await rows_by_parent(session, IndicatorValue, "indicator_id", ids, order)
+
+
+async def action_directions_by_area(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ActionDirection]]:
+    return await rows_by_parent(session, ActionDirection, "area_id", ids, (ActionDirection.number,))
+
+
+async def action_directions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ActionDirection]:
+    return await rows_by_id(session, ActionDirection, ids)
+
+
+async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Task]]:
+    return await rows_by_parent(session, Task, "action_direction_id", ids, (Task.position,))
+
+
+async def task_institutions_by_task(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TaskInstitution]]:
+    return await rows_by_parent(session, TaskInstitution, "task_id", ids, (TaskInstitution.position,))
+
+
+async def footnotes_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Footnote]]:
+    return await rows_by_parent(session, Footnote, "strategy_id", ids, (Footnote.number,))
+
+
+async def swot_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[SwotFactor]]:
+    return await rows_by_parent(session, SwotFactor, "strategy_id", ids, (SwotFactor.position,))
+
+
+@dataclass(frozen=True)
+class IndicatorQuery:
+    strategy_id: uuid.UUID | None = None
+    area_code: str | None = None
+    institution_id: uuid.UUID | None = None
+
+
+async def list_indicators(
+    session: AsyncSession, query: IndicatorQuery, limit: int, after: tuple[str, uuid.UUID] | None
+) -> Sequence[Indicator]:
+    stmt = select(Indicator)
+    if query.strategy_id is not None:
+        stmt = stmt.where(Indicator.strategy_id == query.strategy_id)
+    if query.area_code is not None:
+        stmt = stmt.where(
+            exists()
+            .where(Goal.id == Indicator.goal_id)
+            .where(PolicyArea.id == Goal.area_id)
+            .where(PolicyArea.code == query.area_code)
+        )
+    if query.institution_id is not None:
+        involved = (
+            exists()
+            .where(GoalInstitution.goal_id == Indicator.goal_id)
+            .where(GoalInstitution.institution_id == query.institution_id)
+        )
+        own_values = (
+            exists()
+            .where(IndicatorValue.indicator_id == Indicator.id)
+            .where(IndicatorValue.institution_id == query.institution_id)
+        )
+        stmt = stmt.where(or_(involved, own_values))
+    if after is not None:
+        stmt = stmt.where(tuple_(Indicator.sort_key, Indicator.id) > after)
+    stmt = stmt.order_by(Indicator.sort_key, Indicator.id).limit(limit + 1)
+    return (await session.scalars(stmt)).all()
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    strategy_id: uuid.UUID | None = None
+    area_code: str | None = None
+    action_direction_id: uuid.UUID | None = None
+    institution_id: uuid.UUID | None = None
+
+
+async def list_tasks(
+    session: AsyncSession, query: TaskQuery, limit: int, after: tuple[str, uuid.UUID] | None
+) -> Sequence[Task]:
+    stmt = select(Task)
+    if query.strategy_id is not None:
+        stmt = stmt.where(Task.strategy_id == query.strategy_id)
+    if query.action_direction_id is not None:
+        stmt = stmt.where(Task.action_direction_id == query.action_direction_id)
+    if query.area_code is not None:
+        stmt = stmt.where(
+            exists()
+            .where(ActionDirection.id == Task.action_direction_id)
+            .where(PolicyArea.id == ActionDirection.area_id)
+            .where(PolicyArea.code == query.area_code)
+        )
+    if query.institution_id is not None:
+        stmt = stmt.where(
+            exists()
+            .where(TaskInstitution.task_id == Task.id)
+            .where(TaskInstitution.institution_id == query.institution_id)
+        )
+    if after is not None:
+        stmt = stmt.where(tuple_(Task.sort_key, Task.id) > after)
+    stmt = stmt.order_by(Task.sort_key, Task.id).limit(limit + 1)
+    return (await session.scalars(stmt)).all()

@@ -1,0 +1,271 @@
+"""The strategy's rules: filters, pagination, and assembling the published tree."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core.errors import NotFound
+from service.core.pagination import decode_cursor, encode_cursor
+from service.registry import repository as registry
+from service.registry.models import Institution
+from service.registry.service import institution_ref
+from service.strategy import repository
+from service.strategy.models import Footnote, Indicator, IndicatorValue, Strategy, Task, TaskInstitution, ValueRole
+from service.strategy.schemas import (
+    ActionDirectionOut,
+    AreaOut,
+    FootnoteOut,
+    GoalOut,
+    IndicatorOut,
+    StrategyDetail,
+    StrategyOut,
+    SwotOut,
+    TaskInstitutionOut,
+    TaskOut,
+    ValueOut,
+)
+
+Footnotes = dict[uuid.UUID, dict[int, Footnote]]  # by strategy, by number
+
+
+async def resolve_institution_id(session: AsyncSession, code: str) -> uuid.UUID:
+    institution = await registry.get_institution_by_code(session, code)
+    if institution is None:
+        raise NotFound("institution", code)
+    return institution.id
+
+
+async def resolve_strategy_id(session: AsyncSession, id_or_key: str) -> uuid.UUID:
+    """A strategy given by id or by key, as clients write either."""
+    try:
+        return uuid.UUID(id_or_key)
+    except ValueError:
+        for strategy in await repository.list_strategies(session):
+            if strategy.key == id_or_key:
+                return strategy.id
+        raise NotFound("strategy", id_or_key) from None
+
+
+def _footnotes(numbers: Sequence[int], of_strategy: dict[int, Footnote]) -> list[FootnoteOut]:
+    return [FootnoteOut(number=n, text=of_strategy[n].text) for n in numbers if n in of_strategy]
+
+
+def value_out(
+    value: IndicatorValue, institutions: dict[uuid.UUID, Institution], notes: dict[int, Footnote]
+) -> ValueOut:
+    institution = institutions.get(value.institution_id) if value.institution_id else None
+    return ValueOut(
+        year=value.year,
+        role=value.role,
+        text=value.text,
+        kind=value.kind,
+        value=float(value.number) if value.number is not None and value.second is None else None,
+        pair=[float(value.number), float(value.second)] if value.second is not None else None,
+        institution=institution_ref(institution) if institution else None,
+        footnotes=_footnotes(value.footnote_numbers, notes),
+    )
+
+
+def indicator_out(
+    indicator: Indicator,
+    values: Sequence[IndicatorValue],
+    institutions: dict[uuid.UUID, Institution],
+    footnotes: Footnotes,
+) -> IndicatorOut:
+    notes = footnotes.get(indicator.strategy_id, {})
+    rendered = [value_out(v, institutions, notes) for v in values]
+    return IndicatorOut(
+        id=indicator.id,
+        code=indicator.code,
+        strategy_id=indicator.strategy_id,
+        goal_id=indicator.goal_id,
+        name=indicator.name,
+        unit=indicator.unit,
+        direction=indicator.direction,
+        footnotes=_footnotes(indicator.footnote_numbers, notes),
+        baseline=[v for v in rendered if v.role == ValueRole.baseline],
+        targets=[v for v in rendered if v.role == ValueRole.target],
+        updated_at=indicator.updated_at,
+    )
+
+
+def task_out(
+    task: Task, links: Sequence[TaskInstitution], institutions: dict[uuid.UUID, Institution], notes: dict[int, Footnote]
+) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        number=task.number,
+        parent_number=task.parent_number,
+        text=task.text,
+        institutions=[
+            TaskInstitutionOut(
+                institution=institution_ref(institutions[link.institution_id]),
+                written_as=link.written_as,
+                role=link.role,
+            )
+            for link in links
+        ],
+        footnotes=_footnotes(task.footnote_numbers, notes),
+        action_direction_id=task.action_direction_id,
+        updated_at=task.updated_at,
+    )
+
+
+async def _footnotes_of(session: AsyncSession, strategy_ids: Sequence[uuid.UUID]) -> Footnotes:
+    grouped = await repository.footnotes_by_strategy(session, strategy_ids)
+    return {sid: {note.number: note for note in notes} for sid, notes in grouped.items()}
+
+
+def strategy_out(strategy: Strategy, institutions: dict[uuid.UUID, Institution]) -> StrategyOut:
+    owner = institutions.get(strategy.owner_id) if strategy.owner_id else None
+    return StrategyOut(
+        id=strategy.id,
+        key=strategy.key,
+        title=strategy.title,
+        period_start=strategy.period_start,
+        period_end=strategy.period_end,
+        baseline_year=strategy.baseline_year,
+        parent_id=strategy.parent_id,
+        owner=institution_ref(owner) if owner else None,
+        dates=strategy.dates,
+        sources=strategy.sources,
+        updated_at=strategy.updated_at,
+    )
+
+
+async def list_strategies(session: AsyncSession) -> list[StrategyOut]:
+    rows = await repository.list_strategies(session)
+    owners = await registry.institutions_by_ids(session, [s.owner_id for s in rows if s.owner_id])
+    return [strategy_out(s, owners) for s in rows]
+
+
+async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> StrategyDetail:
+    """The whole tree of one strategy, level by level: a fixed number of statements."""
+    strategy = (await repository.strategies_by_ids(session, [strategy_id])).get(strategy_id)
+    if strategy is None:
+        raise NotFound("strategy", str(strategy_id))
+    areas = (await repository.areas_by_strategy(session, [strategy.id]))[strategy.id]
+    area_ids = [a.id for a in areas]
+    goals = await repository.goals_by_area(session, area_ids)
+    goal_ids = [g.id for gs in goals.values() for g in gs]
+    goal_links = await repository.goal_institutions_by_goal(session, goal_ids)
+    indicators = await repository.indicators_by_goal(session, goal_ids)
+    values = await repository.values_by_indicator(session, [i.id for inds in indicators.values() for i in inds])
+    directions = await repository.action_directions_by_area(session, area_ids)
+    tasks = await repository.tasks_by_action_direction(session, [d.id for ds in directions.values() for d in ds])
+    task_links = await repository.task_institutions_by_task(session, [t.id for ts in tasks.values() for t in ts])
+    institution_ids = [link.institution_id for links in goal_links.values() for link in links]
+    institution_ids += [link.institution_id for links in task_links.values() for link in links]
+    institution_ids += [v.institution_id for vs in values.values() for v in vs if v.institution_id]
+    institution_ids += [strategy.owner_id] if strategy.owner_id else []
+    institutions = await registry.institutions_by_ids(session, institution_ids)
+    footnotes = await _footnotes_of(session, [strategy.id])
+    notes = footnotes.get(strategy.id, {})
+    swot = (await repository.swot_by_strategy(session, [strategy.id]))[strategy.id]
+
+    area_out = [
+        AreaOut(
+            id=area.id,
+            code=area.code,
+            number=area.position,
+            kind=area.kind,
+            title=area.title,
+            goals=[
+                GoalOut(
+                    id=goal.id,
+                    number=goal.number,
+                    title=goal.title,
+                    institutions_text=goal.institutions_text,
+                    institutions=[institution_ref(institutions[link.institution_id]) for link in goal_links[goal.id]],
+                    indicators=[
+                        indicator_out(ind, values[ind.id], institutions, footnotes) for ind in indicators[goal.id]
+                    ],
+                )
+                for goal in goals[area.id]
+            ],
+            action_directions=[
+                ActionDirectionOut(
+                    id=direction.id,
+                    number=direction.number,
+                    title=direction.title,
+                    tasks=[task_out(t, task_links[t.id], institutions, notes) for t in tasks[direction.id]],
+                )
+                for direction in directions[area.id]
+            ],
+        )
+        for area in areas
+    ]
+    return StrategyDetail(
+        **strategy_out(strategy, institutions).model_dump(),
+        footnotes=_footnotes(strategy.footnote_numbers, notes),
+        areas=area_out,
+        swot=[SwotOut(kind=f.kind, text=f.text) for f in swot],
+    )
+
+
+def _next_cursor(rows: Sequence, limit: int) -> str | None:
+    return encode_cursor([rows[limit - 1].sort_key, str(rows[limit - 1].id)]) if len(rows) > limit else None
+
+
+async def indicator_query(
+    session: AsyncSession, *, strategy: str | None, area: str | None, institution: str | None
+) -> repository.IndicatorQuery:
+    return repository.IndicatorQuery(
+        strategy_id=await resolve_strategy_id(session, strategy) if strategy else None,
+        area_code=area,
+        institution_id=await resolve_institution_id(session, institution) if institution else None,
+    )
+
+
+async def page_indicators(
+    session: AsyncSession, query: repository.IndicatorQuery, limit: int, cursor: str | None
+) -> tuple[Sequence[Indicator], str | None]:
+    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+    rows = await repository.list_indicators(session, query, limit, after)
+    return rows[:limit], _next_cursor(rows, limit)
+
+
+async def indicators_out(session: AsyncSession, rows: Sequence[Indicator]) -> list[IndicatorOut]:
+    values = await repository.values_by_indicator(session, [r.id for r in rows])
+    institutions = await registry.institutions_by_ids(
+        session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
+    )
+    footnotes = await _footnotes_of(session, list({r.strategy_id for r in rows}))
+    return [indicator_out(r, values[r.id], institutions, footnotes) for r in rows]
+
+
+async def get_indicator(session: AsyncSession, indicator_id: uuid.UUID) -> IndicatorOut:
+    indicator = (await repository.indicators_by_ids(session, [indicator_id])).get(indicator_id)
+    if indicator is None:
+        raise NotFound("indicator", str(indicator_id))
+    return (await indicators_out(session, [indicator]))[0]
+
+
+async def task_query(
+    session: AsyncSession,
+    *,
+    strategy: str | None,
+    area: str | None,
+    action_direction: uuid.UUID | None,
+    institution: str | None,
+) -> repository.TaskQuery:
+    return repository.TaskQuery(
+        strategy_id=await resolve_strategy_id(session, strategy) if strategy else None,
+        area_code=area,
+        action_direction_id=action_direction,
+        institution_id=await resolve_institution_id(session, institution) if institution else None,
+    )
+
+
+async def page_tasks(
+    session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
+) -> tuple[list[TaskOut], str | None]:
+    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+    rows = await repository.list_tasks(session, query, limit, after)
+    page = rows[:limit]
+    links = await repository.task_institutions_by_task(session, [t.id for t in page])
+    institutions = await registry.institutions_by_ids(session, [x.institution_id for ls in links.values() for x in ls])
+    footnotes = await _footnotes_of(session, list({t.strategy_id for t in page}))
+    items = [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
+    return items, _next_cursor(rows, limit)
