@@ -28,6 +28,12 @@ async def load_institution(info: Info[Context, None], institution_id: uuid.UUID 
     return Institution.of(row) if row else None
 
 
+async def load_institutions(info: Info[Context, None], institution_ids: list[uuid.UUID]) -> "list[Institution]":
+    """Many institutions in one batch: awaiting them one by one would cost a statement each."""
+    rows = await info.context.loader(repository.institutions_by_ids).load_many(institution_ids)
+    return [Institution.of(row) for row in rows if row is not None]
+
+
 async def load_organization(info: Info[Context, None], organization_id: uuid.UUID | None) -> "Organization | None":
     if organization_id is None:
         return None

@@ -1,6 +1,8 @@
 """Reads `data/*.yaml` and writes it through the domains' rules, in one transaction."""
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -345,16 +347,29 @@ def read_strategy(path: Path) -> StrategyFile:
     return StrategyFile.model_validate(_read(path))
 
 
+@dataclass(frozen=True)
+class SeedData:
+    institutions: InstitutionsFile
+    registry: RegistryFile
+    strategies: list[StrategyFile]
+
+
+def read_all(data_dir: Path) -> SeedData:
+    """Every data file, validated before anything is written."""
+    return SeedData(
+        institutions=InstitutionsFile.model_validate(_read(data_dir / "institutions.yaml")),
+        registry=RegistryFile.model_validate(_read(data_dir / "registry.yaml")),
+        strategies=[read_strategy(path) for path in sorted(data_dir.glob("strategy-*.yaml"))],
+    )
+
+
 async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> int:
     """Load every data file in one transaction; returns how many rows were inserted or changed."""
+    data = await asyncio.to_thread(read_all, data_dir)
     async with session.begin():
-        written, institutions = await load_institutions(
-            session, InstitutionsFile.model_validate(_read(data_dir / "institutions.yaml"))
-        )
-        written += await load_registry(
-            session, RegistryFile.model_validate(_read(data_dir / "registry.yaml")), institutions
-        )
-        for path in sorted(data_dir.glob("strategy-*.yaml")):
-            written += await load_strategy(session, read_strategy(path), institutions)
+        written, institutions = await load_institutions(session, data.institutions)
+        written += await load_registry(session, data.registry, institutions)
+        for strategy in data.strategies:
+            written += await load_strategy(session, strategy, institutions)
     log.info("seed data loaded: %d rows inserted or changed", written)
     return written

@@ -10,7 +10,7 @@ from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_types import LocalizedText
 from service.core.pagination import MAX_LIMIT
-from service.registry.graphql import Institution, load_institution
+from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
 
 AreaKind = strawberry.enum(models.AreaKind)
@@ -160,7 +160,7 @@ class Goal:
     @strawberry.field(description="The involved institutions, in the document's order.")
     async def institutions(self, info: Info[Context, None]) -> list[Institution]:
         links = await info.context.loader(repository.goal_institutions_by_goal, missing=list).load(self.row_id)
-        return [await load_institution(info, link.institution_id) for link in links]
+        return await load_institutions(info, [link.institution_id for link in links])
 
     @strawberry.field
     async def indicators(self, info: Info[Context, None]) -> list[Indicator]:
@@ -204,7 +204,7 @@ class Task:
 
     @strawberry.field(description="The institutions listed after the task, in the printed order.")
     async def institutions(self, info: Info[Context, None]) -> list[Institution]:
-        return [await load_institution(info, link.institution_id) for link in await self._links(info)]
+        return await load_institutions(info, [link.institution_id for link in await self._links(info)])
 
     @strawberry.field(description="The listed institutions with how the document writes them and their role.")
     async def institution_roles(self, info: Info[Context, None]) -> list[TaskInstitution]:
