@@ -38,6 +38,50 @@ async def seed(data_dir: Path) -> int:
         await engine.dispose()
 
 
+async def tokens(args: argparse.Namespace) -> None:
+    """Issue, revoke and list API tokens. A new token is printed once; only its hash is kept."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from service.core.auth import ApiToken, Role, create_token, revoke_token
+    from service.core.db import create_engine, create_sessionmaker
+    from service.registry.repository import get_institution_by_code
+
+    engine = create_engine(get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            if args.action == "create":
+                role = Role(args.role)
+                institution = None
+                if args.institution:
+                    institution = await get_institution_by_code(session, args.institution)
+                    if institution is None:
+                        raise SystemExit(f"no institution with code {args.institution!r}")
+                if role == Role.agency and institution is None:
+                    raise SystemExit("an agency token needs --institution")
+                row, token = await create_token(
+                    session,
+                    role,
+                    institution.id if institution else None,
+                    institution.code if institution else None,
+                    args.label,
+                )
+                await session.commit()
+                print(f"token id: {row.id}\n{token}")
+            elif args.action == "revoke":
+                if not await revoke_token(session, uuid.UUID(args.id)):
+                    raise SystemExit(f"no active token {args.id}")
+                await session.commit()
+                print(f"revoked {args.id}")
+            else:
+                for row in await session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
+                    state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+                    print(f"{row.id}  {row.role:<6}  {row.institution_code or '-':<8}  {state}  {row.label or ''}")
+    finally:
+        await engine.dispose()
+
+
 async def createdb() -> None:
     """Create the database named in DATABASE_URL if it does not exist (local development and tests)."""
     import asyncpg
@@ -78,6 +122,15 @@ def main() -> None:
     seed_cmd = commands.add_parser("seed", help="load the seed data files (idempotent)")
     seed_cmd.add_argument("--data-dir", type=Path, default=ROOT / "data")
     commands.add_parser("createdb", help="create the configured database if it is missing")
+    tokens_cmd = commands.add_parser("tokens", help="issue, revoke and list API tokens")
+    token_actions = tokens_cmd.add_subparsers(dest="action", required=True)
+    create_cmd = token_actions.add_parser("create", help="issue a token (printed once)")
+    create_cmd.add_argument("--role", choices=["agency", "admin"], required=True)
+    create_cmd.add_argument("--institution", help="institution code, e.g. VP (required for agency tokens)")
+    create_cmd.add_argument("--label", help="a note on who holds the token")
+    revoke_cmd = token_actions.add_parser("revoke", help="revoke a token by id")
+    revoke_cmd.add_argument("id")
+    token_actions.add_parser("list", help="list tokens (never their secret)")
     export_cmd = commands.add_parser("export-schema", help="write openapi/openapi.json and openapi/schema.graphql")
     export_cmd.add_argument("--out", type=Path, default=ROOT / "openapi")
     args = parser.parse_args()
@@ -101,6 +154,8 @@ def main() -> None:
     elif args.command == "seed":
         written = asyncio.run(seed(args.data_dir))
         print(f"seed: {written} rows inserted or changed")
+    elif args.command == "tokens":
+        asyncio.run(tokens(args))
     elif args.command == "createdb":
         asyncio.run(createdb())
     elif args.command == "export-schema":

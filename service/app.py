@@ -11,6 +11,7 @@ from sqlalchemy import text
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.graphql import graphql_router
+from service.measurements.rest import router as measurements_router
 from service.registry.rest import router as registry_router
 from service.settings import Settings, get_settings
 from service.strategy.rest import router as strategy_router
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(registry_router)
     app.include_router(strategy_router)
+    app.include_router(measurements_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])

@@ -1,23 +1,31 @@
 """The GraphQL schema, composed from the domains' Query types."""
 
 import strawberry
+from fastapi import Request
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 
 from service.core.db import SessionDep
 from service.core.graphql import Context, ErrorCodes
+from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryQuery
 from service.settings import Settings
 from service.strategy.graphql import StrategyQuery
 
 
 @strawberry.type
-class Query(RegistryQuery, StrategyQuery):
+class Query(RegistryQuery, StrategyQuery, MeasurementsQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(MeasurementsMutation):
     pass
 
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxAliasesLimiter(max_alias_count=30),
@@ -27,8 +35,8 @@ schema = strawberry.Schema(
 )
 
 
-async def _context(session: SessionDep) -> Context:
-    return Context(session)
+async def _context(request: Request, session: SessionDep) -> Context:
+    return Context(session, request.headers.get("authorization"))
 
 
 def graphql_router(settings: Settings) -> GraphQLRouter:

@@ -105,3 +105,21 @@ def sql_statements(app) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+async def tokens(sessionmaker) -> dict[str, str]:
+    """Bearer tokens by name: `admin`, an agency token per institution code, and a `revoked` one."""
+    from service.core.auth import Role, create_token, revoke_token
+    from service.registry.repository import get_institution_by_code
+
+    issued: dict[str, str] = {}
+    async with sessionmaker() as session:
+        _, issued["admin"] = await create_token(session, Role.admin, None, None, "tests")
+        for code in ("VP", "VRS", "PMLP", "VUGD", "IeM IC"):
+            institution = await get_institution_by_code(session, code)
+            _, issued[code] = await create_token(session, Role.agency, institution.id, code, "tests")
+        row, issued["revoked"] = await create_token(session, Role.admin, None, None, "tests")
+        await revoke_token(session, row.id)
+        await session.commit()
+    return issued

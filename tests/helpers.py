@@ -17,3 +17,14 @@ def seed_text(prefix: str) -> str:
     """The text of the source document whose file name starts with `prefix` (e.g. "000")."""
     (path,) = SEEDS.glob(f"{prefix}_*.txt")
     return path.read_text(encoding="utf-8")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def indicator_id(client: httpx.AsyncClient, code: str) -> str:
+    """The id of the seeded sector strategy's indicator with this code."""
+    response = await client.get("/api/v1/indicators", params={"limit": 500})
+    (indicator,) = [i for i in response.json()["items"] if i["code"] == code]
+    return indicator["id"]

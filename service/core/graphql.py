@@ -29,9 +29,10 @@ class Context(BaseContext):
     concurrently, so every database call of a request goes through one lock.
     """
 
-    def __init__(self, session: AsyncSession):
+    def __init__(self, session: AsyncSession, authorization: str | None = None):
         super().__init__()
         self.session = session
+        self.authorization = authorization
         self._lock = asyncio.Lock()
         self._loaders: dict[Callable, DataLoader] = {}
 
@@ -53,6 +54,11 @@ class Context(BaseContext):
 
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_USER_INPUT,
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    409: ErrorCode.CONFLICT,
+    412: ErrorCode.PRECONDITION_FAILED,
+    428: ErrorCode.PRECONDITION_FAILED,
     404: ErrorCode.NOT_FOUND,
     422: ErrorCode.BAD_USER_INPUT,
     503: ErrorCode.SERVICE_UNAVAILABLE,

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +13,9 @@ from service.core.graphql_types import LocalizedText
 from service.core.pagination import MAX_LIMIT
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
+
+if TYPE_CHECKING:
+    from service.measurements.graphql import Actual, Progress
 
 AreaKind = strawberry.enum(models.AreaKind)
 Direction = strawberry.enum(models.Direction)
@@ -131,6 +135,24 @@ class Indicator:
     @strawberry.field
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.row.strategy_id, self.row.footnote_numbers)
+
+    # Actuals and progress belong to the measurements domain, to the right of this one; GraphQL types
+    # cannot be extended after definition, so these two fields reach it through lazy imports.
+    @strawberry.field(description="The current revision of every year's actual (and institution's).")
+    async def actuals(
+        self, info: Info[Context, None]
+    ) -> list[Annotated["Actual", strawberry.lazy("service.measurements.graphql")]]:
+        from service.measurements.graphql import indicator_actuals
+
+        return await indicator_actuals(info, self.row)
+
+    @strawberry.field(description="Target, official actual and status for every target year.")
+    async def progress(
+        self, info: Info[Context, None]
+    ) -> list[Annotated["Progress", strawberry.lazy("service.measurements.graphql")]]:
+        from service.measurements.graphql import indicator_progress
+
+        return await indicator_progress(info, self.row)
 
     @strawberry.field
     async def goal(self, info: Info[Context, None]) -> "Goal":

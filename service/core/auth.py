@@ -1,0 +1,131 @@
+"""Bearer tokens: issued by a command, stored only as a hash, checked on every write."""
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Column, DateTime, ForeignKey, Text, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from service.core.db import SessionDep
+from service.core.errors import Problem
+
+TOKEN_PREFIX = "iem_"
+
+
+class Role(StrEnum):
+    agency = "agency"  # bound to one institution
+    admin = "admin"  # the ministry: may do everything
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: uuid.UUID = Field(primary_key=True, default_factory=uuid.uuid4)
+    token_hash: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    role: Role = Field(sa_column=Column(Text, nullable=False))
+    institution_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("institution.id"), nullable=True)
+    )
+    institution_code: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, role and institution."""
+
+    token_id: uuid.UUID
+    role: Role
+    institution_id: uuid.UUID | None
+    institution_code: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    def describe(self) -> str:
+        return f"{self.role.value}:{self.institution_code or '-'}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_token(
+    session: AsyncSession, role: Role, institution_id: uuid.UUID | None, institution_code: str | None, label: str | None
+) -> tuple[ApiToken, str]:
+    """A new token; the clear text is returned once and never stored."""
+    if role == Role.agency and institution_id is None:
+        raise ValueError("an agency token is bound to an institution")
+    token = new_token()
+    row = ApiToken(
+        token_hash=hash_token(token),
+        role=role,
+        institution_id=institution_id,
+        institution_code=institution_code,
+        label=label,
+    )
+    session.add(row)
+    await session.flush()
+    return row, token
+
+
+async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> bool:
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = dt.datetime.now(dt.UTC)
+    return True
+
+
+class Unauthorized(Problem):
+    def __init__(self, detail: str):
+        super().__init__(401, detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+
+
+class Forbidden(Problem):
+    def __init__(self, detail: str):
+        super().__init__(403, detail)
+
+
+async def principal_of(session: AsyncSession, authorization: str | None) -> Principal:
+    """The caller behind an `Authorization: Bearer …` header; 401 when there is none or it is not valid."""
+    if not authorization:
+        raise Unauthorized("This operation needs a bearer token (Authorization: Bearer <token>).")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be `Bearer <token>`.")
+    stmt = select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
+    row = (await session.scalars(stmt)).first()
+    if row is None:
+        raise Unauthorized("The token is not valid or has been revoked.")
+    return Principal(
+        token_id=row.id, role=Role(row.role), institution_id=row.institution_id, institution_code=row.institution_code
+    )
+
+
+async def current_principal(request: Request, session: SessionDep) -> Principal:
+    return await principal_of(session, request.headers.get("authorization"))
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only an admin token may do this.")
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

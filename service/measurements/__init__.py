@@ -1,0 +1,1 @@
+"""Yearly actuals posted by agencies: revisions, review, progress against targets, CSV import."""

@@ -1,0 +1,212 @@
+"""Measurements in GraphQL: an indicator's actuals and progress, the progress summary, and the write mutations."""
+
+import datetime as dt
+import uuid
+
+import strawberry
+from strawberry.types import Info
+
+from service.core.auth import principal_of
+from service.core.errors import BadRequest
+from service.core.graphql import Context
+from service.measurements import models, progress, repository, service
+from service.measurements.schemas import MeasurementIn, MeasurementOut
+from service.registry.graphql import Institution, load_institution
+from service.strategy import models as strategy_models
+from service.strategy import repository as strategy_repository
+from service.strategy.service import indicator_query, resolve_institution_id
+
+MeasurementStatus = strawberry.enum(models.Status, name="MeasurementStatus")
+ProgressStatus = strawberry.enum(progress.ProgressStatus)
+
+
+@strawberry.type(description="One revision of a year's actual.")
+class Actual:
+    id: strawberry.ID
+    year: int
+    revision: int
+    text: str
+    value: float | None
+    pair: list[float] | None
+    status: MeasurementStatus
+    comment: str | None
+    source: str | None
+    posted_by: str
+    posted_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+    review_comment: str | None
+    previous_text: str | None
+    institution_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, out: MeasurementOut) -> "Actual":
+        return cls(
+            id=strawberry.ID(str(out.id)), year=out.year, revision=out.revision, text=out.text, value=out.value,
+            pair=out.pair, status=out.status, comment=out.comment, source=out.source, posted_by=out.posted_by,
+            posted_at=out.posted_at, reviewed_by=out.reviewed_by, reviewed_at=out.reviewed_at,
+            review_comment=out.review_comment, previous_text=out.previous_text,
+            institution_id=out.institution.id if out.institution else None,
+        )  # fmt: skip
+
+    @strawberry.field
+    async def institution(self, info: Info[Context, None]) -> Institution | None:
+        return await load_institution(info, self.institution_id)
+
+
+@strawberry.type(description="A target year: the target, the official actual and where it stands.")
+class Progress:
+    year: int
+    target: str | None
+    actual: str | None
+    status: ProgressStatus
+    ratio: float | None = strawberry.field(description="How far from the baseline to the target the actual has come.")
+    institution_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def institution(self, info: Info[Context, None]) -> Institution | None:
+        return await load_institution(info, self.institution_id)
+
+
+async def indicator_actuals(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Actual]:
+    """The current revision of every year (and institution) of the indicator."""
+    rows = await info.context.loader(repository.current_by_indicator, missing=list).load(indicator.id)
+    return [Actual.of(service.measurement_out(row, {})) for row in rows]
+
+
+async def indicator_progress(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Progress]:
+    values = await info.context.loader(strategy_repository.values_by_indicator, missing=list).load(indicator.id)
+    official = await info.context.loader(repository.official_by_indicator, missing=list).load(indicator.id)
+    assessed = await info.context.loader(repository.assessments_by_indicator, missing=list).load(indicator.id)
+    return [
+        Progress(year=p.year, target=p.target, actual=p.actual, status=p.status, ratio=p.ratio,
+                 institution_id=p.institution.id if p.institution else None)
+        for p in service.indicator_progress(indicator, values, official, assessed, {})
+    ]  # fmt: skip
+
+
+@strawberry.type
+class ProgressCounts:
+    achieved: int
+    on_track: int
+    off_track: int
+    no_data: int
+    not_applicable: int
+
+
+@strawberry.type
+class AreaProgress:
+    code: str
+    counts: ProgressCounts
+
+
+@strawberry.type
+class GoalProgress:
+    area_code: str
+    number: int
+    counts: ProgressCounts
+
+
+@strawberry.type
+class ProgressSummary:
+    year: int
+    areas: list[AreaProgress]
+    goals: list[GoalProgress]
+
+
+@strawberry.type
+class MeasurementsQuery:
+    @strawberry.field(description="Per area and goal: how many indicators stand where in `year`.")
+    async def progress_summary(
+        self,
+        info: Info[Context, None],
+        year: int,
+        strategy: str | None = None,
+        area: str | None = None,
+        institution: str | None = None,
+    ) -> ProgressSummary:
+        query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
+        institution_id = await info.context.run(resolve_institution_id, institution) if institution else None
+        summary = await info.context.run(service.progress_summary, query, institution_id, year)
+        return ProgressSummary(
+            year=summary.year,
+            areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
+            goals=[
+                GoalProgress(area_code=g.area_code, number=g.number, counts=ProgressCounts(**g.counts.model_dump()))
+                for g in summary.goals
+            ],
+        )
+
+
+@strawberry.input
+class RecordMeasurementInput:
+    indicator_id: strawberry.ID
+    year: int
+    value: str | None = strawberry.field(default=None, description="As the strategy writes values: `81,5%`, `29,72`.")
+    number: float | None = strawberry.field(default=None, description="Or a number.")
+    pair: list[float] | None = strawberry.field(default=None, description="Or a pair: [units, days].")
+    institution: str | None = None
+    comment: str | None = None
+    source: str | None = None
+    if_match: str | None = strawberry.field(default=None, description="ETag (id) of the current revision, to correct.")
+    idempotency_key: str | None = None
+
+
+def _indicator_id(value: strawberry.ID) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise BadRequest(f"{value!r} is not an indicator id.") from None
+
+
+def _etag(value: str | None) -> str | None:
+    if value is None or value.startswith('"') or value == "*":
+        return value
+    return f'"{value}"'
+
+
+async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
+    principal = await info.context.run(principal_of, info.context.authorization)
+    out, _ = await info.context.run(
+        service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
+    )
+    return Actual.of(out)
+
+
+@strawberry.type
+class MeasurementsMutation:
+    @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
+    async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
+        given = [v for v in (input.value, input.number, input.pair) if v is not None]
+        if len(given) != 1:
+            raise BadRequest("Give exactly one of `value`, `number` and `pair`.")
+        principal = await info.context.run(principal_of, info.context.authorization)
+        try:
+            payload = MeasurementIn(
+                year=input.year,
+                value=given[0],
+                institution=input.institution,
+                comment=input.comment,
+                source=input.source,
+            )
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+        written = await info.context.run(
+            service.record_measurement, principal, _indicator_id(input.indicator_id), payload,
+            if_match=_etag(input.if_match), idempotency_key=input.idempotency_key,
+        )  # fmt: skip
+        return Actual.of(MeasurementOut.model_validate(written.body))
+
+    @strawberry.mutation(description="Admin: the current revision becomes the year's official actual.")
+    async def approve_measurement(
+        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int,
+        institution: str | None = None, comment: str | None = None,
+    ) -> Actual:  # fmt: skip
+        return await _review(info, indicator_id, year, institution, comment, approve=True)
+
+    @strawberry.mutation(description="Admin: send the current revision back with a comment.")
+    async def return_measurement(
+        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, comment: str,
+        institution: str | None = None,
+    ) -> Actual:  # fmt: skip
+        return await _review(info, indicator_id, year, institution, comment, approve=False)

@@ -1,0 +1,68 @@
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Numeric, Text, UniqueConstraint, func
+from sqlmodel import Field, SQLModel
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+
+
+class Measurement(SQLModel, table=True):
+    """One revision of an indicator's actual for a year (and institution). Rows are only ever added;
+    a correction is a new revision, review sets the status of the revision it reviews."""
+
+    __tablename__ = "measurement"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "year", "institution_id", "revision", postgresql_nulls_not_distinct=True),
+        Index("measurement_indicator", "indicator_id", "year", "institution_id", "revision"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True, default_factory=uuid.uuid4)
+    # RESTRICT: an indicator with actuals cannot be deleted out from under them.
+    indicator_id: uuid.UUID = Field(sa_column=Column(ForeignKey("indicator.id", ondelete="RESTRICT"), nullable=False))
+    year: int
+    institution_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("institution.id"), nullable=True)
+    )
+    revision: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    number: Decimal | None = Field(default=None, sa_column=Column(Numeric, nullable=True))
+    second: Decimal | None = Field(default=None, sa_column=Column(Numeric, nullable=True))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: Status = Field(sa_column=Column(Text, nullable=False))
+    posted_by: str = Field(sa_column=Column(Text, nullable=False))  # role:institution of the token
+    posted_by_token: uuid.UUID
+    posted_at: dt.datetime = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
+    reviewed_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Assessment(SQLModel, table=True):
+    """An admin's progress status for a qualitative target (`Palielinās`), which no number decides."""
+
+    __tablename__ = "progress_assessment"
+    __table_args__ = (UniqueConstraint("indicator_id", "year", "institution_id", postgresql_nulls_not_distinct=True),)
+
+    id: uuid.UUID = Field(primary_key=True, default_factory=uuid.uuid4)
+    indicator_id: uuid.UUID = Field(sa_column=Column(ForeignKey("indicator.id", ondelete="CASCADE"), nullable=False))
+    year: int
+    institution_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("institution.id"), nullable=True)
+    )
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    set_by: str = Field(sa_column=Column(Text, nullable=False))
+    set_at: dt.datetime = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )

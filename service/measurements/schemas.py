@@ -1,0 +1,135 @@
+"""REST bodies of the measurements."""
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.measurements.models import Status
+from service.measurements.progress import ProgressStatus
+from service.registry.schemas import InstitutionRef
+from service.strategy.models import ValueKind
+
+ValueInput = Annotated[
+    str | float | list[float],
+    Field(
+        description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`), "
+        "or a number, or a pair `[units, days]`.",
+        examples=["81,5%", 81.5, [12, 940]],
+    ),
+]
+
+
+class MeasurementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=1900, le=2100)
+    value: ValueInput
+    institution: str | None = Field(None, max_length=64, description="Required where the indicator is per institution.")
+    comment: str | None = Field(None, max_length=4000)
+    source: str | None = Field(None, max_length=1000)
+
+
+class MeasurementOut(BaseModel):
+    id: uuid.UUID
+    indicator_id: uuid.UUID
+    year: int
+    institution: InstitutionRef | None
+    revision: int
+    text: str
+    kind: ValueKind
+    value: float | None
+    pair: list[float] | None
+    comment: str | None
+    source: str | None
+    status: Status
+    posted_by: str = Field(description="role:institution of the token that posted it")
+    posted_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+    review_comment: str | None
+    previous_text: str | None = Field(description="The value this revision corrected.")
+
+
+class YearActual(BaseModel):
+    year: int
+    institution: InstitutionRef | None
+    current: MeasurementOut = Field(description="The latest revision, whatever its status.")
+    official: MeasurementOut | None = Field(description="The latest approved revision: the year's official actual.")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(None, max_length=4000, description="Required when returning a value.")
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=1900, le=2100)
+    institution: str | None = Field(None, max_length=64)
+    status: ProgressStatus
+    comment: str | None = Field(None, max_length=4000)
+
+
+class ProgressOut(BaseModel):
+    indicator_id: uuid.UUID
+    code: str
+    year: int
+    institution: InstitutionRef | None
+    target: str | None
+    actual: str | None
+    status: ProgressStatus
+    ratio: float | None
+
+
+class ProgressCounts(BaseModel):
+    achieved: int = 0
+    on_track: int = 0
+    off_track: int = 0
+    no_data: int = 0
+    not_applicable: int = 0
+
+
+class GoalProgress(BaseModel):
+    goal_id: uuid.UUID
+    area_code: str
+    number: int
+    counts: ProgressCounts
+
+
+class AreaProgress(BaseModel):
+    area_id: uuid.UUID
+    code: str
+    counts: ProgressCounts
+
+
+class ProgressSummary(BaseModel):
+    year: int
+    areas: list[AreaProgress]
+    goals: list[GoalProgress]
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="Line number in the CSV, the header being line 1.")
+    field: str | None
+    reason: str
+
+
+class ImportResult(BaseModel):
+    written: int
+    measurements: list[MeasurementOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    role: str
+    institution_code: str | None
+    action: str
+    entity: str
+    entity_id: str
+    before: dict | None
+    after: dict | None

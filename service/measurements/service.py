@@ -1,0 +1,612 @@
+"""The measurement rules: who may post what, validation against the indicator, revisions, review, progress."""
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core import audit, idempotency
+from service.core.auth import Forbidden, Principal, require_admin
+from service.core.errors import NotFound, Problem
+from service.measurements import repository
+from service.measurements.models import Assessment, Measurement, Status
+from service.measurements.progress import ProgressStatus, evaluate
+from service.measurements.schemas import (
+    AreaProgress,
+    AssessmentIn,
+    GoalProgress,
+    ImportRowError,
+    MeasurementIn,
+    MeasurementOut,
+    ProgressCounts,
+    ProgressOut,
+    ProgressSummary,
+    YearActual,
+)
+from service.registry import repository as registry
+from service.registry.models import Institution
+from service.registry.service import institution_ref
+from service.strategy import repository as strategy
+from service.strategy.models import Indicator, IndicatorValue, Strategy, ValueKind, ValueRole
+from service.strategy.service import resolve_strategy_id
+from service.strategy.values import ParsedValue, parse
+
+
+class Invalid(Problem):
+    """422 naming the field and the reason."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(422, f"{field}: {reason}", errors=[{"field": field, "message": reason}])
+
+
+@dataclass(frozen=True)
+class IndicatorContext:
+    indicator: Indicator
+    strategy: Strategy
+    values: Sequence[IndicatorValue]
+    goal_institution_ids: frozenset[uuid.UUID]
+
+    @property
+    def kinds(self) -> set[ValueKind]:
+        return {ValueKind(v.kind) for v in self.values if v.kind != ValueKind.none}
+
+    @property
+    def own_value_institutions(self) -> set[uuid.UUID]:
+        return {v.institution_id for v in self.values if v.institution_id}
+
+
+async def indicator_context(session: AsyncSession, indicator_id: uuid.UUID) -> IndicatorContext:
+    indicator = (await strategy.indicators_by_ids(session, [indicator_id])).get(indicator_id)
+    if indicator is None:
+        raise NotFound("indicator", str(indicator_id))
+    owner = (await strategy.strategies_by_ids(session, [indicator.strategy_id]))[indicator.strategy_id]
+    values = (await strategy.values_by_indicator(session, [indicator.id]))[indicator.id]
+    links = (await strategy.goal_institutions_by_goal(session, [indicator.goal_id]))[indicator.goal_id]
+    return IndicatorContext(indicator, owner, values, frozenset(link.institution_id for link in links))
+
+
+def _decimal_text(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return text.replace(".", ",")
+
+
+def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
+    """The posted value as text and typed form, read the way the indicator's own values are written."""
+    kinds = ctx.kinds
+    if isinstance(raw, str):
+        if not raw.strip() or len(raw) > 100:
+            raise Invalid("value", "give the value as the strategy writes it, e.g. `81,5%`, `29,72`, `12/940`, `+8%`")
+        try:
+            return raw.strip(), parse(raw)
+        except ValueError as error:
+            raise Invalid("value", str(error)) from None
+    if isinstance(raw, list):
+        if len(raw) != 2:
+            raise Invalid("value", "a pair is two numbers: [units, days]")
+        first, second = (Decimal(str(n)) for n in raw)
+        return f"{_decimal_text(first)}/{_decimal_text(second)}", ParsedValue(ValueKind.pair, first, second)
+    number = Decimal(str(raw))
+    if ValueKind.percent in kinds:
+        return f"{_decimal_text(number)}%", ParsedValue(ValueKind.percent, number)
+    if ValueKind.change in kinds:
+        sign = "+" if number >= 0 else "-"
+        return f"{sign}{_decimal_text(abs(number))}%", ParsedValue(ValueKind.change, number)
+    return _decimal_text(number), ParsedValue(ValueKind.number, number)
+
+
+def validate_value(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
+    text, parsed = _typed(ctx, raw)
+    allowed = ctx.kinds | ({ValueKind.number} if ValueKind.qualitative in ctx.kinds else set())
+    if parsed.kind not in allowed:
+        expected = ", ".join(sorted(k.value for k in allowed)) or "none"
+        raise Invalid("value", f"this indicator takes {expected} values; {text!r} is a {parsed.kind.value}")
+    if parsed.kind == ValueKind.percent and not Decimal(0) <= parsed.number <= Decimal(100):
+        raise Invalid("value", f"a percentage is between 0 and 100; {text!r} is not")
+    if parsed.kind in (ValueKind.number, ValueKind.pair) and any(
+        n < 0 for n in (parsed.number, parsed.second) if n is not None
+    ):
+        raise Invalid("value", f"{text!r} is negative; this indicator counts or measures")
+    return text, parsed
+
+
+def validate_year(ctx: IndicatorContext, year: int, today: dt.date | None = None) -> None:
+    today = today or dt.datetime.now(dt.UTC).date()
+    start, end = ctx.strategy.period_start, ctx.strategy.period_end
+    if not start <= year <= end:
+        raise Invalid("year", f"{year} is outside the strategy period {start}–{end}")
+    if year > today.year:
+        raise Invalid("year", f"{year} is in the future; actuals are posted for past or current years")
+
+
+async def resolve_institution(session: AsyncSession, ctx: IndicatorContext, code: str | None) -> Institution | None:
+    per_institution = ctx.own_value_institutions
+    if code is None:
+        if per_institution:
+            raise Invalid("institution", "this indicator has a value per institution; name the institution")
+        return None
+    institution = await registry.get_institution_by_code(session, code)
+    if institution is None:
+        raise Invalid("institution", f"no institution with code {code!r}")
+    if not per_institution:
+        raise Invalid("institution", "this indicator has no per-institution values; leave institution out")
+    if institution.id not in per_institution:
+        raise Invalid("institution", f"{institution.code} has no values of its own in this indicator")
+    return institution
+
+
+def authorize(principal: Principal, ctx: IndicatorContext, institution: Institution | None) -> None:
+    """Agencies write only for goals their institution is involved in, or their own per-institution values."""
+    if principal.is_admin:
+        return
+    own = principal.institution_id
+    if institution is not None:
+        if institution.id != own:
+            raise Forbidden(
+                f"A {principal.institution_code} token may post only {principal.institution_code}'s own values."
+            )
+        return
+    if own not in ctx.goal_institution_ids:
+        raise Forbidden(
+            f"{principal.institution_code} is not involved in the goal of indicator {ctx.indicator.code}; "
+            "its actuals are posted by the involved institutions."
+        )
+
+
+def measurement_out(
+    row: Measurement, institutions: dict[uuid.UUID, Institution], previous: Measurement | None = None
+) -> MeasurementOut:
+    institution = institutions.get(row.institution_id) if row.institution_id else None
+    is_pair = row.second is not None
+    return MeasurementOut(
+        id=row.id,
+        indicator_id=row.indicator_id,
+        year=row.year,
+        institution=institution_ref(institution) if institution else None,
+        revision=row.revision,
+        text=row.text,
+        kind=row.kind,
+        value=float(row.number) if row.number is not None and not is_pair else None,
+        pair=[float(row.number), float(row.second)] if is_pair else None,
+        comment=row.comment,
+        source=row.source,
+        status=row.status,
+        posted_by=row.posted_by,
+        posted_at=row.posted_at,
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+        review_comment=row.review_comment,
+        previous_text=previous.text if previous else None,
+    )
+
+
+def etag_of(row: Measurement) -> str:
+    return f'"{row.id}"'
+
+
+def _snapshot(row: Measurement | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "revision": row.revision,
+        "text": row.text,
+        "status": str(row.status),
+        "comment": row.comment,
+        "review_comment": row.review_comment,
+    }
+
+
+@dataclass(frozen=True)
+class Written:
+    status_code: int
+    body: dict
+    etag: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A validated, authorized value waiting to be written."""
+
+    ctx: IndicatorContext
+    institution: Institution | None
+    year: int
+    text: str
+    parsed: ParsedValue
+    comment: str | None
+    source: str | None
+
+    @property
+    def institution_id(self) -> uuid.UUID | None:
+        return self.institution.id if self.institution else None
+
+
+async def prepare(
+    session: AsyncSession, principal: Principal, ctx: IndicatorContext, payload: MeasurementIn
+) -> Posting:
+    institution = await resolve_institution(session, ctx, payload.institution)
+    authorize(principal, ctx, institution)
+    validate_year(ctx, payload.year)
+    text, parsed = validate_value(ctx, payload.value)
+    return Posting(ctx, institution, payload.year, text, parsed, payload.comment, payload.source)
+
+
+async def append_revision(
+    session: AsyncSession, principal: Principal, posting: Posting, current: Measurement | None
+) -> Measurement:
+    """The next revision, audited; the caller commits."""
+    row = Measurement(
+        indicator_id=posting.ctx.indicator.id,
+        year=posting.year,
+        institution_id=posting.institution_id,
+        revision=(current.revision + 1) if current else 1,
+        text=posting.text,
+        kind=posting.parsed.kind.value,
+        number=posting.parsed.number,
+        second=posting.parsed.second,
+        comment=posting.comment,
+        source=posting.source,
+        status=Status.submitted,
+        posted_by=principal.describe(),
+        posted_by_token=principal.token_id,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Problem(
+            409, "Another value for the same year was posted at the same moment; fetch it and correct it."
+        ) from None
+    await session.refresh(row)
+    action = "correct" if current else "create"
+    await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
+    return row
+
+
+def _check_precondition(current: Measurement | None, if_match: str | None, year: int) -> None:
+    if current is not None:
+        if if_match is None:
+            raise Problem(
+                428,
+                f"A value for {year} exists (revision {current.revision}); a correction must send "
+                f"If-Match: {etag_of(current)} so that it cannot overwrite a change it has not seen.",
+            )
+        if if_match.strip() not in (etag_of(current), "*"):
+            raise Problem(
+                412,
+                f"The value changed meanwhile: the current revision is {current.revision}, ETag {etag_of(current)}.",
+            )
+    elif if_match is not None and if_match.strip() != "*":
+        raise Problem(412, f"There is no value for {year} yet to match {if_match}.")
+
+
+async def record_measurement(
+    session: AsyncSession,
+    principal: Principal,
+    indicator_id: uuid.UUID,
+    payload: MeasurementIn,
+    *,
+    if_match: str | None,
+    idempotency_key: str | None,
+) -> Written:
+    """Post a year's actual, or correct it: every post is a new revision, none overwrites another."""
+    posting = await prepare(session, principal, await indicator_context(session, indicator_id), payload)
+    if idempotency_key is not None:
+        fingerprint = idempotency.fingerprint("measurement", str(indicator_id), payload.model_dump(mode="json"))
+        earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
+        if earlier is not None:
+            replay = Written(earlier.status_code, earlier.body, f'"{earlier.body["id"]}"', replayed=True)
+            await session.rollback()
+            return replay
+    current = await repository.current_revision(session, indicator_id, posting.year, posting.institution_id, lock=True)
+    _check_precondition(current, if_match, posting.year)
+    row = await append_revision(session, principal, posting, current)
+    institutions = {posting.institution.id: posting.institution} if posting.institution else {}
+    body = measurement_out(row, institutions, current).model_dump(mode="json")
+    if idempotency_key is not None:
+        await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
+    await session.commit()
+    return Written(201, body, etag_of(row))
+
+
+IMPORT_COLUMNS = ["indicator_code", "year", "institution", "value", "comment"]
+
+
+async def import_csv(
+    session: AsyncSession, principal: Principal, text: str, strategy_key: str | None
+) -> tuple[list[MeasurementOut], list[ImportRowError]]:
+    """Validate every row first; write all of them in one transaction, or none if any row fails."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != IMPORT_COLUMNS:
+        raise Problem(422, f"The CSV header must be exactly: {','.join(IMPORT_COLUMNS)}")
+    strategy_id = None
+    if strategy_key:
+        strategy_id = await resolve_strategy_id(session, strategy_key)
+    by_code: dict[str, list[Indicator]] = {}
+    for indicator in await strategy.list_indicators(
+        session, strategy.IndicatorQuery(strategy_id=strategy_id), 100_000, None
+    ):
+        by_code.setdefault(indicator.code, []).append(indicator)
+    contexts: dict[uuid.UUID, IndicatorContext] = {}
+    postings: list[Posting] = []
+    errors: list[ImportRowError] = []
+    seen: dict[tuple, int] = {}
+    for line, row in enumerate(reader, start=2):
+        if None in row or any(v is None for v in row.values()):
+            errors.append(ImportRowError(row=line, field=None, reason="the row does not have exactly 5 columns"))
+            continue
+        code = row["indicator_code"].strip()
+        candidates = by_code.get(code, [])
+        if len(candidates) != 1:
+            reason = (
+                f"no indicator with code {code!r}"
+                if not candidates
+                else f"{code!r} is in several strategies; pass ?strategy="
+            )
+            errors.append(ImportRowError(row=line, field="indicator_code", reason=reason))
+            continue
+        try:
+            year = int(row["year"].strip())
+        except ValueError:
+            errors.append(ImportRowError(row=line, field="year", reason=f"{row['year']!r} is not a year"))
+            continue
+        indicator = candidates[0]
+        if indicator.id not in contexts:
+            contexts[indicator.id] = await indicator_context(session, indicator.id)
+        payload_fields = {
+            "year": year,
+            "value": row["value"],
+            "institution": row["institution"].strip() or None,
+            "comment": row["comment"].strip() or None,
+        }
+        try:
+            payload = MeasurementIn.model_validate(payload_fields)
+            posting = await prepare(session, principal, contexts[indicator.id], payload)
+        except Problem as problem:
+            field = (problem.extra.get("errors") or [{}])[0].get("field")
+            errors.append(ImportRowError(row=line, field=field, reason=problem.detail))
+            continue
+        except ValueError as error:
+            errors.append(ImportRowError(row=line, field=None, reason=str(error)))
+            continue
+        slot = (indicator.id, posting.year, posting.institution_id)
+        if slot in seen:
+            errors.append(
+                ImportRowError(
+                    row=line, field=None, reason=f"the same indicator, year and institution as row {seen[slot]}"
+                )
+            )
+            continue
+        seen[slot] = line
+        postings.append(posting)
+    if errors or not postings:
+        await session.rollback()
+        return [], errors or [ImportRowError(row=1, field=None, reason="the file has no data rows")]
+    written = []
+    for posting in postings:
+        current = await repository.current_revision(
+            session, posting.ctx.indicator.id, posting.year, posting.institution_id, lock=True
+        )
+        row = await append_revision(session, principal, posting, current)
+        institutions = {posting.institution.id: posting.institution} if posting.institution else {}
+        written.append(measurement_out(row, institutions, current))
+    await session.commit()
+    return written, []
+
+
+async def review(
+    session: AsyncSession,
+    principal: Principal,
+    indicator_id: uuid.UUID,
+    year: int,
+    institution_code: str | None,
+    *,
+    approve: bool,
+    comment: str | None,
+) -> tuple[MeasurementOut, str]:
+    """An admin approves the current revision, or returns it with a comment for the agency to correct."""
+    require_admin(principal)
+    ctx = await indicator_context(session, indicator_id)
+    institution = await resolve_institution(session, ctx, institution_code)
+    institution_id = institution.id if institution else None
+    current = await repository.current_revision(session, indicator_id, year, institution_id, lock=True)
+    if current is None:
+        raise NotFound("measurement", f"{ctx.indicator.code} {year}")
+    if current.status != Status.submitted:
+        raise Problem(
+            409, f"Revision {current.revision} is already {current.status}; only a submitted value is reviewed."
+        )
+    if not approve and not (comment and comment.strip()):
+        raise Invalid("comment", "say why the value is returned, so that the agency can correct it")
+    before = _snapshot(current)
+    current.status = Status.approved if approve else Status.returned
+    current.reviewed_by = principal.describe()
+    current.reviewed_at = dt.datetime.now(dt.UTC)
+    current.review_comment = comment
+    await session.flush()
+    await audit.record(
+        session, principal, "approve" if approve else "return", "measurement", current.id, before, _snapshot(current)
+    )
+    await session.commit()
+    institutions = {institution.id: institution} if institution else {}
+    return measurement_out(current, institutions), etag_of(current)
+
+
+async def _institutions(session: AsyncSession, rows: Sequence) -> dict[uuid.UUID, Institution]:
+    return await registry.institutions_by_ids(session, [r.institution_id for r in rows if r.institution_id])
+
+
+async def actuals(session: AsyncSession, indicator_id: uuid.UUID) -> list[YearActual]:
+    await indicator_context(session, indicator_id)
+    current = (await repository.current_by_indicator(session, [indicator_id]))[indicator_id]
+    official = {
+        (m.year, m.institution_id): m
+        for m in (await repository.official_by_indicator(session, [indicator_id]))[indicator_id]
+    }
+    institutions = await _institutions(session, current)
+    return [
+        YearActual(
+            year=row.year,
+            institution=institution_ref(institutions[row.institution_id]) if row.institution_id else None,
+            current=measurement_out(row, institutions),
+            official=measurement_out(official[(row.year, row.institution_id)], institutions)
+            if (row.year, row.institution_id) in official
+            else None,
+        )
+        for row in current
+    ]
+
+
+async def history(
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_code: str | None
+) -> list[MeasurementOut]:
+    ctx = await indicator_context(session, indicator_id)
+    institution = await resolve_institution(session, ctx, institution_code)
+    rows = await repository.revisions(session, indicator_id, year, institution.id if institution else None)
+    if not rows:
+        raise NotFound("measurement", f"{ctx.indicator.code} {year}")
+    institutions = await _institutions(session, rows)
+    return [measurement_out(row, institutions, rows[i - 1] if i else None) for i, row in enumerate(rows)]
+
+
+async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, payload: AssessmentIn) -> None:
+    """An admin's status for a qualitative target."""
+    require_admin(principal)
+    ctx = await indicator_context(session, indicator_id)
+    institution = await resolve_institution(session, ctx, payload.institution)
+    institution_id = institution.id if institution else None
+    target = next(
+        (
+            v
+            for v in ctx.values
+            if v.year == payload.year and v.institution_id == institution_id and v.role == ValueRole.target
+        ),
+        None,
+    )
+    if target is None or target.kind != ValueKind.qualitative:
+        raise Invalid("year", f"indicator {ctx.indicator.code} has no qualitative target for {payload.year}")
+    existing = next(
+        (a for a in (await repository.assessments_by_indicator(session, [indicator_id]))[indicator_id]
+         if a.year == payload.year and a.institution_id == institution_id),
+        None,
+    )  # fmt: skip
+    before = {"status": existing.status, "comment": existing.comment} if existing else None
+    row = existing or Assessment(
+        indicator_id=indicator_id, year=payload.year, institution_id=institution_id, status="", set_by=""
+    )
+    row.status, row.comment, row.set_by = payload.status.value, payload.comment, principal.describe()
+    row.set_at = dt.datetime.now(dt.UTC)
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "assess",
+        "progress_assessment",
+        row.id,
+        before,
+        {"status": row.status, "comment": row.comment},
+    )
+    await session.commit()
+
+
+def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:
+    return ParsedValue(ValueKind(row.kind), row.number, row.second) if row is not None else None
+
+
+def indicator_progress(
+    indicator: Indicator,
+    values: Sequence[IndicatorValue],
+    official: Sequence[Measurement],
+    assessments: Sequence[Assessment],
+    institutions: dict[uuid.UUID, Institution],
+    year: int | None = None,
+) -> list[ProgressOut]:
+    """Target, official actual and status for every target year (and institution) of one indicator."""
+    baselines = {v.institution_id: v for v in values if v.role == ValueRole.baseline}
+    actual_of = {(m.year, m.institution_id): m for m in official}
+    assessed = {(a.year, a.institution_id): ProgressStatus(a.status) for a in assessments}
+    result = []
+    for target in values:
+        if target.role != ValueRole.target or (year is not None and target.year != year):
+            continue
+        key = (target.year, target.institution_id)
+        actual = actual_of.get(key)
+        progress = evaluate(
+            indicator.direction,
+            _parsed(target),
+            _parsed(actual),
+            _parsed(baselines.get(target.institution_id)),
+            assessed.get(key),
+        )
+        institution = institutions.get(target.institution_id) if target.institution_id else None
+        result.append(
+            ProgressOut(
+                indicator_id=indicator.id,
+                code=indicator.code,
+                year=target.year,
+                institution=institution_ref(institution) if institution else None,
+                target=target.text,
+                actual=actual.text if actual else None,
+                status=progress.status,
+                ratio=progress.ratio,
+            )
+        )
+    return result
+
+
+async def progress_of(
+    session: AsyncSession, indicators: Sequence[Indicator], year: int | None = None
+) -> list[ProgressOut]:
+    ids = [i.id for i in indicators]
+    values = await strategy.values_by_indicator(session, ids)
+    official = await repository.official_by_indicator(session, ids)
+    assessments = await repository.assessments_by_indicator(session, ids)
+    institutions = await registry.institutions_by_ids(
+        session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
+    )
+    return [
+        p
+        for i in indicators
+        for p in indicator_progress(i, values[i.id], official[i.id], assessments[i.id], institutions, year)
+    ]
+
+
+async def progress_summary(
+    session: AsyncSession, query: strategy.IndicatorQuery, institution_id: uuid.UUID | None, year: int
+) -> ProgressSummary:
+    """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
+    indicators = list(await strategy.list_indicators(session, query, 100_000, None))
+    entries = await progress_of(session, indicators, year)
+    goals = await strategy.goals_by_ids(session, list({i.goal_id for i in indicators}))
+    areas = await strategy.areas_by_ids(session, list({g.area_id for g in goals.values()}))
+    goal_of = {i.id: goals[i.goal_id] for i in indicators}
+    by_goal: dict[uuid.UUID, Counter] = {g: Counter() for g in goals}
+    by_area: dict[uuid.UUID, Counter] = {a: Counter() for a in areas}
+    for entry in entries:
+        if institution_id is not None and entry.institution is not None and entry.institution.id != institution_id:
+            continue
+        goal = goal_of[entry.indicator_id]
+        by_goal[goal.id][entry.status.value] += 1
+        by_area[goal.area_id][entry.status.value] += 1
+    ordered_goals = sorted(goals.values(), key=lambda g: (areas[g.area_id].position, g.number))
+    return ProgressSummary(
+        year=year,
+        areas=[
+            AreaProgress(area_id=a.id, code=a.code, counts=ProgressCounts(**by_area[a.id]))
+            for a in sorted(areas.values(), key=lambda a: a.position)
+        ],
+        goals=[
+            GoalProgress(
+                goal_id=g.id, area_code=areas[g.area_id].code, number=g.number, counts=ProgressCounts(**by_goal[g.id])
+            )
+            for g in ordered_goals
+        ],
+    )
