@@ -8,12 +8,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from service.changes import router as changes_router
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
+from service.registry.rest import admin_router as registry_admin_router
 from service.registry.rest import router as registry_router
 from service.settings import Settings, get_settings
+from service.strategy.rest import admin_router as strategy_admin_router
 from service.strategy.rest import router as strategy_router
 
 DESCRIPTION = """
@@ -36,8 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(registry_router)
+    app.include_router(registry_admin_router)
     app.include_router(strategy_router)
+    app.include_router(strategy_admin_router)
     app.include_router(measurements_router)
+    app.include_router(changes_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])

@@ -10,7 +10,7 @@ from service.core.graphql import Context, ErrorCodes
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryQuery
 from service.settings import Settings
-from service.strategy.graphql import StrategyQuery
+from service.strategy.graphql import StrategyMutation, StrategyQuery
 
 
 @strawberry.type
@@ -19,7 +19,7 @@ class Query(RegistryQuery, StrategyQuery, MeasurementsQuery):
 
 
 @strawberry.type
-class Mutation(MeasurementsMutation):
+class Mutation(MeasurementsMutation, StrategyMutation):
     pass
 
 

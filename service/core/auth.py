@@ -129,3 +129,11 @@ def require_admin(principal: Principal) -> None:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_admin(principal: PrincipalDep) -> Principal:
+    require_admin(principal)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(current_admin)]

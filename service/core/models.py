@@ -14,6 +14,11 @@ def stable_id(kind: str, *natural_key: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, kind + ":" + "|".join(natural_key))
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A client's timestamp without an offset is read as UTC (RFC 3339 asks for one; be lenient, not wrong)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 class Timestamped(SQLModel):
     created_at: dt.datetime = Field(
         default=None,

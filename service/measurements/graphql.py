@@ -177,10 +177,10 @@ async def _review(info: Info[Context, None], indicator_id, year, institution, co
 class MeasurementsMutation:
     @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
     async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
+        principal = await info.context.run(principal_of, info.context.authorization)
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
             raise BadRequest("Give exactly one of `value`, `number` and `pair`.")
-        principal = await info.context.run(principal_of, info.context.authorization)
         try:
             payload = MeasurementIn(
                 year=input.year,

@@ -4,7 +4,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,18 +22,27 @@ def _slot(indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None):
     )
 
 
+async def lock_slot(
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
+) -> None:
+    """Serialise writers of one indicator, year and institution until the transaction ends.
+
+    A row lock would not do: a writer that waited on it would still read the revision it locked,
+    not the one committed meanwhile. After this lock, the next statement sees every committed revision.
+    """
+    key = f"measurement:{indicator_id}:{year}:{institution_id or '-'}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 async def current_revision(
-    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None, *, lock: bool = False
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
 ) -> Measurement | None:
-    """The latest revision; with `lock`, held until the transaction ends so corrections queue up."""
     stmt = (
         select(Measurement)
         .where(*_slot(indicator_id, year, institution_id))
         .order_by(Measurement.revision.desc())
         .limit(1)
     )
-    if lock:
-        stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).first()
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.core import audit
-from service.core.auth import PrincipalDep, require_admin
+from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
@@ -87,7 +87,7 @@ async def _review(
 @router.post("/indicators/{indicator_id}/measurements/{year}/approve", response_model=MeasurementOut)
 async def approve_measurement(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AdminDep,
     indicator_id: uuid.UUID,
     year: int,
     institution: InstitutionParam = None,
@@ -100,7 +100,7 @@ async def approve_measurement(
 @router.post("/indicators/{indicator_id}/measurements/{year}/return", response_model=MeasurementOut)
 async def return_measurement(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AdminDep,
     indicator_id: uuid.UUID,
     year: int,
     review: ReviewIn,
@@ -112,7 +112,7 @@ async def return_measurement(
 
 @router.post("/indicators/{indicator_id}/assessments", status_code=204)
 async def assess_progress(
-    session: SessionDep, principal: PrincipalDep, indicator_id: uuid.UUID, payload: AssessmentIn
+    session: SessionDep, principal: AdminDep, indicator_id: uuid.UUID, payload: AssessmentIn
 ) -> Response:
     """Admin: the progress status of a qualitative target (`Palielinās`), which no number decides."""
     await service.assess(session, principal, indicator_id, payload)
@@ -187,14 +187,13 @@ async def import_measurements(
 @router.get("/audit", response_model=Page[AuditOut])
 async def list_audit(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: AdminDep,
     entity: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Response:
     """Admin: the audit log, oldest first."""
-    require_admin(principal)
     after = decode_cursor(cursor, (int,))[0] if cursor else None
     rows = await audit.list_entries(session, entity=entity, entity_id=entity_id, after_id=after, limit=limit)
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None

@@ -186,6 +186,14 @@ def measurement_out(
     )
 
 
+async def _locked_current(
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
+) -> Measurement | None:
+    """The current revision, read after taking the slot's lock so that concurrent writers queue up."""
+    await repository.lock_slot(session, indicator_id, year, institution_id)
+    return await repository.current_revision(session, indicator_id, year, institution_id)
+
+
 def etag_of(row: Measurement) -> str:
     return f'"{row.id}"'
 
@@ -305,7 +313,7 @@ async def record_measurement(
             replay = Written(earlier.status_code, earlier.body, f'"{earlier.body["id"]}"', replayed=True)
             await session.rollback()
             return replay
-    current = await repository.current_revision(session, indicator_id, posting.year, posting.institution_id, lock=True)
+    current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
     _check_precondition(current, if_match, posting.year)
     row = await append_revision(session, principal, posting, current)
     institutions = {posting.institution.id: posting.institution} if posting.institution else {}
@@ -391,9 +399,7 @@ async def import_csv(
         return [], errors or [ImportRowError(row=1, field=None, reason="the file has no data rows")]
     written = []
     for posting in postings:
-        current = await repository.current_revision(
-            session, posting.ctx.indicator.id, posting.year, posting.institution_id, lock=True
-        )
+        current = await _locked_current(session, posting.ctx.indicator.id, posting.year, posting.institution_id)
         row = await append_revision(session, principal, posting, current)
         institutions = {posting.institution.id: posting.institution} if posting.institution else {}
         written.append(measurement_out(row, institutions, current))
@@ -416,7 +422,7 @@ async def review(
     ctx = await indicator_context(session, indicator_id)
     institution = await resolve_institution(session, ctx, institution_code)
     institution_id = institution.id if institution else None
-    current = await repository.current_revision(session, indicator_id, year, institution_id, lock=True)
+    current = await _locked_current(session, indicator_id, year, institution_id)
     if current is None:
         raise NotFound("measurement", f"{ctx.indicator.code} {year}")
     if current.status != Status.submitted:

@@ -6,20 +6,30 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
 
+from service.core.auth import AdminDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import PROBLEM_RESPONSES
+from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.registry import repository, service
 from service.registry.schemas import (
     EngagementOut,
+    InstitutionIn,
     InstitutionOut,
+    InstitutionPatch,
+    MembershipIn,
+    MembershipOut,
+    MembershipPatch,
     OrganizationDetail,
+    OrganizationIn,
     OrganizationOut,
+    OrganizationPatch,
     RepresentationOut,
 )
 
@@ -203,3 +213,73 @@ async def list_representations(
         session, organization=organization, limit=limit, cursor=cursor
     )
     return json_with_etag(request, Page[RepresentationOut](items=items, next_cursor=next_cursor))
+
+
+# --- admin writes ---------------------------------------------------------------------------
+
+admin_router = APIRouter(prefix="/api/v1", tags=["registry: admin"], responses=WRITE_RESPONSES)
+
+
+def _created(body: BaseModel, location: str) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers={"Location": location})
+
+
+@admin_router.post("/institutions", status_code=201, response_model=InstitutionOut)
+async def create_institution(session: SessionDep, admin: AdminDep, payload: InstitutionIn) -> JSONResponse:
+    out = await service.create_institution(session, admin, payload)
+    return _created(out, f"/api/v1/institutions/{quote(out.code)}")
+
+
+@admin_router.patch("/institutions/{code}", response_model=InstitutionOut)
+async def update_institution(
+    session: SessionDep, admin: AdminDep, code: str, payload: InstitutionPatch
+) -> InstitutionOut:
+    return await service.update_institution(session, admin, code, payload)
+
+
+@admin_router.delete("/institutions/{code}", status_code=204)
+async def delete_institution(session: SessionDep, admin: AdminDep, code: str) -> Response:
+    """Refused with 409 while memberships, goals or tasks refer to the institution."""
+    await service.delete_institution(session, admin, code)
+    return Response(status_code=204)
+
+
+@admin_router.post("/organizations", status_code=201, response_model=OrganizationDetail)
+async def create_organization(session: SessionDep, admin: AdminDep, payload: OrganizationIn) -> JSONResponse:
+    out = await service.create_organization(session, admin, payload)
+    return _created(out, f"/api/v1/organizations/{out.id}")
+
+
+@admin_router.patch("/organizations/{organization_id}", response_model=OrganizationDetail)
+async def update_organization(
+    session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: OrganizationPatch
+) -> OrganizationDetail:
+    return await service.update_organization(session, admin, organization_id, payload)
+
+
+@admin_router.delete("/organizations/{organization_id}", status_code=204)
+async def delete_organization(session: SessionDep, admin: AdminDep, organization_id: uuid.UUID) -> Response:
+    """Deletes the organisation and its memberships, leaving tombstones in the changes feed."""
+    await service.delete_organization(session, admin, organization_id)
+    return Response(status_code=204)
+
+
+@admin_router.post("/organizations/{organization_id}/memberships", status_code=201, response_model=MembershipOut)
+async def create_membership(
+    session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: MembershipIn
+) -> JSONResponse:
+    out = await service.create_membership(session, admin, organization_id, payload)
+    return _created(out, f"/api/v1/organizations/{organization_id}")
+
+
+@admin_router.patch("/memberships/{membership_id}", response_model=MembershipOut)
+async def update_membership(
+    session: SessionDep, admin: AdminDep, membership_id: uuid.UUID, payload: MembershipPatch
+) -> MembershipOut:
+    return await service.update_membership(session, admin, membership_id, payload)
+
+
+@admin_router.delete("/memberships/{membership_id}", status_code=204)
+async def delete_membership(session: SessionDep, admin: AdminDep, membership_id: uuid.UUID) -> Response:
+    await service.delete_membership(session, admin, membership_id)
+    return Response(status_code=204)

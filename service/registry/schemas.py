@@ -2,11 +2,13 @@
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from service.core import partial_date
 from service.core.i18n import LocalizedText
+from service.core.partial_date import PartialDate
 from service.registry.models import Relation
 
 
@@ -113,3 +115,72 @@ class RepresentationOut(BaseModel):
     coordinator: InstitutionRef | None
     sources: list[str]
     updated_at: dt.datetime
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InstitutionIn(_Input):
+    code: str = Field(min_length=1, max_length=64)
+    name: LocalizedText
+    kind: str = Field(min_length=1, max_length=64)
+    country: str = Field(pattern="^[A-Z]{2}$")
+    parent: str | None = Field(None, max_length=64, description="Code of the parent institution.")
+    aliases: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
+
+
+class InstitutionPatch(_Input):
+    name: LocalizedText | None = None
+    kind: str | None = Field(None, min_length=1, max_length=64)
+    country: str | None = Field(None, pattern="^[A-Z]{2}$")
+    parent: str | None = Field(None, max_length=64)
+    aliases: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=20)
+
+
+class OrganizationIn(_Input):
+    acronym: str | None = Field(None, min_length=1, max_length=64)
+    name: LocalizedText
+    kind: str = Field(min_length=1, max_length=64)
+    parent: str | None = Field(None, max_length=200, description="Parent organisation id or acronym.")
+    aliases: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
+    established: PartialDate | None = None
+    sources: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
+
+
+class OrganizationPatch(_Input):
+    acronym: str | None = Field(None, min_length=1, max_length=64)
+    name: LocalizedText | None = None
+    kind: str | None = Field(None, min_length=1, max_length=64)
+    parent: str | None = Field(None, max_length=200)
+    aliases: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=20)
+    established: PartialDate | None = None
+    sources: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=20)
+
+
+class EventIn(_Input):
+    date: PartialDate
+    kind: str = Field(min_length=1, max_length=64)
+    organization: str | None = Field(None, max_length=200, description="The other organisation's id or acronym.")
+
+
+class MembershipIn(_Input):
+    member: str = Field(max_length=64, description="Code of the member institution.")
+    relation: Relation
+    since: PartialDate | None = None
+    until: PartialDate | None = None
+    coordinator: str | None = Field(None, max_length=64)
+    financial_obligation: bool | None = None
+    events: list[EventIn] = Field(default_factory=list, max_length=50)
+    note: LocalizedText | None = None
+    sources: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
+
+
+class MembershipPatch(_Input):
+    since: PartialDate | None = None
+    until: PartialDate | None = None
+    coordinator: str | None = Field(None, max_length=64)
+    financial_obligation: bool | None = None
+    events: list[EventIn] | None = Field(None, max_length=50)
+    note: LocalizedText | None = None
+    sources: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=20)

@@ -6,21 +6,30 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import partial_date
-from service.core.errors import NotFound
-from service.core.i18n import fold
+from service.core import partial_date, writes
+from service.core.auth import Principal, require_admin
+from service.core.errors import NotFound, Problem
+from service.core.i18n import LocalizedText, fold
+from service.core.models import as_utc, stable_id
 from service.core.pagination import decode_cursor, encode_cursor
 from service.registry import repository
 from service.registry.models import Engagement, Institution, Membership, Organization, Representation
 from service.registry.repository import OrganizationQuery
 from service.registry.schemas import (
     EngagementOut,
+    EventIn,
+    InstitutionIn,
     InstitutionOut,
+    InstitutionPatch,
     InstitutionRef,
     MembershipEvent,
+    MembershipIn,
     MembershipOut,
+    MembershipPatch,
     OrganizationDetail,
+    OrganizationIn,
     OrganizationOut,
+    OrganizationPatch,
     OrganizationRef,
     RepresentationOut,
 )
@@ -40,7 +49,7 @@ def organization_query(
         coordinator_code=coordinator,
         member_country=member_country.upper() if member_country else None,
         financial_obligation=financial_obligation,
-        updated_since=updated_since,
+        updated_since=as_utc(updated_since) if updated_since else None,
     )
 
 
@@ -257,3 +266,227 @@ async def representations_out(session: AsyncSession, rows: Sequence[Representati
         )
         for row in rows
     ]
+
+
+# --- admin writes ---------------------------------------------------------------------------
+
+
+def _name(name: LocalizedText, field: str = "name") -> dict:
+    value = name.model_dump(exclude_none=True)
+    if not any(text.strip() for text in value.values()):
+        raise Problem(
+            422, f"{field}: give the text in at least one language", errors=[{"field": field, "message": "empty"}]
+        )
+    return value
+
+
+async def _institution_id(session: AsyncSession, code: str | None, field: str) -> uuid.UUID | None:
+    if code is None:
+        return None
+    institution = await repository.get_institution_by_code(session, code)
+    if institution is None:
+        raise Problem(
+            422, f"{field}: no institution with code {code!r}", errors=[{"field": field, "message": "unknown"}]
+        )
+    return institution.id
+
+
+async def _organization_id(session: AsyncSession, key: str | None, field: str) -> uuid.UUID | None:
+    if key is None:
+        return None
+    try:
+        return await resolve_organization_id(session, key)
+    except NotFound:
+        raise Problem(
+            422, f"{field}: no organisation {key!r}", errors=[{"field": field, "message": "unknown"}]
+        ) from None
+
+
+async def create_institution(session: AsyncSession, principal: Principal, data: InstitutionIn) -> InstitutionOut:
+    require_admin(principal)
+    row = Institution(
+        id=stable_id("institution", data.code),
+        code=data.code,
+        name=_name(data.name),
+        aliases=data.aliases,
+        kind=data.kind,
+        country=data.country,
+        parent_id=await _institution_id(session, data.parent, "parent"),
+        notes=[],
+        sources=[],
+    )
+    await writes.save(session, principal, "institution", row, None)
+    await session.commit()
+    return await get_institution(session, row.code)
+
+
+async def _institution(session: AsyncSession, code: str) -> Institution:
+    institution = await repository.get_institution_by_code(session, code)
+    if institution is None:
+        raise NotFound("institution", code)
+    return institution
+
+
+async def update_institution(
+    session: AsyncSession, principal: Principal, code: str, data: InstitutionPatch
+) -> InstitutionOut:
+    require_admin(principal)
+    row = await _institution(session, code)
+    before = writes.snapshot(row)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes:
+        row.name = _name(data.name)
+    if "parent" in changes:
+        row.parent_id = await _institution_id(session, data.parent, "parent")
+        if row.parent_id == row.id:
+            raise Problem(422, "parent: an institution cannot be its own parent")
+    for field in ("kind", "country", "aliases"):
+        if field in changes and changes[field] is not None:
+            setattr(row, field, changes[field])
+    await writes.save(session, principal, "institution", row, before)
+    await session.commit()
+    return await get_institution(session, row.code)
+
+
+async def delete_institution(session: AsyncSession, principal: Principal, code: str) -> None:
+    require_admin(principal)
+    await writes.remove(session, principal, "institution", await _institution(session, code))
+    await session.commit()
+
+
+async def _organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
+    org = await repository.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound("organization", str(organization_id))
+    return org
+
+
+def _index(org: Organization) -> None:
+    org.search_text, org.sort_key = organization_search_fields(org.acronym, org.name, org.aliases)
+
+
+async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> OrganizationDetail:
+    require_admin(principal)
+    name = _name(data.name)
+    key = data.acronym or name.get("lv") or name.get("lt") or name["en"]
+    row = Organization(
+        id=stable_id("organization", key),
+        acronym=data.acronym,
+        name=name,
+        aliases=data.aliases,
+        kind=data.kind,
+        parent_id=await _organization_id(session, data.parent, "parent"),
+        established=data.established,
+        sources=data.sources,
+        search_text="",
+        sort_key="",
+    )
+    _index(row)
+    await writes.save(session, principal, "organization", row, None)
+    await session.commit()
+    return await get_organization(session, row.id)
+
+
+async def update_organization(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID, data: OrganizationPatch
+) -> OrganizationDetail:
+    require_admin(principal)
+    row = await _organization(session, organization_id)
+    before = writes.snapshot(row)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes:
+        row.name = _name(data.name)
+    if "parent" in changes:
+        row.parent_id = await _organization_id(session, data.parent, "parent")
+        if row.parent_id == row.id:
+            raise Problem(422, "parent: an organisation cannot be its own parent")
+    for field in ("acronym", "kind", "aliases", "established", "sources"):
+        if field in changes and (changes[field] is not None or field in ("acronym", "established")):
+            setattr(row, field, changes[field])
+    _index(row)
+    await writes.save(session, principal, "organization", row, before)
+    await session.commit()
+    return await get_organization(session, row.id)
+
+
+async def delete_organization(session: AsyncSession, principal: Principal, organization_id: uuid.UUID) -> None:
+    require_admin(principal)
+    row = await _organization(session, organization_id)
+    for membership in (await repository.memberships_by_organization(session, [row.id]))[row.id]:
+        await writes.remove(session, principal, "membership", membership)
+    await writes.remove(session, principal, "organization", row)
+    await session.commit()
+
+
+async def _events(session: AsyncSession, events: list[EventIn]) -> list[dict]:
+    result = []
+    for event in events:
+        entry = {"date": event.date, "kind": event.kind}
+        if event.organization:
+            entry["organization_id"] = str(await _organization_id(session, event.organization, "events.organization"))
+        result.append(entry)
+    return result
+
+
+async def create_membership(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID, data: MembershipIn
+) -> MembershipOut:
+    require_admin(principal)
+    org = await _organization(session, organization_id)
+    member_id = await _institution_id(session, data.member, "member")
+    row = Membership(
+        id=stable_id("membership", data.member, org.acronym or str(org.id), data.relation.value),
+        organization_id=org.id,
+        member_id=member_id,
+        relation=data.relation,
+        since=data.since,
+        until=data.until,
+        coordinator_id=await _institution_id(session, data.coordinator, "coordinator"),
+        financial_obligation=data.financial_obligation,
+        events=await _events(session, data.events),
+        note=data.note.model_dump(exclude_none=True) if data.note else None,
+        sources=data.sources,
+    )
+    await writes.save(session, principal, "membership", row, None)
+    await session.commit()
+    return await _membership_out(session, row)
+
+
+async def _membership(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
+    row = await session.get(Membership, membership_id)
+    if row is None:
+        raise NotFound("membership", str(membership_id))
+    return row
+
+
+async def _membership_out(session: AsyncSession, row: Membership) -> MembershipOut:
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids([row]))
+    organizations = await repository.organizations_by_ids(session, event_organization_ids([row]))
+    return membership_out(row, institutions, organizations)
+
+
+async def update_membership(
+    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, data: MembershipPatch
+) -> MembershipOut:
+    require_admin(principal)
+    row = await _membership(session, membership_id)
+    before = writes.snapshot(row)
+    changes = data.model_dump(exclude_unset=True)
+    if "coordinator" in changes:
+        row.coordinator_id = await _institution_id(session, data.coordinator, "coordinator")
+    if "events" in changes:
+        row.events = await _events(session, data.events or [])
+    if "note" in changes:
+        row.note = data.note.model_dump(exclude_none=True) if data.note else None
+    for field in ("since", "until", "financial_obligation", "sources"):
+        if field in changes:
+            setattr(row, field, changes[field] if changes[field] is not None or field != "sources" else [])
+    await writes.save(session, principal, "membership", row, before)
+    await session.commit()
+    return await _membership_out(session, row)
+
+
+async def delete_membership(session: AsyncSession, principal: Principal, membership_id: uuid.UUID) -> None:
+    require_admin(principal)
+    await writes.remove(session, principal, "membership", await _membership(session, membership_id))
+    await session.commit()

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_types import LocalizedText
+from service.core.i18n import LocalizedText as LocalizedTextModel
 from service.core.pagination import MAX_LIMIT
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
+from service.strategy.schemas import IndicatorPatch, TaskInstitutionRoleIn, TaskPatch
 
 if TYPE_CHECKING:
     from service.measurements.graphql import Actual, Progress
@@ -384,3 +387,51 @@ class StrategyQuery:
         )
         rows = await info.context.run(repository.list_tasks, query, MAX_LIMIT, None)
         return [Task.of(row) for row in rows[:MAX_LIMIT]]
+
+
+@strawberry.input
+class TaskRoleInput:
+    institution: str
+    role: TaskRole | None
+
+
+@strawberry.input
+class LocalizedTextInput:
+    lv: str | None = None
+    en: str | None = None
+
+
+@strawberry.type
+class StrategyMutation:
+    @strawberry.mutation(description="Admin: set the roles of a task's listed institutions (responsible / involved).")
+    async def set_task_roles(
+        self, info: Info[Context, None], task_id: strawberry.ID, roles: list[TaskRoleInput]
+    ) -> Task:
+        principal = await info.context.run(principal_of, info.context.authorization)
+        patch = TaskPatch(roles=[TaskInstitutionRoleIn(institution=r.institution, role=r.role) for r in roles])
+        await info.context.run(service.update_task, principal, _parse_id(task_id, "task"), patch)
+        row = await info.context.run(
+            lambda session, task_id: session.get(models.Task, task_id), _parse_id(task_id, "task")
+        )
+        return Task.of(row)
+
+    @strawberry.mutation(description="Admin: correct an indicator's name, unit or direction of improvement.")
+    async def update_indicator(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        name: LocalizedTextInput | None = None,
+        unit: str | None = None,
+        direction: Direction | None = None,
+    ) -> Indicator:
+        principal = await info.context.run(principal_of, info.context.authorization)
+        try:
+            patch = IndicatorPatch(
+                name=LocalizedTextModel(lv=name.lv, en=name.en) if name else None, unit=unit, direction=direction
+            )
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+        indicator_id = _parse_id(id, "indicator")
+        await info.context.run(service.update_indicator, principal, indicator_id, patch)
+        row = (await info.context.run(repository.indicators_by_ids, [indicator_id]))[indicator_id]
+        return Indicator.of(row)

@@ -80,6 +80,10 @@ async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UU
     return await rows_by_parent(session, Task, "action_direction_id", ids, (Task.position,))
 
 
+async def tasks_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Task]:
+    return await rows_by_id(session, Task, ids)
+
+
 async def task_institutions_by_task(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[TaskInstitution]]:

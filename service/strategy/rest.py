@@ -4,13 +4,24 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from service.core.auth import AdminDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import PROBLEM_RESPONSES
+from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.strategy import service
-from service.strategy.schemas import IndicatorOut, StrategyDetail, StrategyOut, TaskOut
+from service.strategy.schemas import (
+    IndicatorOut,
+    IndicatorPatch,
+    StrategyDetail,
+    StrategyIn,
+    StrategyOut,
+    StrategyPatch,
+    TaskOut,
+    TaskPatch,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["strategy"], responses=PROBLEM_RESPONSES)
 
@@ -73,3 +84,44 @@ async def list_tasks(
     )
     items, next_cursor = await service.page_tasks(session, query, limit, cursor)
     return json_with_etag(request, Page[TaskOut](items=items, next_cursor=next_cursor))
+
+
+# --- admin writes ---------------------------------------------------------------------------
+
+admin_router = APIRouter(prefix="/api/v1", tags=["strategy: admin"], responses=WRITE_RESPONSES)
+
+
+@admin_router.post("/strategies", status_code=201, response_model=StrategyDetail)
+async def create_strategy(session: SessionDep, admin: AdminDep, payload: StrategyIn) -> JSONResponse:
+    """A strategy of its own (an agency's), cascading from a parent strategy."""
+    out = await service.create_strategy(session, admin, payload)
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/strategies/{out.id}"}
+    )
+
+
+@admin_router.patch("/strategies/{strategy_id}", response_model=StrategyDetail)
+async def update_strategy(
+    session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID, payload: StrategyPatch
+) -> StrategyDetail:
+    return await service.update_strategy(session, admin, strategy_id, payload)
+
+
+@admin_router.delete("/strategies/{strategy_id}", status_code=204)
+async def delete_strategy(session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID) -> Response:
+    """Refused with 409 while a strategy cascades from it or its indicators hold actuals."""
+    await service.delete_strategy(session, admin, strategy_id)
+    return Response(status_code=204)
+
+
+@admin_router.patch("/indicators/{indicator_id}", response_model=IndicatorOut)
+async def update_indicator(
+    session: SessionDep, admin: AdminDep, indicator_id: uuid.UUID, payload: IndicatorPatch
+) -> IndicatorOut:
+    return await service.update_indicator(session, admin, indicator_id, payload)
+
+
+@admin_router.patch("/tasks/{task_id}", response_model=TaskOut)
+async def update_task(session: SessionDep, admin: AdminDep, task_id: uuid.UUID, payload: TaskPatch) -> TaskOut:
+    """Set a task's text or the roles of its listed institutions (responsible / involved)."""
+    return await service.update_task(session, admin, task_id, payload)

@@ -3,7 +3,7 @@
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.core.i18n import LocalizedText
 from service.registry.schemas import InstitutionRef
@@ -112,3 +112,42 @@ class StrategyDetail(StrategyOut):
     footnotes: list[FootnoteOut] = Field(description="The footnotes on the strategy's own text.")
     areas: list[AreaOut]
     swot: list[SwotOut]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StrategyIn(_Input):
+    key: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9\-]*$")
+    title: LocalizedText
+    period_start: int = Field(ge=1990, le=2100)
+    period_end: int = Field(ge=1990, le=2100)
+    baseline_year: int = Field(ge=1990, le=2100)
+    parent: str | None = Field(None, max_length=200, description="Id or key of the strategy this one cascades from.")
+    owner: str | None = Field(None, max_length=64, description="Code of the institution whose strategy this is.")
+
+
+class StrategyPatch(_Input):
+    title: LocalizedText | None = None
+    period_start: int | None = Field(None, ge=1990, le=2100)
+    period_end: int | None = Field(None, ge=1990, le=2100)
+    baseline_year: int | None = Field(None, ge=1990, le=2100)
+
+
+class IndicatorPatch(_Input):
+    name: LocalizedText | None = None
+    unit: str | None = Field(None, min_length=1, max_length=64)
+    direction: Direction | None = None
+
+
+class TaskInstitutionRoleIn(_Input):
+    institution: str = Field(max_length=64)
+    role: TaskRole | None
+
+
+class TaskPatch(_Input):
+    text: LocalizedText | None = None
+    roles: list[TaskInstitutionRoleIn] | None = Field(
+        None, max_length=50, description="Set the role of listed institutions (the bold the PDF text lost)."
+    )

@@ -5,7 +5,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.errors import NotFound
+from service.core import writes
+from service.core.auth import Principal, require_admin
+from service.core.errors import NotFound, Problem
+from service.core.models import stable_id
 from service.core.pagination import decode_cursor, encode_cursor
 from service.registry import repository as registry
 from service.registry.models import Institution
@@ -18,11 +21,15 @@ from service.strategy.schemas import (
     FootnoteOut,
     GoalOut,
     IndicatorOut,
+    IndicatorPatch,
     StrategyDetail,
+    StrategyIn,
     StrategyOut,
+    StrategyPatch,
     SwotOut,
     TaskInstitutionOut,
     TaskOut,
+    TaskPatch,
     ValueOut,
 )
 
@@ -258,14 +265,128 @@ async def task_query(
     )
 
 
+async def tasks_out(session: AsyncSession, page: Sequence[Task]) -> list[TaskOut]:
+    links = await repository.task_institutions_by_task(session, [t.id for t in page])
+    institutions = await registry.institutions_by_ids(session, [x.institution_id for ls in links.values() for x in ls])
+    footnotes = await _footnotes_of(session, list({t.strategy_id for t in page}))
+    return [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
+
+
 async def page_tasks(
     session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
 ) -> tuple[list[TaskOut], str | None]:
     after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
     rows = await repository.list_tasks(session, query, limit, after)
-    page = rows[:limit]
-    links = await repository.task_institutions_by_task(session, [t.id for t in page])
-    institutions = await registry.institutions_by_ids(session, [x.institution_id for ls in links.values() for x in ls])
-    footnotes = await _footnotes_of(session, list({t.strategy_id for t in page}))
-    items = [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
-    return items, _next_cursor(rows, limit)
+    return await tasks_out(session, rows[:limit]), _next_cursor(rows, limit)
+
+
+# --- admin writes ---------------------------------------------------------------------------
+
+
+def _invalid(field: str, reason: str) -> Problem:
+    return Problem(422, f"{field}: {reason}", errors=[{"field": field, "message": reason}])
+
+
+def _check_period(start: int, end: int, baseline: int) -> None:
+    if start > end:
+        raise _invalid("period_end", "the period ends before it starts")
+    if baseline > end:
+        raise _invalid("baseline_year", "the baseline year is after the period")
+
+
+async def create_strategy(session: AsyncSession, principal: Principal, data: StrategyIn) -> StrategyDetail:
+    """A strategy of its own, e.g. an agency's, cascading from `parent`; its tree is filled in afterwards."""
+    require_admin(principal)
+    _check_period(data.period_start, data.period_end, data.baseline_year)
+    owner_id = await resolve_institution_id(session, data.owner) if data.owner else None
+    row = Strategy(
+        id=stable_id("strategy", data.key),
+        key=data.key,
+        title=data.title.model_dump(exclude_none=True),
+        period_start=data.period_start,
+        period_end=data.period_end,
+        baseline_year=data.baseline_year,
+        parent_id=await resolve_strategy_id(session, data.parent) if data.parent else None,
+        owner_id=owner_id,
+        dates=[],
+        footnote_numbers=[],
+        sources=[],
+    )
+    await writes.save(session, principal, "strategy", row, None)
+    await session.commit()
+    return await get_strategy(session, row.id)
+
+
+async def _strategy(session: AsyncSession, strategy_id: uuid.UUID) -> Strategy:
+    row = (await repository.strategies_by_ids(session, [strategy_id])).get(strategy_id)
+    if row is None:
+        raise NotFound("strategy", str(strategy_id))
+    return row
+
+
+async def update_strategy(
+    session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, data: StrategyPatch
+) -> StrategyDetail:
+    require_admin(principal)
+    row = await _strategy(session, strategy_id)
+    before = writes.snapshot(row)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "title" in changes:
+        row.title = data.title.model_dump(exclude_none=True)
+    for field in ("period_start", "period_end", "baseline_year"):
+        if field in changes:
+            setattr(row, field, changes[field])
+    _check_period(row.period_start, row.period_end, row.baseline_year)
+    await writes.save(session, principal, "strategy", row, before)
+    await session.commit()
+    return await get_strategy(session, row.id)
+
+
+async def delete_strategy(session: AsyncSession, principal: Principal, strategy_id: uuid.UUID) -> None:
+    """Refused (409) while a strategy cascades from it or its indicators hold actuals."""
+    require_admin(principal)
+    await writes.remove(session, principal, "strategy", await _strategy(session, strategy_id))
+    await session.commit()
+
+
+async def update_indicator(
+    session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, data: IndicatorPatch
+) -> IndicatorOut:
+    require_admin(principal)
+    row = (await repository.indicators_by_ids(session, [indicator_id])).get(indicator_id)
+    if row is None:
+        raise NotFound("indicator", str(indicator_id))
+    before = writes.snapshot(row)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in changes:
+        row.name = data.name.model_dump(exclude_none=True)
+    if "unit" in changes:
+        row.unit = data.unit
+    if "direction" in changes:
+        row.direction = data.direction
+    await writes.save(session, principal, "indicator", row, before)
+    await session.commit()
+    return await get_indicator(session, row.id)
+
+
+async def update_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID, data: TaskPatch) -> TaskOut:
+    require_admin(principal)
+    task = (await repository.tasks_by_ids(session, [task_id])).get(task_id)
+    if task is None:
+        raise NotFound("task", str(task_id))
+    before = writes.snapshot(task)
+    links = (await repository.task_institutions_by_task(session, [task.id]))[task.id]
+    before["roles"] = {str(link.institution_id): link.role for link in links}
+    if data.text is not None:
+        task.text = {**task.text, **data.text.model_dump(exclude_none=True)}
+    for item in data.roles or []:
+        institution_id = await resolve_institution_id(session, item.institution)
+        link = next((link for link in links if link.institution_id == institution_id), None)
+        if link is None:
+            raise _invalid("roles", f"{item.institution} is not listed for this task")
+        link.role = item.role
+    roles = {"roles": {str(link.institution_id): link.role for link in links}}
+    await writes.save(session, principal, "task", task, before, roles)
+    await session.commit()
+    (out,) = await tasks_out(session, [task])
+    return out

@@ -1,0 +1,137 @@
+"""Admin edits of the registry and the strategy: validation, audit, tombstones and the changes feed."""
+
+import datetime as dt
+
+from tests.helpers import bearer, graphql, indicator_id
+
+PROBLEM = "application/problem+json"
+
+
+async def _changes(client, since: str) -> list[tuple[str, str, str]]:
+    items, cursor = [], None
+    while True:
+        params = {"since": since, "limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/api/v1/changes", params=params)).json()
+        items += [(c["entity"], c["id"], c["change"]) for c in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            return items
+
+
+async def test_organisation_lifecycle_reaches_the_changes_feed(client, tokens):
+    admin = bearer(tokens["admin"])
+    since = dt.datetime.now(dt.UTC).isoformat()
+    created = await client.post(
+        "/api/v1/organizations",
+        json={"acronym": "EUAA", "kind": "eu_agency", "established": "2022-01",
+              "name": {"en": "European Union Agency for Asylum", "lv": "Eiropas Savienības Patvēruma aģentūra"}},
+        headers=admin,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    org = created.json()
+    assert created.headers["location"] == f"/api/v1/organizations/{org['id']}"
+    assert (await client.get("/api/v1/organizations", params={"q": "patveruma"})).json()["items"][0][
+        "acronym"
+    ] == "EUAA"
+
+    duplicate = await client.post(
+        "/api/v1/organizations", json={"acronym": "EUAA", "name": {"en": "x"}, "kind": "x"}, headers=admin
+    )
+    assert duplicate.status_code == 409 and duplicate.headers["content-type"] == PROBLEM
+
+    membership = await client.post(
+        f"/api/v1/organizations/{org['id']}/memberships",
+        json={"member": "PMLP", "relation": "participant", "since": "2022", "coordinator": "IeM",
+              "events": [{"date": "2022-01-19", "kind": "joined"}]},
+        headers=admin,
+    )  # fmt: skip
+    assert membership.status_code == 201, membership.text
+    assert membership.json()["since_precision"] == "year"
+    bad_date = await client.patch(
+        f"/api/v1/memberships/{membership.json()['id']}", json={"since": "2022-13"}, headers=admin
+    )
+    assert bad_date.status_code == 422 and "since" in bad_date.json()["detail"]
+    patched = await client.patch(
+        f"/api/v1/organizations/{org['id']}", json={"aliases": ["EUAA", "ex-EASO"]}, headers=admin
+    )
+    assert patched.json()["aliases"] == ["EUAA", "ex-EASO"]
+
+    deleted = await client.delete(f"/api/v1/organizations/{org['id']}", headers=admin)
+    assert deleted.status_code == 204
+    assert (await client.get(f"/api/v1/organizations/{org['id']}")).status_code == 404
+
+    changes = await _changes(client, since)
+    assert ("organization", org["id"], "delete") in changes
+    assert ("membership", membership.json()["id"], "delete") in changes
+    assert ("organization", org["id"], "upsert") not in changes  # the row is gone; its tombstone speaks for it
+
+    audit = (await client.get("/api/v1/audit", params={"entity_id": org["id"]}, headers=admin)).json()["items"]
+    assert [e["action"] for e in audit] == ["create", "update", "delete"]
+    assert audit[1]["before"]["aliases"] == [] and audit[1]["after"]["aliases"] == ["EUAA", "ex-EASO"]
+
+
+async def test_referenced_institutions_cannot_be_deleted(client, tokens):
+    refused = await client.delete("/api/v1/institutions/VP", headers=bearer(tokens["admin"]))
+    assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
+    assert (await client.get("/api/v1/institutions/VP")).status_code == 200
+
+
+async def test_institution_create_update_delete(client, tokens):
+    admin = bearer(tokens["admin"])
+    body = {"code": "EE PPA", "name": {"en": "Police and Border Guard Board"}, "kind": "agency", "country": "EE"}
+    assert (await client.post("/api/v1/institutions", json=body, headers=admin)).status_code == 201
+    bad = await client.post("/api/v1/institutions", json=body | {"code": "X", "country": "Estonia"}, headers=admin)
+    assert bad.status_code == 422
+    renamed = await client.patch("/api/v1/institutions/EE%20PPA", json={"name": {"et": "x"}}, headers=admin)
+    assert renamed.status_code == 422  # only the known languages
+    assert (await client.patch("/api/v1/institutions/EE%20PPA", json={"kind": "board"}, headers=admin)).json()[
+        "kind"
+    ] == "board"
+    assert (await client.delete("/api/v1/institutions/EE%20PPA", headers=admin)).status_code == 204
+
+
+async def test_task_roles_and_indicator_edits(client, tokens):
+    tasks = (await client.get("/api/v1/tasks", params={"institution": "VDD"})).json()["items"]
+    task = tasks[0]
+    admin = bearer(tokens["admin"])
+    patched = await client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"roles": [{"institution": "IeM IC", "role": "responsible"}]}, headers=admin
+    )
+    assert patched.status_code == 200, patched.text
+    roles = {i["written_as"]: i["role"] for i in patched.json()["institutions"]}
+    assert roles["IeM IC"] == "responsible" and roles["VDD"] is None
+    unlisted = await client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"roles": [{"institution": "UCAK", "role": "involved"}]}, headers=admin
+    )
+    assert unlisted.status_code == 422
+
+    gql = await client.post(
+        "/graphql",
+        json={"query": "mutation($t: ID!) { setTaskRoles(taskId: $t, roles: [{institution: \"VDD\", role: involved}]) "
+                       "{ institutionRoles { writtenAs role } } }", "variables": {"t": task["id"]}},
+        headers=admin,
+    )  # fmt: skip
+    roles = {r["writtenAs"]: r["role"] for r in gql.json()["data"]["setTaskRoles"]["institutionRoles"]}
+    assert roles["VDD"] == "involved" and roles["IeM IC"] == "responsible"
+
+    ind = await indicator_id(client, "4.2.3")
+    renamed = await graphql(client, 'mutation($i: ID!) { updateIndicator(id: $i, unit: "min") { unit } }', i=ind)
+    assert renamed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    done = await client.patch(f"/api/v1/indicators/{ind}", json={"unit": "minutes"}, headers=admin)
+    assert done.status_code == 200 and done.json()["unit"] == "minutes"
+
+
+async def test_cascaded_agency_strategy(client, tokens):
+    admin = bearer(tokens["admin"])
+    body = {"key": "vp-strategija-2023-2027", "title": {"lv": "Valsts policijas darbības stratēģija 2023.-2027. gadam"},
+            "period_start": 2023, "period_end": 2027, "baseline_year": 2021,
+            "parent": "iekslietu-nozares-strategija-2023-2027", "owner": "VP"}  # fmt: skip
+    created = await client.post("/api/v1/strategies", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["owner"]["code"] == "VP" and created.json()["parent_id"]
+    backwards = await client.patch(
+        f"/api/v1/strategies/{created.json()['id']}", json={"period_end": 2020}, headers=admin
+    )
+    assert backwards.status_code == 422
+    parent = created.json()["parent_id"]
+    assert (await client.delete(f"/api/v1/strategies/{parent}", headers=admin)).status_code == 409
+    assert (await client.delete(f"/api/v1/strategies/{created.json()['id']}", headers=admin)).status_code == 204
