@@ -36,7 +36,7 @@ from service.registry.service import institution_ref
 from service.strategy import repository as strategy
 from service.strategy.models import Indicator, IndicatorValue, Strategy, ValueKind, ValueRole
 from service.strategy.service import resolve_strategy_id
-from service.strategy.values import ParsedValue, parse
+from service.strategy.values import ParsedValue, parse, published
 
 
 class Invalid(Problem):
@@ -163,7 +163,7 @@ def measurement_out(
     row: Measurement, institutions: dict[uuid.UUID, Institution], previous: Measurement | None = None
 ) -> MeasurementOut:
     institution = institutions.get(row.institution_id) if row.institution_id else None
-    is_pair = row.second is not None
+    value, pair = published(row.number, row.second)
     return MeasurementOut(
         id=row.id,
         indicator_id=row.indicator_id,
@@ -172,8 +172,8 @@ def measurement_out(
         revision=row.revision,
         text=row.text,
         kind=row.kind,
-        value=float(row.number) if row.number is not None and not is_pair else None,
-        pair=[float(row.number), float(row.second)] if is_pair else None,
+        value=value,
+        pair=pair,
         comment=row.comment,
         source=row.source,
         status=row.status,

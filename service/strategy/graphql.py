@@ -16,6 +16,7 @@ from service.core.pagination import MAX_LIMIT
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
 from service.strategy.schemas import IndicatorPatch, TaskInstitutionRoleIn, TaskPatch
+from service.strategy.values import published
 
 if TYPE_CHECKING:
     from service.measurements.graphql import Actual, Progress
@@ -79,14 +80,14 @@ class IndicatorValue:
 
     @classmethod
     def of(cls, row: models.IndicatorValue, strategy_id: uuid.UUID) -> "IndicatorValue":
-        is_pair = row.second is not None
+        value, pair = published(row.number, row.second)
         return cls(
             year=row.year,
             role=row.role,
             text=row.text,
             kind=row.kind,
-            value=float(row.number) if row.number is not None and not is_pair else None,
-            pair=[float(row.number), float(row.second)] if is_pair else None,
+            value=value,
+            pair=pair,
             institution_id=row.institution_id,
             strategy_id=strategy_id,
             footnote_numbers=row.footnote_numbers,

@@ -32,6 +32,7 @@ from service.strategy.schemas import (
     TaskPatch,
     ValueOut,
 )
+from service.strategy.values import published
 
 Footnotes = dict[uuid.UUID, dict[int, Footnote]]  # by strategy, by number
 
@@ -62,13 +63,14 @@ def value_out(
     value: IndicatorValue, institutions: dict[uuid.UUID, Institution], notes: dict[int, Footnote]
 ) -> ValueOut:
     institution = institutions.get(value.institution_id) if value.institution_id else None
+    number, pair = published(value.number, value.second)
     return ValueOut(
         year=value.year,
         role=value.role,
         text=value.text,
         kind=value.kind,
-        value=float(value.number) if value.number is not None and value.second is None else None,
-        pair=[float(value.number), float(value.second)] if value.second is not None else None,
+        value=number,
+        pair=pair,
         institution=institution_ref(institution) if institution else None,
         footnotes=_footnotes(value.footnote_numbers, notes),
     )

@@ -40,3 +40,10 @@ def parse(text: str) -> ParsedValue:
             second = match.group("b") if "b" in pattern.groupindex else None
             return ParsedValue(kind, _decimal(match.group("a")), _decimal(second) if second else None)
     raise ValueError(f"{text!r} is not a number, percentage, pair, change, qualitative value or '-'")
+
+
+def published(number: Decimal | None, second: Decimal | None) -> tuple[float | None, list[float] | None]:
+    """The typed value as the API publishes it: `value` for a single number, `pair` for two."""
+    if second is not None and number is not None:
+        return None, [float(number), float(second)]
+    return (float(number) if number is not None else None), None
