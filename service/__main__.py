@@ -147,6 +147,8 @@ def main() -> None:
             port=args.port,
             workers=args.workers,
             log_level=settings.log_level.lower(),
+            log_config=None,  # the app logs JSON lines itself, access log included
+            access_log=False,
             proxy_headers=True,
         )
     elif args.command == "migrate":

@@ -4,13 +4,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from service.changes import router as changes_router
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
+from service.core.metrics import METRICS
+from service.core.middleware import RequestMiddleware, configure_logging
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
 from service.registry.rest import admin_router as registry_admin_router
@@ -36,8 +39,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await engine.dispose()
 
+    configure_logging(settings.log_level)
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestMiddleware, settings=settings)
     app.include_router(registry_router)
     app.include_router(registry_admin_router)
     app.include_router(strategy_router)
@@ -60,6 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:  # any failure to reach the database means: not ready
             return problem_response(503, "The database is not reachable.", headers={"Retry-After": "5"})
         return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus metrics: requests and latency per route, database pool, GraphQL operations."""
+        pool = request.app.state.engine.pool
+        usage = {"size": pool.size(), "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
+        return PlainTextResponse(METRICS.render(usage), media_type="text/plain; version=0.0.4")
 
     def openapi() -> dict:
         if app.openapi_schema is None:

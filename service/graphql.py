@@ -2,11 +2,12 @@
 
 import strawberry
 from fastapi import Request
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 
 from service.core.db import SessionDep
 from service.core.graphql import Context, ErrorCodes
+from service.core.metrics import GraphQLOperationMetrics
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryQuery
 from service.settings import Settings
@@ -23,16 +24,23 @@ class Mutation(MeasurementsMutation, StrategyMutation):
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=5000),
+MAX_DEPTH, MAX_ALIASES, MAX_TOKENS = 12, 30, 5000
+
+
+def build_schema(introspection: bool = True) -> strawberry.Schema:
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        GraphQLOperationMetrics,
         ErrorCodes,
-    ],
-)
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()
 
 
 async def _context(request: Request, session: SessionDep) -> Context:
@@ -41,7 +49,7 @@ async def _context(request: Request, session: SessionDep) -> Context:
 
 def graphql_router(settings: Settings) -> GraphQLRouter:
     return GraphQLRouter(
-        schema,
+        schema if settings.graphql_introspection else build_schema(introspection=False),
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=False,

@@ -15,8 +15,14 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, description="Connections kept open per process.")
     db_statement_timeout_ms: int = Field(15_000, ge=0, description="Server-side statement timeout; 0 disables it.")
+    db_connect_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for a database connection.")
     graphiql: bool = Field(True, description="Serve the GraphiQL explorer at /graphql in a browser.")
+    graphql_introspection: bool = Field(True, description="Answer GraphQL introspection queries.")
     log_level: str = Field("info", description="Python logging level.")
+    max_body_bytes: int = Field(5_000_000, ge=1_000, description="Larger request bodies get 413.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    write_rate_per_token: int = Field(600, ge=0, description="Writes a minute per token; 0 disables the limit.")
+    write_rate_per_address: int = Field(3000, ge=0, description="Writes a minute per client address; 0 disables it.")
 
 
 @lru_cache

@@ -120,7 +120,9 @@ async def principal_of(session: AsyncSession, authorization: str | None) -> Prin
 
 
 async def current_principal(request: Request, session: SessionDep) -> Principal:
-    return await principal_of(session, request.headers.get("authorization"))
+    principal = await principal_of(session, request.headers.get("authorization"))
+    request.state.principal = principal.describe()  # for the access log
+    return principal
 
 
 def require_admin(principal: Principal) -> None:

@@ -13,12 +13,13 @@ from service.settings import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    connect_args = {}
+    connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_s}
     if settings.db_statement_timeout_ms:
         connect_args["server_settings"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_connect_timeout_s,
         pool_pre_ping=True,
         connect_args=connect_args,
     )

@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -99,6 +100,16 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
         errors.append({"field": location, "message": err.get("msg", "invalid")})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "The request is not valid."
     return detail, errors
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached, or went away mid-request: a 503 to retry, not a 500."""
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,13 +6,12 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors
 from strawberry.fastapi import BaseContext
 
-from service.core.errors import ErrorCode, Problem
+from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, is_database_unavailable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -87,10 +86,8 @@ class ErrorCodes(MaskErrors):
             return self._with_code(
                 error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
             )
-        if isinstance(original, (OperationalError, ConnectionError, OSError)):
-            return self._with_code(
-                error, "The database is not reachable right now; retry shortly.", ErrorCode.SERVICE_UNAVAILABLE
-            )
+        if original is not None and is_database_unavailable(original):
+            return self._with_code(error, DATABASE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE)
         if original is None:
             if error.extensions and "code" in error.extensions:
                 return error
