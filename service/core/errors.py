@@ -102,6 +102,15 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return detail, errors
 
 
+def sqlstate(error: DBAPIError) -> str | None:
+    """PostgreSQL's error code behind a driver error (the asyncpg adapter keeps it on the cause)."""
+    for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return code
+    return None
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, or went away mid-request: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
@@ -109,6 +118,8 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+# character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
 
 
@@ -127,18 +138,17 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
     @app.exception_handler(ConnectionError)
     @app.exception_handler(OSError)
-    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
-        return problem_response(
-            503, "The database is not reachable right now; retry shortly.", headers={"Retry-After": "5"}
-        )
-
-    @app.exception_handler(DBAPIError)
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and sqlstate(exc) in _UNSTORABLE_TEXT:
+            return problem_response(422, "The input holds a character that cannot be stored (e.g. a NUL byte).")
+        if is_database_unavailable(exc):
+            log.warning("database unavailable: %s", exc.__class__.__name__)
+            return problem_response(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
         log.exception("unhandled error", exc_info=exc)
         return problem_response(500, "An unexpected error occurred; it has been logged.")
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import audit
 from service.core.auth import Principal
-from service.core.errors import Problem
+from service.core.errors import Problem, sqlstate
 from service.core.tombstones import Tombstone
 
 _UNIQUE, _FOREIGN_KEY, _CHECK = "23505", "23503", "23514"
@@ -24,7 +24,7 @@ async def _flush(session: AsyncSession, what: str) -> None:
         await session.flush()
     except IntegrityError as error:
         await session.rollback()
-        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        state = sqlstate(error)
         if state == _UNIQUE:
             raise Problem(409, f"A {what} with the same key already exists.") from None
         if state == _FOREIGN_KEY:
