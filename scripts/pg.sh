@@ -12,6 +12,14 @@ pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 
 if [ "$(id -u)" = 0 ]; then
   as_pg=(runuser -u postgres --)
+else
+  as_pg=()
+fi
+if [ -n "${PG_BASE:-}" ]; then
+  # A separate cluster of its own (the fault tests stop and start one without touching the main one).
+  base="$PG_BASE"
+  key=$(printf '%s' "$base" | sha1sum | cut -c1-10)
+elif [ "$(id -u)" = 0 ]; then
   mkdir -p "$root/.data"
   if "${as_pg[@]}" test -x "$root/.data" 2>/dev/null; then
     base="$root/.data"
@@ -19,7 +27,6 @@ if [ "$(id -u)" = 0 ]; then
     base="${TMPDIR:-/tmp}/interior-pg-$key"
   fi
 else
-  as_pg=()
   base="$root/.data"
 fi
 pgdata="$base/pg"
@@ -36,6 +43,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+port_is_free() {
+  # SO_REUSEADDR as PostgreSQL binds: a port in TIME_WAIT after a stop is free for it.
+  python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
 is_running() { [ -f "$pgdata/PG_VERSION" ] && run "$pg_bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; }
 
 port() { cat "$base/port"; }
@@ -48,8 +60,8 @@ case "${1:-}" in
         || { cat "$base/initdb.log" >&2; exit 1; }
     fi
     if is_running; then echo "already running"; exit 0; fi
-    # A port chosen afresh at each start: a stale one may have been taken meanwhile.
-    free_port >"$base/port"
+    # The same port as last time while it is free, so that clients reconnect after a restart.
+    if ! { [ -f "$base/port" ] && port_is_free "$(cat "$base/port")"; }; then free_port >"$base/port"; fi
     run "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 30 start \
       -o "-p $(port) -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" >/dev/null \
       || { tail -n 20 "$pgdata/server.log" >&2; exit 1; }
