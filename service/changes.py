@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, BadRequest
-from service.core.models import as_utc
+from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.tombstones import Tombstone
 from service.registry import models as registry
@@ -75,7 +75,7 @@ router = APIRouter(prefix="/api/v1", tags=["sync"], responses=PROBLEM_RESPONSES)
 async def list_changes(
     request: Request,
     session: SessionDep,
-    since: Annotated[dt.datetime, Query(description="RFC 3339; changes at or after it.")],
+    since: Annotated[Rfc3339, Query(description="RFC 3339; changes at or after it.")],
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Response:
@@ -87,7 +87,7 @@ async def list_changes(
             after = (dt.datetime.fromisoformat(at), entity, last)
         except ValueError:
             raise BadRequest("The cursor is not one this service issued; start again without it.") from None
-    items = await changes_since(session, as_utc(since), limit, after)
+    items = await changes_since(session, since, limit, after)
     next_cursor = None
     if len(items) > limit:
         last_item = items[limit - 1]

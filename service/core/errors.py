@@ -1,6 +1,7 @@
 """RFC 9457 problem details for REST, stable error codes for GraphQL."""
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -123,6 +124,20 @@ _UNSTORABLE_TEXT = {"22021", "22P05"}
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
 
 
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    if not hasattr(app.state, "path_methods"):
+        app.state.path_methods = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"), operations)
+            for template, operations in app.openapi()["paths"].items()
+        ]
+    matching = [(pattern.pattern.count("[^/]+"), operations) for pattern, operations in app.state.path_methods
+                if pattern.match(path)]  # fmt: skip
+    # A literal path (`/organizations/export.csv`) wins over a template (`/organizations/{id}`), as in routing.
+    fewest = min((params for params, _ in matching), default=0)
+    methods = {m.upper() for params, operations in matching if params == fewest for m in operations}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -134,9 +149,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(422, detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first matching route; a path served by several
+            # routers has more. Name them all, as the OpenAPI document does.
+            allowed = _allowed_methods(request.app, request.url.path)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not supported here; use {' or '.join(allowed)}."
+        return problem_response(exc.status_code, detail, headers=headers or None)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

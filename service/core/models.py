@@ -1,8 +1,11 @@
 """Columns and ids shared by every domain's tables."""
 
 import datetime as dt
+import re
 import uuid
+from typing import Annotated
 
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
 
@@ -30,3 +33,15 @@ class Timestamped(SQLModel):
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": func.now(), "nullable": False},
     )
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 timestamp such as 2024-01-31T00:00:00Z")
+    return value
+
+
+Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339), AfterValidator(as_utc)]

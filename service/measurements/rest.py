@@ -34,7 +34,7 @@ InstitutionParam = Annotated[
 ]
 
 
-@router.post("/indicators/{indicator_id}/measurements", status_code=201, response_model=MeasurementOut)
+@router.post("/indicators/{indicator_id:uuid}/measurements", status_code=201, response_model=MeasurementOut)
 async def record_measurement(
     session: SessionDep,
     principal: PrincipalDep,
@@ -58,13 +58,13 @@ async def record_measurement(
     return JSONResponse(written.body, status_code=written.status_code, headers=headers)
 
 
-@router.get("/indicators/{indicator_id}/measurements", response_model=Page[YearActual])
+@router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual])
 async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
     return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id)))
 
 
-@router.get("/indicators/{indicator_id}/measurements/{year}/history", response_model=Page[MeasurementOut])
+@router.get("/indicators/{indicator_id:uuid}/measurements/{year:int}/history", response_model=Page[MeasurementOut])
 async def measurement_history(
     session: SessionDep, indicator_id: uuid.UUID, year: int, institution: InstitutionParam = None
 ) -> Response:
@@ -84,7 +84,7 @@ async def _review(
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag})
 
 
-@router.post("/indicators/{indicator_id}/measurements/{year}/approve", response_model=MeasurementOut)
+@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/approve", response_model=MeasurementOut)
 async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -97,7 +97,7 @@ async def approve_measurement(
     return await _review(session, principal, indicator_id, year, institution, review, approve=True)
 
 
-@router.post("/indicators/{indicator_id}/measurements/{year}/return", response_model=MeasurementOut)
+@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/return", response_model=MeasurementOut)
 async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -110,7 +110,7 @@ async def return_measurement(
     return await _review(session, principal, indicator_id, year, institution, review, approve=False)
 
 
-@router.post("/indicators/{indicator_id}/assessments", status_code=204)
+@router.post("/indicators/{indicator_id:uuid}/assessments", status_code=204)
 async def assess_progress(
     session: SessionDep, principal: AdminDep, indicator_id: uuid.UUID, payload: AssessmentIn
 ) -> Response:
@@ -119,7 +119,7 @@ async def assess_progress(
     return Response(status_code=204)
 
 
-@router.get("/indicators/{indicator_id}/progress", response_model=Page[ProgressOut])
+@router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut])
 async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """Target, official actual and status for every target year."""
     indicator = (await strategy_repository.indicators_by_ids(session, [indicator_id])).get(indicator_id)

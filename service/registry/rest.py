@@ -1,7 +1,6 @@
 """REST routes of the registry, under /api/v1."""
 
 import csv
-import datetime as dt
 import io
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from service.core.auth import AdminDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
+from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.registry import repository, service
 from service.registry.schemas import (
@@ -65,9 +65,7 @@ async def list_organizations(
     ] = None,
     member_country: CountryParam = None,
     financial_obligation: bool | None = None,
-    updated_since: Annotated[
-        dt.datetime | None, Query(description="RFC 3339; entities changed at or after it.")
-    ] = None,
+    updated_since: Annotated[Rfc3339 | None, Query(description="RFC 3339; entities changed at or after it.")] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Response:
@@ -178,7 +176,7 @@ async def export_registry(request: Request) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/organizations/{organization_id}", response_model=OrganizationDetail)
+@router.get("/organizations/{organization_id:uuid}", response_model=OrganizationDetail)
 async def get_organization(request: Request, session: SessionDep, organization_id: uuid.UUID) -> Response:
     """One organisation with its memberships, their coordinators and dated events."""
     return json_with_etag(request, await service.get_organization(session, organization_id))
@@ -250,21 +248,21 @@ async def create_organization(session: SessionDep, admin: AdminDep, payload: Org
     return _created(out, f"/api/v1/organizations/{out.id}")
 
 
-@admin_router.patch("/organizations/{organization_id}", response_model=OrganizationDetail)
+@admin_router.patch("/organizations/{organization_id:uuid}", response_model=OrganizationDetail)
 async def update_organization(
     session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: OrganizationPatch
 ) -> OrganizationDetail:
     return await service.update_organization(session, admin, organization_id, payload)
 
 
-@admin_router.delete("/organizations/{organization_id}", status_code=204)
+@admin_router.delete("/organizations/{organization_id:uuid}", status_code=204)
 async def delete_organization(session: SessionDep, admin: AdminDep, organization_id: uuid.UUID) -> Response:
     """Deletes the organisation and its memberships, leaving tombstones in the changes feed."""
     await service.delete_organization(session, admin, organization_id)
     return Response(status_code=204)
 
 
-@admin_router.post("/organizations/{organization_id}/memberships", status_code=201, response_model=MembershipOut)
+@admin_router.post("/organizations/{organization_id:uuid}/memberships", status_code=201, response_model=MembershipOut)
 async def create_membership(
     session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: MembershipIn
 ) -> JSONResponse:
@@ -272,14 +270,14 @@ async def create_membership(
     return _created(out, f"/api/v1/organizations/{organization_id}")
 
 
-@admin_router.patch("/memberships/{membership_id}", response_model=MembershipOut)
+@admin_router.patch("/memberships/{membership_id:uuid}", response_model=MembershipOut)
 async def update_membership(
     session: SessionDep, admin: AdminDep, membership_id: uuid.UUID, payload: MembershipPatch
 ) -> MembershipOut:
     return await service.update_membership(session, admin, membership_id, payload)
 
 
-@admin_router.delete("/memberships/{membership_id}", status_code=204)
+@admin_router.delete("/memberships/{membership_id:uuid}", status_code=204)
 async def delete_membership(session: SessionDep, admin: AdminDep, membership_id: uuid.UUID) -> Response:
     await service.delete_membership(session, admin, membership_id)
     return Response(status_code=204)

@@ -35,7 +35,7 @@ async def list_strategies(request: Request, session: SessionDep) -> Response:
     return json_with_etag(request, Page[StrategyOut](items=await service.list_strategies(session)))
 
 
-@router.get("/strategies/{strategy_id}", response_model=StrategyDetail)
+@router.get("/strategies/{strategy_id:uuid}", response_model=StrategyDetail)
 async def get_strategy(request: Request, session: SessionDep, strategy_id: uuid.UUID) -> Response:
     """The whole strategy: areas, goals, indicators with baseline and targets, action directions, tasks, SWOT."""
     return json_with_etag(request, await service.get_strategy(session, strategy_id))
@@ -62,7 +62,7 @@ async def list_indicators(
     return json_with_etag(request, Page[IndicatorOut](items=items, next_cursor=next_cursor))
 
 
-@router.get("/indicators/{indicator_id}", response_model=IndicatorOut)
+@router.get("/indicators/{indicator_id:uuid}", response_model=IndicatorOut)
 async def get_indicator(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     return json_with_etag(request, await service.get_indicator(session, indicator_id))
 
@@ -100,28 +100,28 @@ async def create_strategy(session: SessionDep, admin: AdminDep, payload: Strateg
     )
 
 
-@admin_router.patch("/strategies/{strategy_id}", response_model=StrategyDetail)
+@admin_router.patch("/strategies/{strategy_id:uuid}", response_model=StrategyDetail)
 async def update_strategy(
     session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID, payload: StrategyPatch
 ) -> StrategyDetail:
     return await service.update_strategy(session, admin, strategy_id, payload)
 
 
-@admin_router.delete("/strategies/{strategy_id}", status_code=204)
+@admin_router.delete("/strategies/{strategy_id:uuid}", status_code=204)
 async def delete_strategy(session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID) -> Response:
     """Refused with 409 while a strategy cascades from it or its indicators hold actuals."""
     await service.delete_strategy(session, admin, strategy_id)
     return Response(status_code=204)
 
 
-@admin_router.patch("/indicators/{indicator_id}", response_model=IndicatorOut)
+@admin_router.patch("/indicators/{indicator_id:uuid}", response_model=IndicatorOut)
 async def update_indicator(
     session: SessionDep, admin: AdminDep, indicator_id: uuid.UUID, payload: IndicatorPatch
 ) -> IndicatorOut:
     return await service.update_indicator(session, admin, indicator_id, payload)
 
 
-@admin_router.patch("/tasks/{task_id}", response_model=TaskOut)
+@admin_router.patch("/tasks/{task_id:uuid}", response_model=TaskOut)
 async def update_task(session: SessionDep, admin: AdminDep, task_id: uuid.UUID, payload: TaskPatch) -> TaskOut:
     """Set a task's text or the roles of its listed institutions (responsible / involved)."""
     return await service.update_task(session, admin, task_id, payload)

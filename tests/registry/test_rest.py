@@ -179,7 +179,7 @@ async def test_csv_export_has_a_row_per_membership(client):
     ("path", "status"),
     [
         ("/api/v1/organizations/00000000-0000-0000-0000-000000000000", 404),
-        ("/api/v1/organizations/not-a-uuid", 422),
+        ("/api/v1/organizations/not-a-uuid", 404),
         ("/api/v1/institutions/NOPE", 404),
         ("/api/v1/organizations?limit=501", 422),
         ("/api/v1/organizations?limit=0", 422),

@@ -83,7 +83,7 @@ async def test_tasks_of_an_institution(client):
         ("/api/v1/indicators?strategy=nope", 404),
         ("/api/v1/indicators/00000000-0000-0000-0000-000000000000", 404),
         ("/api/v1/strategies/00000000-0000-0000-0000-000000000000", 404),
-        ("/api/v1/strategies/x", 422),
+        ("/api/v1/strategies/x", 404),
         ("/api/v1/tasks?cursor=abc", 400),
     ],
 )
