@@ -281,3 +281,28 @@ async def test_graphql_records_and_shows_actuals_and_progress(client, tokens):
     assert progress[2023] == {"year": 2023, "target": "92%", "actual": "93,5%", "status": "achieved", "ratio": None}
     summary = await graphql(client, '{ progressSummary(year: 2023, area: "5") { areas { code counts { achieved } } } }')
     assert summary["data"]["progressSummary"]["areas"][0]["counts"]["achieved"] >= 1
+
+
+async def test_concurrent_posts_with_retries_store_each_value_once(client, tokens, session):
+    """Many clients post at once, each request sent twice with its Idempotency-Key: all stored, none twice."""
+    requests = [
+        (code, {"year": year, "value": "9" if code == "H2.1.3" else "75%",
+                "institution": "VUGD" if code.startswith("H1") else None}, f"retry-{code}-{year}")
+        for code in ("H1.1.1", "H1.1.2", "H2.1.1", "H2.1.2", "H2.1.3")
+        for year in (2024, 2025)
+    ]  # fmt: skip
+    responses = await asyncio.gather(
+        *(
+            post(client, code, tokens["VUGD"], body, **{"Idempotency-Key": key})
+            for code, body, key in requests
+            for _ in (1, 2)
+        )
+    )
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201]
+    ids = [r.json()["id"] for r in responses]
+    assert ids[0::2] == ids[1::2]  # each retry got the first response
+    assert len(set(ids)) == len(requests) == 10
+    stored = await session.execute(
+        text("SELECT count(*) FROM measurement WHERE id = ANY(:ids)"), {"ids": list(set(ids))}
+    )
+    assert stored.scalar_one() == 10
