@@ -9,7 +9,7 @@ from service.core.db import SessionDep
 from service.core.graphql import Context, ErrorCodes
 from service.core.metrics import GraphQLOperationMetrics
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
-from service.registry.graphql import RegistryQuery
+from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
 
@@ -20,7 +20,7 @@ class Query(RegistryQuery, StrategyQuery, MeasurementsQuery):
 
 
 @strawberry.type
-class Mutation(MeasurementsMutation, StrategyMutation):
+class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
     pass
 
 

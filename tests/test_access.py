@@ -42,6 +42,15 @@ GRAPHQL_WRITES = {
     "returnMeasurement": f'returnMeasurement(indicatorId: "{ZERO}", year: 2023, comment: "x") {{ id }}',
     "setTaskRoles": f'setTaskRoles(taskId: "{ZERO}", roles: []) {{ id }}',
     "updateIndicator": f'updateIndicator(id: "{ZERO}", unit: "x") {{ id }}',
+    "createInstitution": "createInstitution(input: {}) { id }",
+    "updateInstitution": 'updateInstitution(code: "VP", input: {}) { id }',
+    "deleteInstitution": 'deleteInstitution(code: "NOPE")',
+    "createOrganization": "createOrganization(input: {}) { id }",
+    "updateOrganization": f'updateOrganization(id: "{ZERO}", input: {{}}) {{ id }}',
+    "deleteOrganization": f'deleteOrganization(id: "{ZERO}")',
+    "createMembership": f'createMembership(organizationId: "{ZERO}", input: {{}}) {{ id }}',
+    "updateMembership": f'updateMembership(id: "{ZERO}", input: {{}}) {{ id }}',
+    "deleteMembership": f'deleteMembership(id: "{ZERO}")',
 }
 
 
@@ -112,6 +121,7 @@ async def test_graphql_mutations_refuse_missing_revoked_and_unentitled_tokens(cl
         assert body["errors"][0]["extensions"]["code"] == code, body
     agency = (await client.post("/graphql", json={"query": query}, headers=bearer(tokens["VRS"]))).json()
     admin = (await client.post("/graphql", json={"query": query}, headers=bearer(tokens["admin"]))).json()
-    assert admin["errors"][0]["extensions"]["code"] not in ("UNAUTHENTICATED", "FORBIDDEN", "INTERNAL_SERVER_ERROR")
+    for error in admin.get("errors", []):  # an admin gets through; what remains are the data's own rules
+        assert error["extensions"]["code"] not in ("UNAUTHENTICATED", "FORBIDDEN", "INTERNAL_SERVER_ERROR"), admin
     if name != "recordMeasurement":
         assert agency["errors"][0]["extensions"]["code"] == "FORBIDDEN", agency

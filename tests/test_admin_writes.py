@@ -135,3 +135,30 @@ async def test_cascaded_agency_strategy(client, tokens):
     parent = created.json()["parent_id"]
     assert (await client.delete(f"/api/v1/strategies/{parent}", headers=admin)).status_code == 409
     assert (await client.delete(f"/api/v1/strategies/{created.json()['id']}", headers=admin)).status_code == 204
+
+
+async def test_graphql_admin_edits_use_the_rest_rules(client, tokens):
+    admin = bearer(tokens["admin"])
+
+    async def call(query: str, **variables) -> dict:
+        return (await client.post("/graphql", json={"query": query, "variables": variables}, headers=admin)).json()
+
+    created = await call(
+        "mutation($i: JSON!) { createOrganization(input: $i) { id acronym name { en } } }",
+        i={"acronym": "ICMPD", "name": {"en": "International Centre for Migration Policy Development"}, "kind": "x"},
+    )
+    org = created["data"]["createOrganization"]
+    assert org["acronym"] == "ICMPD"
+    invalid = await call(
+        "mutation($o: ID!, $i: JSON!) { createMembership(organizationId: $o, input: $i) { id } }",
+        o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02-30"},
+    )  # fmt: skip
+    assert invalid["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "since" in invalid["errors"][0]["message"]
+    membership = await call(
+        "mutation($o: ID!, $i: JSON!) { createMembership(organizationId: $o, input: $i) { since sincePrecision } }",
+        o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02"},
+    )  # fmt: skip
+    assert membership["data"]["createMembership"] == {"since": "2019-02", "sincePrecision": "month"}
+    assert (await call("mutation($o: ID!) { deleteOrganization(id: $o) }", o=org["id"]))["data"] == {
+        "deleteOrganization": True
+    }

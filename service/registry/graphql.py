@@ -5,14 +5,25 @@ import uuid
 from typing import Annotated
 
 import strawberry
+from pydantic import BaseModel, ValidationError
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.core import partial_date
+from service.core.auth import Principal, principal_of, require_admin
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_types import LocalizedText, PageInfo, Precision
 from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
 from service.registry import models, repository, service
+from service.registry.schemas import (
+    InstitutionIn,
+    InstitutionPatch,
+    MembershipIn,
+    MembershipPatch,
+    OrganizationIn,
+    OrganizationPatch,
+)
 
 Relation = strawberry.enum(models.Relation)
 
@@ -355,3 +366,90 @@ class RegistryQuery:
             )
             for row in rows[:MAX_LIMIT]
         ]
+
+
+def _validated(model: type[BaseModel], data: JSON) -> BaseModel:
+    """The same rules as the REST bodies: one schema, two doors."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise BadRequest(reasons) from None
+
+
+def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise BadRequest(f"{value!r} is not {what} id.") from None
+
+
+async def _admin(info: Info[Context, None]) -> Principal:
+    principal = await info.context.run(principal_of, info.context.authorization)
+    require_admin(principal)
+    return principal
+
+
+@strawberry.type
+class RegistryMutation:
+    @strawberry.mutation(description="Admin: add an institution. `input` has the REST body's fields (InstitutionIn).")
+    async def create_institution(self, info: Info[Context, None], input: JSON) -> Institution:
+        principal = await _admin(info)
+        out = await info.context.run(service.create_institution, principal, _validated(InstitutionIn, input))
+        return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
+
+    @strawberry.mutation(description="Admin: change an institution (InstitutionPatch fields).")
+    async def update_institution(self, info: Info[Context, None], code: str, input: JSON) -> Institution:
+        principal = await _admin(info)
+        out = await info.context.run(service.update_institution, principal, code, _validated(InstitutionPatch, input))
+        return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
+
+    @strawberry.mutation(description="Admin: delete an institution nothing refers to.")
+    async def delete_institution(self, info: Info[Context, None], code: str) -> bool:
+        await info.context.run(service.delete_institution, await _admin(info), code)
+        return True
+
+    @strawberry.mutation(description="Admin: add an organisation (OrganizationIn fields).")
+    async def create_organization(self, info: Info[Context, None], input: JSON) -> Organization:
+        principal = await _admin(info)
+        out = await info.context.run(service.create_organization, principal, _validated(OrganizationIn, input))
+        return Organization.of(await info.context.run(repository.get_organization, out.id))
+
+    @strawberry.mutation(description="Admin: change an organisation (OrganizationPatch fields).")
+    async def update_organization(self, info: Info[Context, None], id: strawberry.ID, input: JSON) -> Organization:
+        principal = await _admin(info)
+        organization_id = _uuid(id, "an organisation")
+        await info.context.run(
+            service.update_organization, principal, organization_id, _validated(OrganizationPatch, input)
+        )
+        return Organization.of(await info.context.run(repository.get_organization, organization_id))
+
+    @strawberry.mutation(description="Admin: delete an organisation and its memberships (tombstones stay).")
+    async def delete_organization(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        await info.context.run(service.delete_organization, await _admin(info), _uuid(id, "an organisation"))
+        return True
+
+    @strawberry.mutation(description="Admin: add a membership to an organisation (MembershipIn fields).")
+    async def create_membership(
+        self, info: Info[Context, None], organization_id: strawberry.ID, input: JSON
+    ) -> Membership:
+        principal = await _admin(info)
+        out = await info.context.run(
+            service.create_membership,
+            principal,
+            _uuid(organization_id, "an organisation"),
+            _validated(MembershipIn, input),
+        )
+        return Membership.of(await info.context.run(repository.get_membership, out.id))
+
+    @strawberry.mutation(description="Admin: change a membership (MembershipPatch fields).")
+    async def update_membership(self, info: Info[Context, None], id: strawberry.ID, input: JSON) -> Membership:
+        principal = await _admin(info)
+        membership_id = _uuid(id, "a membership")
+        await info.context.run(service.update_membership, principal, membership_id, _validated(MembershipPatch, input))
+        return Membership.of(await info.context.run(repository.get_membership, membership_id))
+
+    @strawberry.mutation(description="Admin: delete a membership (a tombstone stays).")
+    async def delete_membership(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        await info.context.run(service.delete_membership, await _admin(info), _uuid(id, "a membership"))
+        return True

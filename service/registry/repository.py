@@ -102,6 +102,10 @@ async def organizations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) 
     return await rows_by_id(session, Organization, ids)
 
 
+async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Membership | None:
+    return await session.get(Membership, membership_id)
+
+
 async def memberships_by_organization(
     session: AsyncSession, organization_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Membership]]:

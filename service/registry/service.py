@@ -453,7 +453,7 @@ async def create_membership(
 
 
 async def _membership(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
-    row = await session.get(Membership, membership_id)
+    row = await repository.get_membership(session, membership_id)
     if row is None:
         raise NotFound("membership", str(membership_id))
     return row
