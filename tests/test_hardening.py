@@ -1,9 +1,12 @@
 """Hostile and odd input, limits and operational surfaces: clear errors, never a 500."""
 
+import json
+
 import httpx
 import pytest
 
 from service.app import create_app
+from service.core.middleware import JsonFormatter
 from tests.helpers import bearer, graphql, indicator_id
 
 
@@ -116,3 +119,16 @@ async def test_metrics(client):
     assert 'http_request_duration_seconds_bucket{method="GET",route="/api/v1/institutions",le="+Inf"}' in text
     assert 'graphql_operations_total{type="query",name="Probe"}' in text
     assert 'db_pool_connections{state="size"}' in text
+
+
+async def test_access_log_is_json_with_request_id_and_caller_never_the_token(client, tokens, caplog):
+    caplog.set_level("INFO", logger="service.access")
+    await client.post("/api/v1/organizations", json={}, headers=bearer(tokens["VP"]) | {"X-Request-ID": "trace-42"})
+    (record,) = [r for r in caplog.records if r.name == "service.access" and getattr(r, "request_id", "") == "trace-42"]
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert entry | {"duration_ms": 0} == entry | {
+        "request_id": "trace-42", "method": "POST", "path": "/api/v1/organizations", "status": 403,
+        "principal": "agency:VP", "duration_ms": 0,
+    }  # fmt: skip
+    assert tokens["VP"] not in line and tokens["VP"] not in caplog.text
