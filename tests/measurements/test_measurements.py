@@ -1,6 +1,7 @@
 """Agencies post yearly actuals: who may, what is valid, corrections, review, import, audit."""
 
 import asyncio
+import datetime as dt
 
 import pytest
 from sqlalchemy import text
@@ -56,7 +57,7 @@ async def test_agencies_write_only_for_their_goals_and_values(client, tokens):
         ("1.1.3", {"year": 2023, "value": -3}, "value", "negative"),
         ("1.1.3", {"year": 2023, "value": "lots"}, "value", "is not a number"),
         ("1.1.2", {"year": 2022, "value": "80%"}, "year", "outside the strategy period"),
-        ("1.1.2", {"year": 2027, "value": "80%"}, "year", "future"),
+        ("1.1.2", {"year": 2028, "value": "80%"}, "year", "outside the strategy period"),
         ("H1.1.1", {"year": 2023, "value": "80%"}, "institution", "name the institution"),
         ("1.1.2", {"year": 2023, "value": "80%", "institution": "VP"}, "institution", "no per-institution"),
         ("1.1.2", {"year": 2023, "value": "80%", "institution": "NOPE"}, "institution", "no institution"),
@@ -66,6 +67,13 @@ async def test_values_are_validated_against_the_indicator(client, tokens, code, 
     response = await post(client, code, tokens["admin"], body)
     assert_problem(response, 422, fragment)
     assert response.json()["errors"][0]["field"] == field
+
+
+async def test_a_year_in_the_future_is_refused(client, tokens):
+    next_year = dt.date.today().year + 1
+    response = await post(client, "1.1.2", tokens["admin"], {"year": next_year, "value": "80%"})
+    assert response.status_code == 422
+    assert "future" in response.json()["detail"] or "outside the strategy period" in response.json()["detail"]
 
 
 async def test_malformed_bodies_get_422_not_500(client, tokens):
