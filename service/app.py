@@ -14,6 +14,7 @@ from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.metrics import METRICS
 from service.core.middleware import RequestMiddleware, configure_logging
+from service.core.response_cache import ResponseCacheMiddleware
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
 from service.registry.rest import admin_router as registry_admin_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
     app.add_middleware(RequestMiddleware, settings=settings)
     app.include_router(registry_router)
     app.include_router(registry_admin_router)

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="Connections kept open per process.")
     db_statement_timeout_ms: int = Field(15_000, ge=0, description="Server-side statement timeout; 0 disables it.")
     db_connect_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for a database connection.")
+    response_cache_mb: int = Field(64, ge=0, description="Memory for cached anonymous read answers; 0 disables.")
     graphiql: bool = Field(True, description="Serve the GraphiQL explorer at /graphql in a browser.")
     graphql_introspection: bool = Field(True, description="Answer GraphQL introspection queries.")
     log_level: str = Field("info", description="Python logging level.")

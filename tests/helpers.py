@@ -1,5 +1,6 @@
 """Helpers the tests share."""
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -7,7 +8,10 @@ import httpx
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
-async def graphql(client: httpx.AsyncClient, query: str, **variables) -> dict:
+async def graphql(client: httpx.AsyncClient, query: str, *, uncached: bool = False, **variables) -> dict:
+    """POST a GraphQL query; `uncached` makes the body unique so the response cache cannot answer it."""
+    if uncached:
+        query += f"\n# {uuid.uuid4()}"
     response = await client.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
     return response.json()

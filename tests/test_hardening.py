@@ -132,3 +132,10 @@ async def test_access_log_is_json_with_request_id_and_caller_never_the_token(cli
         "principal": "agency:VP", "duration_ms": 0,
     }  # fmt: skip
     assert tokens["VP"] not in line and tokens["VP"] not in caplog.text
+
+
+async def test_anonymous_graphql_reads_are_not_rate_limited(tight_client):
+    statuses = {
+        (await tight_client.post("/graphql", json={"query": "{ institutions { code } }"})).status_code for _ in range(6)
+    }
+    assert statuses == {200}

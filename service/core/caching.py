@@ -10,7 +10,7 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
@@ -22,6 +22,6 @@ def json_with_etag(request: Request, payload: BaseModel) -> Response:
     body = payload.model_dump_json().encode()
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

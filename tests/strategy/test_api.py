@@ -110,7 +110,7 @@ async def test_graphql_tree_matches_rest(client):
 
 async def test_the_whole_tree_costs_the_same_for_one_strategy_as_for_many(client, session, sql_statements):
     sql_statements.reset()
-    await graphql(client, TREE_QUERY)
+    await graphql(client, TREE_QUERY, uncached=True)
     one = sql_statements.count
 
     seed = read_strategy(DEFAULT_DATA_DIR / "strategy-2023-2027.yaml")
@@ -123,7 +123,7 @@ async def test_the_whole_tree_costs_the_same_for_one_strategy_as_for_many(client
             await load_strategy(session, data, institutions)
     try:
         sql_statements.reset()
-        body = await graphql(client, TREE_QUERY)
+        body = await graphql(client, TREE_QUERY, uncached=True)
         assert len(body["data"]["strategies"]) == 13
         assert sum(len(a["goals"]) for s in body["data"]["strategies"] for a in s["areas"]) == 13 * 12
         assert sql_statements.count == one <= 14, sql_statements.statements

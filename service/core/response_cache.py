@@ -1,0 +1,164 @@
+"""Whole-response cache for anonymous reads, keyed by the data version.
+
+Every committed write to the public data moves one version number (database triggers, migration 0005).
+A cached answer is stored under the version read *before* the answer was computed, so it is never served
+for data newer than it saw: after a write, every key changes, in every worker, at the moment of commit.
+Only anonymous GET /api/v1/… JSON answers and anonymous GraphQL queries (not mutations) are cached.
+"""
+
+import hashlib
+import json
+from collections import OrderedDict
+
+from graphql import OperationType, parse
+from graphql.error import GraphQLError
+from sqlalchemy import select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.core.caching import etag_matches
+from service.core.models import DataVersion
+
+HIT_HEADER = (b"x-cache", b"hit")
+MISS_HEADER = (b"x-cache", b"miss")
+
+
+class LruBytes:
+    """Least-recently-used entries within a byte budget."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.entries: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: tuple) -> tuple[int, list, bytes] | None:
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def put(self, key: tuple, entry: tuple[int, list, bytes]) -> None:
+        cost = len(entry[2]) + 512
+        if cost > self.max_bytes // 4:
+            return
+        if key in self.entries:
+            self.size -= len(self.entries.pop(key)[2]) + 512
+        self.entries[key] = entry
+        self.size += cost
+        while self.size > self.max_bytes:
+            _, (_, _, body) = self.entries.popitem(last=False)
+            self.size -= len(body) + 512
+
+
+def _is_query(body: bytes) -> bool:
+    """A GraphQL request body whose operation reads (a mutation is never cached)."""
+    try:
+        payload = json.loads(body)
+        document = parse(payload["query"])
+    except (ValueError, KeyError, TypeError, GraphQLError):
+        return False
+    operations = [d for d in document.definitions if getattr(d, "operation", None) is not None]
+    name = payload.get("operationName")
+    chosen = [d for d in operations if name is None or (d.name and d.name.value == name)]
+    return len(chosen) == 1 and chosen[0].operation == OperationType.QUERY
+
+
+class ResponseCacheMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.cache = LruBytes(max_bytes)
+
+    async def _version(self, scope: Scope) -> int | None:
+        engine = scope["app"].state.engine
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(select(DataVersion.version))).scalar_one()
+        except Exception:  # the database is away: let the app answer (with its 503)
+            return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.cache.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        method, path = scope["method"], scope["path"]
+        anonymous = b"authorization" not in headers
+        body = b""
+        if anonymous and method == "GET" and path.startswith("/api/v1/"):
+            key_base: tuple = ("GET", path, scope.get("query_string", b""))
+        elif anonymous and method == "POST" and path == "/graphql":
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            if not _is_query(body):
+                await self.app(scope, _replay(body), send)
+                return
+            key_base = ("POST", path, hashlib.sha256(body).digest())
+        else:
+            await self.app(scope, receive, send)
+            return
+
+        version = await self._version(scope)
+        if version is None:
+            await self.app(scope, _replay(body) if body else receive, send)
+            return
+        key = (version, *key_base)
+        hit = self.cache.get(key)
+        if hit is not None:
+            await self._send_cached(hit, headers.get(b"if-none-match"), send)
+            return
+        await self._fill(key, scope, _replay(body) if body else receive, send)
+
+    async def _send_cached(self, entry: tuple[int, list, bytes], if_none_match: bytes | None, send: Send) -> None:
+        status, response_headers, content = entry
+        etag = next((v.decode() for k, v in response_headers if k == b"etag"), None)
+        if etag and if_none_match and etag_matches(if_none_match.decode("latin-1"), etag):
+            kept = [(k, v) for k, v in response_headers if k in (b"etag", b"cache-control")]
+            await send({"type": "http.response.start", "status": 304, "headers": kept + [HIT_HEADER]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": status, "headers": response_headers + [HIT_HEADER]})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _fill(self, key: tuple, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Message = {}
+        parts: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                message = {**message, "headers": list(message.get("headers", [])) + [MISS_HEADER]}
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self._store(key, start, b"".join(parts))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _store(self, key: tuple, start: Message, content: bytes) -> None:
+        response_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        content_type = next((v for k, v in response_headers if k.lower() == b"content-type"), b"")
+        if start.get("status") != 200 or not content_type.startswith(b"application/json"):
+            return
+        if key[1] == "POST" and b'"errors"' in content:
+            return
+        response_headers.append((b"content-length", str(len(content)).encode()))
+        self.cache.put(key, (200, response_headers, content))
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
