@@ -125,14 +125,17 @@ class ResponseCacheMiddleware:
 
     async def _fill(self, key: tuple, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {}
-        parts: list[bytes] = []
+        parts: list[bytes] | None = None  # None: this answer is not kept, so nothing is buffered
 
         async def capture(message: Message) -> None:
-            nonlocal start
+            nonlocal start, parts
             if message["type"] == "http.response.start":
                 start = message
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if message["status"] == 200 and content_type.startswith(b"application/json"):
+                    parts = []
                 message = {**message, "headers": list(message.get("headers", [])) + [MISS_HEADER]}
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and parts is not None:
                 parts.append(message.get("body", b""))
                 if not message.get("more_body"):
                     self._store(key, start, b"".join(parts))
@@ -142,9 +145,6 @@ class ResponseCacheMiddleware:
 
     def _store(self, key: tuple, start: Message, content: bytes) -> None:
         response_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        content_type = next((v for k, v in response_headers if k.lower() == b"content-type"), b"")
-        if start.get("status") != 200 or not content_type.startswith(b"application/json"):
-            return
         if key[1] == "POST" and b'"errors"' in content:
             return
         response_headers.append((b"content-length", str(len(content)).encode()))
