@@ -55,7 +55,8 @@ def organization_query(
 
 def organization_search_fields(acronym: str | None, name: dict, aliases: list[str]) -> tuple[str, str]:
     """The folded search text and the sort key an organisation is stored with."""
-    names = [text for text in name.values() if text]
+    # In a fixed language order: JSONB returns keys in its own order, and the stored text must not depend on it.
+    names = [name[language] for language in ("lv", "en", "lt", "original") if name.get(language)]
     search_text = " | ".join(fold(text) for text in [acronym or "", *names, *aliases] if text)
     sort_key = fold(acronym or name.get("en") or names[0])
     return search_text, sort_key
