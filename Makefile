@@ -24,6 +24,12 @@ run: install
 test: install
 	scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
+# The benchmark suite (bench/README.md): every scenario at three data scales beside the Python limit and
+# PostGraphile, in under 10 minutes; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--scales 1000:1".
+.PHONY: bench
+bench: install
+	scripts/with_postgres.sh $(PY) bench/run.py $(BENCH_ARGS)
+
 # Regenerate openapi/openapi.json and openapi/schema.graphql from the code.
 schema: install
 	$(PY) -m service export-schema

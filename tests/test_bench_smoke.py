@@ -41,11 +41,13 @@ def test_bench_smoke_runs_every_scenario_and_writes_the_table(tmp_path):
     for row in scale["scenarios"]:
         assert row["service"]["requests"] > 0 and row["service"]["errors"] == 0, row
         assert row["statements"] > 0 and 200 <= row["probe_status"] < 300, row
+    # The Python limit answers with the service's rows, or its ratios would mean nothing.
     rest = [row for row in scale["scenarios"] if row["id"].startswith("rest_") and row["reference"]]
-    assert len(rest) == 3 and all(row["same_rows"] for row in rest), rest
-    assert scale["export"]["status"] == 200 and scale["export"]["rows"] > 0
+    assert {row["id"] for row in rest} == {"rest_list_first", "rest_list_deep", "rest_detail"}
+    assert all(row["same_rows"] for row in rest), rest
+    assert scale["exports"] and all(e["status"] == 200 and e["rows"] > 0 for e in scale["exports"].values())
 
     table = (tmp_path / "latest.md").read_text()
-    assert "| scenario | req/s | p50 ms | p99 ms |" in table
+    assert "| scenario | mode | req/s | p50 ms | p99 ms |" in table
     assert all(row["title"] in table for row in scale["scenarios"])
     assert "### Targets" in table
