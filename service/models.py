@@ -3,7 +3,6 @@
 from service.core.audit import AuditEntry  # noqa: F401
 from service.core.auth import ApiToken  # noqa: F401
 from service.core.idempotency import IdempotentRequest  # noqa: F401
-from service.core.models import DataVersion  # noqa: F401
 from service.core.tombstones import Tombstone  # noqa: F401
 from service.measurements.models import Assessment, Measurement  # noqa: F401
 from service.registry.models import (  # noqa: F401

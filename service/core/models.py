@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, func
+from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
 
 _NAMESPACE = uuid.UUID("6f1c1f0e-4e0b-4a39-9d8e-2b7f3c0a5d11")
@@ -45,13 +45,3 @@ def _rfc3339(value: object) -> object:
 
 
 Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339), AfterValidator(as_utc)]
-
-
-class DataVersion(SQLModel, table=True):
-    """One row whose version moves with every committed write to the data the public reads (by triggers)."""
-
-    __tablename__ = "data_version"
-    __table_args__ = (CheckConstraint("id = 1", name="data_version_single_row"),)
-
-    id: int = Field(primary_key=True)
-    version: int = Field(sa_type=BigInteger)

@@ -1,8 +1,9 @@
-"""Whole-response cache for anonymous reads, keyed by the data version.
+"""Whole-response cache for anonymous reads, keyed by the database's snapshot.
 
-Every committed write to the public data moves one version number (database triggers, migration 0005).
-A cached answer is stored under the version read *before* the answer was computed, so it is never served
-for data newer than it saw: after a write, every key changes, in every worker, at the moment of commit.
+The key is PostgreSQL's current snapshot (`xmin:xmax:in-progress xids`): two requests that see the same
+snapshot see the same data, and any write, once committed, changes the snapshot of every later request
+in every worker. An answer is stored under the snapshot taken *before* it was computed, so it is never
+served to a request that started after a later commit. Nothing has to be bumped or locked on writes.
 Only anonymous GET /api/v1/… JSON answers and anonymous GraphQL queries (not mutations) are cached.
 """
 
@@ -12,11 +13,10 @@ from collections import OrderedDict
 
 from graphql import OperationType, parse
 from graphql.error import GraphQLError
-from sqlalchemy import select
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.caching import etag_matches
-from service.core.models import DataVersion
 
 HIT_HEADER = (b"x-cache", b"hit")
 MISS_HEADER = (b"x-cache", b"miss")
@@ -67,11 +67,11 @@ class ResponseCacheMiddleware:
         self.app = app
         self.cache = LruBytes(max_bytes)
 
-    async def _version(self, scope: Scope) -> int | None:
+    async def _version(self, scope: Scope) -> str | None:
         engine = scope["app"].state.engine
         try:
             async with engine.connect() as connection:
-                return (await connection.execute(select(DataVersion.version))).scalar_one()
+                return (await connection.execute(text("SELECT pg_current_snapshot()::text"))).scalar_one()
         except Exception:  # the database is away: let the app answer (with its 503)
             return None
 

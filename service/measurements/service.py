@@ -63,10 +63,10 @@ class IndicatorContext:
 
 
 async def indicator_context(session: AsyncSession, indicator_id: uuid.UUID) -> IndicatorContext:
-    indicator = (await strategy.indicators_by_ids(session, [indicator_id])).get(indicator_id)
-    if indicator is None:
+    found = await strategy.indicator_with_strategy(session, indicator_id)
+    if found is None:
         raise NotFound("indicator", str(indicator_id))
-    owner = (await strategy.strategies_by_ids(session, [indicator.strategy_id]))[indicator.strategy_id]
+    indicator, owner = found
     values = (await strategy.values_by_indicator(session, [indicator.id]))[indicator.id]
     links = (await strategy.goal_institutions_by_goal(session, [indicator.goal_id]))[indicator.goal_id]
     return IndicatorContext(indicator, owner, values, frozenset(link.institution_id for link in links))
@@ -263,6 +263,7 @@ async def append_revision(
         status=Status.submitted,
         posted_by=principal.describe(),
         posted_by_token=principal.token_id,
+        posted_at=dt.datetime.now(dt.UTC),
     )
     session.add(row)
     try:
@@ -272,7 +273,6 @@ async def append_revision(
         raise Problem(
             409, "Another value for the same year was posted at the same moment; fetch it and correct it."
         ) from None
-    await session.refresh(row)
     action = "correct" if current else "create"
     await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
     return row

@@ -57,6 +57,16 @@ async def indicators_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) ->
     return await rows_by_parent(session, Indicator, "goal_id", ids, (Indicator.number,))
 
 
+async def indicator_with_strategy(session: AsyncSession, indicator_id: uuid.UUID) -> tuple[Indicator, Strategy] | None:
+    stmt = (
+        select(Indicator, Strategy)
+        .join(Strategy, Strategy.id == Indicator.strategy_id)
+        .where(Indicator.id == indicator_id)
+    )
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
 async def indicators_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Indicator]:
     return await rows_by_id(session, Indicator, ids)
 
