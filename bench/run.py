@@ -110,7 +110,9 @@ def parse_options() -> Options:
         "--years", type=int, default=int(env("BENCH_YEARS", "5")), help="years of actuals (BENCH_YEARS)"
     )
     parser.add_argument("--duration", type=float, default=float(env("BENCH_DURATION", "5")), help="seconds per run")
-    parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "1")), help="uvicorn workers")
+    # As production would run it: one worker per core.
+    cores = str(os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", cores)), help="uvicorn workers")
     parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "4")), help="read clients")
     parser.add_argument("--write-clients", type=int, default=int(env("BENCH_WRITE_CLIENTS", "16")))
     parser.add_argument("--output-dir", type=Path, default=Path(env("BENCH_OUTPUT_DIR", str(RESULTS))))
