@@ -79,6 +79,9 @@ async def test_graphql_limits(client, tight_client):
     assert (await graphql(client, aliases))["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     huge = (await graphql(client, "{ organizations(first: 501) { totalCount } }"))["errors"][0]
     assert huge["extensions"]["code"] == "BAD_USER_INPUT" and "500" in huge["message"]
+    tokens_bomb = "{ institutions { " + "code " * 6000 + "} }"
+    too_long = (await graphql(client, tokens_bomb))["errors"][0]
+    assert too_long["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED" and "tokens" in too_long["message"]
     introspection = (await graphql(tight_client, "{ __schema { types { name } } }"))["errors"][0]
     assert introspection["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "errors" not in await graphql(client, "{ __schema { queryType { name } } }")
@@ -139,3 +142,38 @@ async def test_anonymous_graphql_reads_are_not_rate_limited(tight_client):
         (await tight_client.post("/graphql", json={"query": "{ institutions { code } }"})).status_code for _ in range(6)
     }
     assert statuses == {200}
+
+
+async def test_server_faults_reach_clients_without_internals(settings):
+    """A statement that outlives the database's timeout: 503 / SERVICE_UNAVAILABLE, and no SQL in the answer."""
+    app = create_app(settings.model_copy(update={"db_statement_timeout_ms": 1, "response_cache_mb": 0}))
+    tree = (
+        "{ strategies { areas { goals { indicators { targets { text } } } "
+        "actionDirections { tasks { text { lv } } } } } }"
+    )
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            graphql_answers = [(await client.post("/graphql", json={"query": tree})).json() for _ in range(5)]
+            rest_answers = [await client.get("/api/v1/organizations/export.csv") for _ in range(1)]
+            rest_answers += [await client.get("/api/v1/indicators", params={"limit": 500}) for _ in range(5)]
+    failed = [a for a in graphql_answers if a.get("errors")]
+    assert failed, "a 1 ms statement timeout should have cancelled something"
+    for answer in failed:
+        for error in answer["errors"]:
+            assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", error
+            assert "SELECT" not in error["message"] and "canceling" not in error["message"]
+    for response in rest_answers:
+        assert response.status_code in (200, 503), response.text
+        if response.status_code == 503:
+            assert "SELECT" not in response.text and response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{not json", "application/json"), (b'{"foo": 1}', "application/json"), (b"x", "text/plain"),
+     (b'{"query": 5}', "application/json")],
+)  # fmt: skip
+async def test_malformed_graphql_requests_get_problem_json(client, body, content_type):
+    response = await client.post("/graphql", content=body, headers={"content-type": content_type})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json" and response.json()["detail"]

@@ -113,14 +113,15 @@ def sqlstate(error: DBAPIError) -> str | None:
 
 
 def is_database_unavailable(error: BaseException) -> bool:
-    """The database cannot be reached, or went away mid-request: a 503 to retry, not a 500."""
+    """The database cannot be reached, went away mid-request or ran out of time: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    return isinstance(error, DBAPIError) and (error.connection_invalidated or sqlstate(error) == _QUERY_CANCELED)
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.
 _UNSTORABLE_TEXT = {"22021", "22P05"}
+_QUERY_CANCELED = "57014"  # statement_timeout
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
 
 

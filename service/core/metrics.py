@@ -61,5 +61,6 @@ class GraphQLOperationMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         context = self.execution_context
-        kind = context.operation_type.value if context.operation_type else "invalid"
+        # A document that did not parse (too long, bad syntax) has no operation type.
+        kind = context.operation_type.value if context.graphql_document is not None else "invalid"
         METRICS.observe_graphql(kind, (context.operation_name or "anonymous")[:64])

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections import deque
+from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,8 +57,8 @@ class RateLimiter:
 
 
 def _problem(status: int, detail: str, request_id: str, extra_headers: list[tuple[bytes, bytes]] = ()) -> tuple:
-    titles = {413: "Content Too Large", 429: "Too Many Requests"}
-    body = json.dumps({"type": "about:blank", "title": titles[status], "status": status, "detail": detail}).encode()
+    title = HTTPStatus(status).phrase
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode()), *extra_headers]  # fmt: skip
     return body, headers
@@ -82,13 +83,26 @@ class RequestMiddleware:
         method, path = scope["method"], scope["path"]
         status = {"code": 500}
 
+        plain_error: dict = {}
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if message["status"] >= 400 and content_type.startswith(b"text/plain"):
+                    # Strawberry answers a malformed HTTP request with plain text; say it as a problem.
+                    plain_error["status"], plain_error["body"] = message["status"], b""
+                    return
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
                 if not path.startswith("/graphql") and not path.startswith("/docs"):
                     extra.append(API_CSP)
                 message["headers"] = list(message.get("headers", [])) + extra
+            elif plain_error:
+                plain_error["body"] += message.get("body", b"")
+                if not message.get("more_body"):
+                    detail = plain_error["body"].decode("utf-8", "replace") or "The request is not valid."
+                    await reply(plain_error["status"], detail)
+                return
             await send(message)
 
         async def reply(code: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
