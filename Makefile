@@ -22,7 +22,7 @@ run: install
 		exec $(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)'
 
 test: install
-	scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	PG_ON_EXIT=release scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark suite (bench/README.md): every scenario at three data scales beside the Python limit and
 # PostGraphile, in under 10 minutes; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--scales 1000:1".

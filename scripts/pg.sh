@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project-local PostgreSQL cluster: start | stop | status | destroy | url.
+# The project-local PostgreSQL cluster: start | stop | release | status | destroy | url.
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` OS user.
 # That user must be able to reach the data directory: when the checkout sits under a private
 # folder, the cluster lives under the system temp folder instead, keyed by the checkout's path.
@@ -77,10 +77,16 @@ case "${1:-}" in
     "$0" stop
     rm -rf "$base"
     ;;
+  release)
+    # Stop; and where the cluster lives in the temp folder (a checkout the postgres user cannot reach,
+    # as CI's fresh clone is), remove it too, so that nothing of the run is left behind.
+    "$0" stop
+    case "$base" in "${TMPDIR:-/tmp}"/interior-pg-*) rm -rf "$base" "$sockdir" ;; esac
+    ;;
   url)
     echo "postgresql+asyncpg://postgres@127.0.0.1:$(port)/${2:-interior}"
     ;;
   *)
-    echo "usage: $0 start|stop|status|destroy|url [dbname]" >&2; exit 2
+    echo "usage: $0 start|stop|release|status|destroy|url [dbname]" >&2; exit 2
     ;;
 esac

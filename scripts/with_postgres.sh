@@ -8,7 +8,7 @@ db=${DATABASE_NAME:-interior}
 if [ -n "${DATABASE_URL:-}" ]; then exec "$@"; fi
 
 started=$("$here/pg.sh" start)
-cleanup() { if [ "$started" = started ]; then "$here/pg.sh" stop >/dev/null; fi; }
+cleanup() { if [ "$started" = started ]; then "$here/pg.sh" "${PG_ON_EXIT:-stop}" >/dev/null; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
