@@ -162,3 +162,11 @@ async def test_graphql_admin_edits_use_the_rest_rules(client, tokens):
     assert (await call("mutation($o: ID!) { deleteOrganization(id: $o) }", o=org["id"]))["data"] == {
         "deleteOrganization": True
     }
+
+
+async def test_required_fields_cannot_be_patched_away(client, tokens):
+    admin = bearer(tokens["admin"])
+    assert (await client.patch("/api/v1/institutions/VP", json={"name": None}, headers=admin)).status_code == 422
+    org = (await client.get("/api/v1/organizations", params={"q": "frontex"})).json()["items"][0]
+    response = await client.patch(f"/api/v1/organizations/{org['id']}", json={"name": None}, headers=admin)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"

@@ -272,7 +272,9 @@ async def representations_out(session: AsyncSession, rows: Sequence[Representati
 # --- admin writes ---------------------------------------------------------------------------
 
 
-def _name(name: LocalizedText, field: str = "name") -> dict:
+def _name(name: LocalizedText | None, field: str = "name") -> dict:
+    if name is None:
+        raise Problem(422, f"{field}: cannot be removed", errors=[{"field": field, "message": "required"}])
     value = name.model_dump(exclude_none=True)
     if not any(text.strip() for text in value.values()):
         raise Problem(
