@@ -5,6 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from service.registry.models import Institution
 from service.strategy.models import ActionDirection, Goal, Indicator, IndicatorValue, PolicyArea, Task
 from tests.helpers import seed_text
 
@@ -154,3 +155,18 @@ async def test_table_rows_are_transcribed_exactly(session, code, values):
     printed = [row.text for row in rows]
     assert printed == values
     assert " ".join(printed) in SOURCE
+
+
+async def test_every_table_row_of_values_is_the_documents(session):
+    """Each indicator's six printed values (per institution where given), in order, stand in the document."""
+    codes = {row.id: row.code for row in await session.scalars(select(Institution))}
+    rows: dict[tuple, list[str]] = {}
+    values = await session.scalars(select(IndicatorValue).order_by(IndicatorValue.indicator_id, IndicatorValue.year))
+    for value in values:
+        printed = value.text + "".join(str(n) for n in value.footnote_numbers)
+        if value.institution_id:
+            printed = f"{codes[value.institution_id]}: {printed}"
+        rows.setdefault((value.indicator_id, value.institution_id), []).append(printed)
+    assert len(rows) == 32 + 2 * 9
+    missing = [row for row in rows.values() if " ".join(row) not in SOURCE]
+    assert missing == [] and all(len(row) == 6 for row in rows.values())
