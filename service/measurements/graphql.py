@@ -14,7 +14,7 @@ from service.measurements.schemas import MeasurementIn, MeasurementOut
 from service.registry.graphql import Institution, load_institution
 from service.strategy import models as strategy_models
 from service.strategy import repository as strategy_repository
-from service.strategy.service import indicator_query, resolve_institution_id
+from service.strategy.service import indicator_query
 
 MeasurementStatus = strawberry.enum(models.Status, name="MeasurementStatus")
 ProgressStatus = strawberry.enum(progress.ProgressStatus)
@@ -126,8 +126,7 @@ class MeasurementsQuery:
         institution: str | None = None,
     ) -> ProgressSummary:
         query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
-        institution_id = await info.context.run(resolve_institution_id, institution) if institution else None
-        summary = await info.context.run(service.progress_summary, query, institution_id, year)
+        summary = await info.context.run(service.progress_summary, query, year)
         return ProgressSummary(
             year=summary.year,
             areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],

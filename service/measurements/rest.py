@@ -24,8 +24,7 @@ from service.measurements.schemas import (
     ReviewIn,
     YearActual,
 )
-from service.strategy import repository as strategy_repository
-from service.strategy.service import indicator_query, resolve_institution_id
+from service.strategy.service import indicator_query
 
 router = APIRouter(prefix="/api/v1", tags=["measurements"], responses=WRITE_RESPONSES)
 
@@ -72,7 +71,7 @@ async def measurement_history(
     The ETag is the current revision's: send it as If-Match to correct."""
     revisions = await service.history(session, indicator_id, year, institution)
     body = Page[MeasurementOut](items=revisions).model_dump_json()
-    return Response(body, media_type="application/json", headers={"ETag": f'"{revisions[-1].id}"'})
+    return Response(body, media_type="application/json", headers={"ETag": service.revision_etag(revisions[-1].id)})
 
 
 async def _review(
@@ -122,10 +121,8 @@ async def assess_progress(
 @router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut])
 async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """Target, official actual and status for every target year."""
-    indicator = (await strategy_repository.indicators_by_ids(session, [indicator_id])).get(indicator_id)
-    if indicator is None:
-        raise Problem(404, f"No indicator with id or key '{indicator_id}'.")
-    return json_with_etag(request, Page[ProgressOut](items=await service.progress_of(session, [indicator])))
+    items = await service.indicator_progress_of(session, indicator_id)
+    return json_with_etag(request, Page[ProgressOut](items=items))
 
 
 @router.get("/progress", response_model=ProgressSummary)
@@ -139,8 +136,7 @@ async def progress_summary(
 ) -> Response:
     """Per goal and area: how many indicators are achieved, on track, off track or without data in `year`."""
     query = await indicator_query(session, strategy=strategy, area=area, institution=institution)
-    institution_id = await resolve_institution_id(session, institution) if institution else None
-    return json_with_etag(request, await service.progress_summary(session, query, institution_id, year))
+    return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
 @router.post(

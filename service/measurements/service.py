@@ -194,8 +194,9 @@ async def _locked_current(
     return await repository.current_revision(session, indicator_id, year, institution_id)
 
 
-def etag_of(row: Measurement) -> str:
-    return f'"{row.id}"'
+def revision_etag(revision_id: uuid.UUID | str) -> str:
+    """The ETag of a revision, which a correction sends back as If-Match."""
+    return f'"{revision_id}"'
 
 
 def _snapshot(row: Measurement | None) -> dict | None:
@@ -284,12 +285,13 @@ def _check_precondition(current: Measurement | None, if_match: str | None, year:
             raise Problem(
                 428,
                 f"A value for {year} exists (revision {current.revision}); a correction must send "
-                f"If-Match: {etag_of(current)} so that it cannot overwrite a change it has not seen.",
+                f"If-Match: {revision_etag(current.id)} so that it cannot overwrite a change it has not seen.",
             )
-        if if_match.strip() not in (etag_of(current), "*"):
+        if if_match.strip() not in (revision_etag(current.id), "*"):
             raise Problem(
                 412,
-                f"The value changed meanwhile: the current revision is {current.revision}, ETag {etag_of(current)}.",
+                f"The value changed meanwhile: the current revision is {current.revision}, "
+                f"ETag {revision_etag(current.id)}.",
             )
     elif if_match is not None and if_match.strip() != "*":
         raise Problem(412, f"There is no value for {year} yet to match {if_match}.")
@@ -310,7 +312,7 @@ async def record_measurement(
         fingerprint = idempotency.fingerprint("measurement", str(indicator_id), payload.model_dump(mode="json"))
         earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
         if earlier is not None:
-            replay = Written(earlier.status_code, earlier.body, f'"{earlier.body["id"]}"', replayed=True)
+            replay = Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
             await session.rollback()
             return replay
     current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
@@ -321,7 +323,7 @@ async def record_measurement(
     if idempotency_key is not None:
         await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
     await session.commit()
-    return Written(201, body, etag_of(row))
+    return Written(201, body, revision_etag(row.id))
 
 
 IMPORT_COLUMNS = ["indicator_code", "year", "institution", "value", "comment"]
@@ -442,7 +444,7 @@ async def review(
     )
     await session.commit()
     institutions = {institution.id: institution} if institution else {}
-    return measurement_out(current, institutions), etag_of(current)
+    return measurement_out(current, institutions), revision_etag(current.id)
 
 
 async def _institutions(session: AsyncSession, rows: Sequence) -> dict[uuid.UUID, Institution]:
@@ -585,9 +587,14 @@ async def progress_of(
     ]
 
 
-async def progress_summary(
-    session: AsyncSession, query: strategy.IndicatorQuery, institution_id: uuid.UUID | None, year: int
-) -> ProgressSummary:
+async def indicator_progress_of(session: AsyncSession, indicator_id: uuid.UUID) -> list[ProgressOut]:
+    indicator = (await strategy.indicators_by_ids(session, [indicator_id])).get(indicator_id)
+    if indicator is None:
+        raise NotFound("indicator", str(indicator_id))
+    return await progress_of(session, [indicator])
+
+
+async def progress_summary(session: AsyncSession, query: strategy.IndicatorQuery, year: int) -> ProgressSummary:
     """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
     indicators = list(await strategy.list_indicators(session, query, 100_000, None))
     entries = await progress_of(session, indicators, year)
@@ -597,6 +604,7 @@ async def progress_summary(
     by_goal: dict[uuid.UUID, Counter] = {g: Counter() for g in goals}
     by_area: dict[uuid.UUID, Counter] = {a: Counter() for a in areas}
     for entry in entries:
+        institution_id = query.institution_id
         if institution_id is not None and entry.institution is not None and entry.institution.id != institution_id:
             continue
         goal = goal_of[entry.indicator_id]

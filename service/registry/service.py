@@ -481,9 +481,11 @@ async def update_membership(
         row.events = await _events(session, data.events or [])
     if "note" in changes:
         row.note = data.note.model_dump(exclude_none=True) if data.note else None
-    for field in ("since", "until", "financial_obligation", "sources"):
+    for field in ("since", "until", "financial_obligation"):
         if field in changes:
-            setattr(row, field, changes[field] if changes[field] is not None or field != "sources" else [])
+            setattr(row, field, changes[field])
+    if "sources" in changes:
+        row.sources = changes["sources"] or []
     await writes.save(session, principal, "membership", row, before)
     await session.commit()
     return await _membership_out(session, row)

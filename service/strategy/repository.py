@@ -27,6 +27,10 @@ async def list_strategies(session: AsyncSession) -> Sequence[Strategy]:
     return (await session.scalars(select(Strategy).order_by(Strategy.period_start, Strategy.key))).all()
 
 
+async def get_strategy_by_key(session: AsyncSession, key: str) -> Strategy | None:
+    return (await session.scalars(select(Strategy).where(Strategy.key == key))).first()
+
+
 async def strategies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Strategy]:
     return await rows_by_id(session, Strategy, ids)
 
@@ -80,10 +84,6 @@ async def action_directions_by_area(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ActionDirection]]:
     return await rows_by_parent(session, ActionDirection, "area_id", ids, (ActionDirection.number,))
-
-
-async def action_directions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ActionDirection]:
-    return await rows_by_id(session, ActionDirection, ids)
 
 
 async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Task]]:

@@ -49,10 +49,10 @@ async def resolve_strategy_id(session: AsyncSession, id_or_key: str) -> uuid.UUI
     try:
         return uuid.UUID(id_or_key)
     except ValueError:
-        for strategy in await repository.list_strategies(session):
-            if strategy.key == id_or_key:
-                return strategy.id
-        raise NotFound("strategy", id_or_key) from None
+        strategy = await repository.get_strategy_by_key(session, id_or_key)
+        if strategy is None:
+            raise NotFound("strategy", id_or_key) from None
+        return strategy.id
 
 
 def _footnotes(numbers: Sequence[int], of_strategy: dict[int, Footnote]) -> list[FootnoteOut]:
