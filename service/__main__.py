@@ -150,6 +150,9 @@ def main() -> None:
             log_config=None,  # the app logs JSON lines itself, access log included
             access_log=False,
             proxy_headers=True,
+            http="service.core.server:GuardedHttpToolsProtocol",
+            timeout_keep_alive=settings.server_keepalive_s,
+            limit_concurrency=settings.server_limit_concurrency,
         )
     elif args.command == "migrate":
         migrate()
