@@ -11,6 +11,7 @@ from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
+from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
 from service.measurements.schemas import (
@@ -65,7 +66,7 @@ async def list_measurements(request: Request, session: SessionDep, indicator_id:
 
 @router.get("/indicators/{indicator_id:uuid}/measurements/{year:int}/history", response_model=Page[MeasurementOut])
 async def measurement_history(
-    session: SessionDep, indicator_id: uuid.UUID, year: int, institution: InstitutionParam = None
+    session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
     The ETag is the current revision's: send it as If-Match to correct."""
@@ -88,7 +89,7 @@ async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     institution: InstitutionParam = None,
     review: Annotated[ReviewIn | None, Body()] = None,
 ) -> Response:
@@ -101,7 +102,7 @@ async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     review: ReviewIn,
     institution: InstitutionParam = None,
 ) -> Response:
