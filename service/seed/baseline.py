@@ -145,7 +145,9 @@ class SeedReport:
         return self.created + self.updated + self.deleted
 
     def lines(self) -> list[str]:
-        kept = f"; {len(self.conflicts)} row(s) kept as edited, see GET /api/v1/seed/conflicts" if self.conflicts else ""
+        kept = ""
+        if self.conflicts:
+            kept = f"; {len(self.conflicts)} row(s) kept as edited, see GET /api/v1/seed/conflicts"
         head = f"seed: {self.created} created, {self.updated} updated, {self.deleted} deleted{kept}"
         return [head] + [
             f"seed conflict: {c.entity} {c.entity_id}{f' ({c.label})' if c.label else ''}: {c.detail}"
