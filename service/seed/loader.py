@@ -1,7 +1,6 @@
 """Reads `data/*.yaml` into the rows of the domains' tables, and applies them as a baseline (see baseline.py)."""
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from service.seed.baseline import DataFile, Plan, SeedReport, apply
 from service.seed.files import InstitutionsFile, RegistryFile, StrategyFile
 from service.strategy import models as strategy_models
 from service.strategy import values
-
-log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 # Columns the data files do not give: admins set them, and the seed neither compares nor writes them.
@@ -372,7 +369,4 @@ async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> 
     data = await asyncio.to_thread(read_all, data_dir)
     plan = plan_of(data)
     async with session.begin():
-        report = await apply(session, plan)
-    for line in report.lines():
-        log.info("%s", line)
-    return report
+        return await apply(session, plan)
