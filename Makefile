@@ -51,3 +51,4 @@ db-status:
 clean:
 	scripts/pg.sh destroy
 	rm -rf .data $(VENV)
+	rm -rf $(EXPLORERS)/node_modules
