@@ -15,7 +15,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# GraphiQL's browser files, from the npm registry at the versions and hashes in package-lock.json (README: prerequisites).
+EXPLORERS := service/core/explorers
+$(EXPLORERS)/node_modules/.installed: $(EXPLORERS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make install needs npm (Node.js) to fetch GraphiQL's files: apt-get install npm"; exit 1; }
+	npm ci --prefix $(EXPLORERS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(EXPLORERS)/node_modules/.installed
 
 run: install
 	scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
@@ -44,3 +51,4 @@ db-status:
 clean:
 	scripts/pg.sh destroy
 	rm -rf .data $(VENV)
+	rm -rf $(EXPLORERS)/node_modules

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from service.changes import router as changes_router
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
+from service.core.explorers import explorers_router
 from service.core.metrics import METRICS
 from service.core.middleware import RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await engine.dispose()
 
     configure_logging(settings.log_level)
-    app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)  # fmt: skip
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(changes_router)
     app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    app.include_router(explorers_router(app.title, app.openapi_url))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
