@@ -32,3 +32,17 @@ async def indicator_id(client: httpx.AsyncClient, code: str) -> str:
     response = await client.get("/api/v1/indicators", params={"limit": 500})
     (indicator,) = [i for i in response.json()["items"] if i["code"] == code]
     return indicator["id"]
+
+
+def assert_problem(response: httpx.Response, status: int, *fragments: str) -> None:
+    """An RFC 9457 problem with this status whose detail says each fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    for fragment in fragments:
+        assert fragment in response.json()["detail"]
+
+
+async def post_measurement(client: httpx.AsyncClient, code: str, token: str, body: dict, **headers) -> httpx.Response:
+    """POST a measurement of the seeded indicator with this code."""
+    ind = await indicator_id(client, code)
+    return await client.post(f"/api/v1/indicators/{ind}/measurements", json=body, headers=bearer(token) | headers)
