@@ -87,6 +87,15 @@ async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) 
     return await _latest(session, ids, approved_only=False)
 
 
+async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Measurement]:
+    """The latest revision of every year (and institution) of each indicator, by slot."""
+    return {
+        (row.indicator_id, row.year, row.institution_id): row
+        for rows in (await _latest(session, ids, approved_only=False)).values()
+        for row in rows
+    }
+
+
 async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Measurement]]:
     """The official actual of every year (and institution): the latest approved revision."""
     return await _latest(session, ids, approved_only=True)

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import ValidationError
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import audit, idempotency
-from service.core.db import retrying_conflicts
 from service.core.auth import Forbidden, Principal, require_admin
+from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem
 from service.measurements import repository
 from service.measurements.models import Assessment, Measurement, Status
@@ -358,8 +357,8 @@ def read_import_rows(text: str) -> list[ImportRow]:
         )
     reader.fieldnames = header
     return [
-        (line, None if None in row or None in row.values() else {k: v.strip() for k, v in row.items()})
-        for line, row in enumerate(reader, start=2)
+        (reader.line_num, None if None in row or None in row.values() else {k: v.strip() for k, v in row.items()})
+        for row in reader
     ]
 
 
@@ -460,7 +459,8 @@ async def import_rows(
     seen: dict[repository.Slot, int] = {}
     for line, cells in rows:
         if cells is None:
-            errors.append(ImportRowError(row=line, field=None, reason="the row does not have as many cells as the header"))
+            reason = "the row does not have as many cells as the header"
+            errors.append(ImportRowError(row=line, field=None, reason=reason))
             continue
         if not cells["value"]:
             empty.append(line)  # a template's year left blank: nothing to post
@@ -472,8 +472,8 @@ async def import_rows(
             continue
         slot = _slot_of(checked.posting)
         if slot in seen:
-            errors.append(ImportRowError(row=line, field=None,
-                                         reason=f"the same indicator, year and institution as row {seen[slot]}"))  # fmt: skip
+            reason = f"the same indicator, year and institution as row {seen[slot]}"
+            errors.append(ImportRowError(row=line, field=None, reason=reason))
             continue
         seen[slot] = line
         lines.append(checked)
@@ -482,11 +482,7 @@ async def import_rows(
 
     async def write() -> tuple[ImportResult | None, list[ImportRowError]]:
         await repository.lock_slots(session, seen)
-        current = {
-            (m.indicator_id, m.year, m.institution_id): m
-            for rows_of in (await repository.current_by_indicator(session, list(contexts))).values()
-            for m in rows_of
-        }
+        current = await repository.current_by_slot(session, list(contexts))
         outcomes: list[tuple[ImportLine, ImportOutcome]] = []
         failed = list(errors)
         for checked in lines:
@@ -551,11 +547,7 @@ async def import_template(
     institutions = await registry.institutions_by_ids(
         session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
     )
-    current = {
-        (m.indicator_id, m.year, m.institution_id): m
-        for rows_of in (await repository.current_by_indicator(session, ids)).values()
-        for m in rows_of
-    }
+    current = await repository.current_by_slot(session, ids)
     this_year = dt.datetime.now(dt.UTC).year
     rows = []
     for indicator in indicators:

@@ -52,7 +52,7 @@ async def test_a_changed_year_must_name_the_revision_it_corrects(client, tokens)
     assert error["field"] == "expected_revision"
     assert "year 2023 already has revision 1" in error["reason"] and "add expected_revision" in error["reason"]
 
-    corrected = await upload(client, tokens["VUGD"], HEADER + "4.2.3,2023,,\"9,1\",recount,1\n")
+    corrected = await upload(client, tokens["VUGD"], HEADER + '4.2.3,2023,,"9,1",recount,1\n')
     assert corrected.status_code == 201, corrected.text
     assert (corrected.json()["corrected"], corrected.json()["measurements"][0]["previous_text"]) == (1, "8,7")
 
@@ -82,7 +82,8 @@ async def test_an_agency_imports_only_what_it_may_post_by_hand(client, tokens):
 async def test_expected_revision_is_an_optional_column_and_the_header_is_checked(client, tokens):
     without = await upload(client, tokens["VUGD"], "indicator_code,year,institution,value,comment\n4.1.2,2023,,40%,\n")
     assert without.status_code == 201 and without.json()["created"] == 1
-    reordered = await upload(client, tokens["VUGD"], "value,year,indicator_code,comment,institution\n40%,2023,4.1.2,,\n")
+    reordered = "value,year,indicator_code,comment,institution\n40%,2023,4.1.2,,\n"
+    reordered = await upload(client, tokens["VUGD"], reordered)
     assert reordered.status_code == 200 and reordered.json()["unchanged"] == 1
     assert_problem(await upload(client, tokens["VUGD"], "indicator_code,year,value\n4.1.2,2024,41%\n"), 422,
                    "missing: institution,comment")  # fmt: skip
