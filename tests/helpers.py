@@ -69,3 +69,17 @@ def served(env: dict[str, str]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def assert_problem(response: httpx.Response, status: int, *fragments: str) -> None:
+    """An RFC 9457 problem with this status whose detail says each fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    for fragment in fragments:
+        assert fragment in response.json()["detail"]
+
+
+async def post_measurement(client: httpx.AsyncClient, code: str, token: str, body: dict, **headers) -> httpx.Response:
+    """POST a measurement of the seeded indicator with this code."""
+    ind = await indicator_id(client, code)
+    return await client.post(f"/api/v1/indicators/{ind}/measurements", json=body, headers=bearer(token) | headers)

@@ -1,5 +1,7 @@
 """REST routes of the measurements, under /api/v1."""
 
+import csv
+import io
 import uuid
 from typing import Annotated
 
@@ -140,14 +142,17 @@ async def progress_summary(
     return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
+IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+
+
 @router.post(
     "/measurements/import",
-    status_code=201,
     response_model=ImportResult,
+    responses={201: {"model": ImportResult, "description": "At least one revision was written."}},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "description": ",".join(service.IMPORT_COLUMNS)}}},
+            "content": {"text/csv": {"schema": {"type": "string", "description": IMPORT_HEADER}}},
         }
     },
 )
@@ -159,14 +164,17 @@ async def import_measurements(
         str | None, Query(max_length=200, description="Strategy id or key of the indicator codes.")
     ] = None,
 ) -> Response:
-    """A CSV of actuals (indicator_code,year,institution,value,comment): all rows are checked first;
-    if any fails nothing is written and every failing row is listed, else all are written at once."""
+    """A CSV of actuals (indicator_code,year,institution,value,comment[,expected_revision]) under the rules of a
+    single post: a row equal to the year's current revision is `unchanged` and writes nothing; a row that changes
+    a year which has a value names the revision it corrects in `expected_revision` (the template pre-fills it);
+    a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
+    failing row is listed, else all are written at once (201; 200 when nothing needed writing)."""
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Problem(400, "The CSV must be UTF-8.") from None
-    written, errors = await service.import_csv(session, principal, text, strategy)
+    result, errors = await service.import_rows(session, principal, service.read_import_rows(text), strategy)
     if errors:
         body = {
             "type": "about:blank",
@@ -176,9 +184,30 @@ async def import_measurements(
             "errors": [e.model_dump() for e in errors],
         }
         return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
-    return JSONResponse(
-        ImportResult(written=len(written), measurements=written).model_dump(mode="json"), status_code=201
-    )
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.written else 200)
+
+
+@router.get(
+    "/measurements/template.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": f"Columns: {IMPORT_HEADER}"}},
+)
+async def import_template(
+    session: SessionDep,
+    principal: PrincipalDep,
+    strategy: Annotated[
+        str | None, Query(max_length=200, description="Strategy id or key; upload the file with the same one.")
+    ] = None,
+) -> Response:
+    """The file to fill in and upload to `/measurements/import`: a row for every year (and institution) the
+    token may post, with the current value, comment and revision (`expected_revision`) pre-filled."""
+    rows = await service.import_template(session, principal, strategy)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    headers = {"Content-Disposition": 'attachment; filename="measurements.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/audit", response_model=Page[AuditOut])
