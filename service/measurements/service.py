@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import audit, idempotency
+from service.core import audit, idempotency, journal
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.errors import NotFound, Problem
 from service.measurements import repository
@@ -249,7 +248,7 @@ async def prepare(
 async def append_revision(
     session: AsyncSession, principal: Principal, posting: Posting, current: Measurement | None
 ) -> Measurement:
-    """The next revision, audited; the caller commits."""
+    """The next revision, audited; the request commits."""
     row = Measurement(
         indicator_id=posting.ctx.indicator.id,
         year=posting.year,
@@ -266,16 +265,14 @@ async def append_revision(
         posted_by_token=principal.token_id,
         posted_at=dt.datetime.now(dt.UTC),
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Problem(
-            409, "Another value for the same year was posted at the same moment; fetch it and correct it."
-        ) from None
+    conflict = "Another value for the same year was posted at the same moment; fetch it and correct it."
+    async with journal.savepoint(session, "measurement", conflict):
+        session.add(row)
     action = "correct" if current else "create"
-    await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
+    await audit.record(
+        session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row),
+        parent=("indicator", row.indicator_id),
+    )  # fmt: skip
     return row
 
 
@@ -312,9 +309,7 @@ async def record_measurement(
         fingerprint = idempotency.fingerprint("measurement", str(indicator_id), payload.model_dump(mode="json"))
         earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
         if earlier is not None:
-            replay = Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
-            await session.rollback()
-            return replay
+            return Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
     current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
     _check_precondition(current, if_match, posting.year)
     row = await append_revision(session, principal, posting, current)
@@ -322,7 +317,7 @@ async def record_measurement(
     body = measurement_out(row, institutions, current).model_dump(mode="json")
     if idempotency_key is not None:
         await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
-    await session.commit()
+    await session.flush()
     return Written(201, body, revision_etag(row.id))
 
 
@@ -397,7 +392,6 @@ async def import_csv(
         seen[slot] = line
         postings.append(posting)
     if errors or not postings:
-        await session.rollback()
         return [], errors or [ImportRowError(row=1, field=None, reason="the file has no data rows")]
     written = []
     for posting in postings:
@@ -405,7 +399,7 @@ async def import_csv(
         row = await append_revision(session, principal, posting, current)
         institutions = {posting.institution.id: posting.institution} if posting.institution else {}
         written.append(measurement_out(row, institutions, current))
-    await session.commit()
+    await session.flush()
     return written, []
 
 
@@ -440,9 +434,10 @@ async def review(
     current.review_comment = comment
     await session.flush()
     await audit.record(
-        session, principal, "approve" if approve else "return", "measurement", current.id, before, _snapshot(current)
-    )
-    await session.commit()
+        session, principal, "approve" if approve else "return", "measurement", current.id, before, _snapshot(current),
+        parent=("indicator", current.indicator_id),
+    )  # fmt: skip
+    await session.flush()
     institutions = {institution.id: institution} if institution else {}
     return measurement_out(current, institutions), revision_etag(current.id)
 
@@ -521,8 +516,9 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
         row.id,
         before,
         {"status": row.status, "comment": row.comment},
+        parent=("indicator", row.indicator_id),
     )
-    await session.commit()
+    await session.flush()
 
 
 def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:
