@@ -19,7 +19,9 @@ router = APIRouter(prefix="/api/v1", tags=["sync"], responses=PROBLEM_RESPONSES)
 async def list_changes(
     request: Request,
     session: SessionDep,
-    since: Annotated[Rfc3339 | None, Query(description="RFC 3339: where a first sync starts (omit: the beginning).")] = None,
+    since: Annotated[
+        Rfc3339 | None, Query(description="RFC 3339: where a first sync starts (omit: the beginning).")
+    ] = None,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` or `resume_cursor` of an earlier answer.")
     ] = None,
