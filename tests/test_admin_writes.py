@@ -62,7 +62,7 @@ async def test_organisation_lifecycle_reaches_the_changes_feed(client, tokens):
     changes = await _changes(client, since)
     assert ("organization", org["id"], "delete") in changes
     assert ("membership", membership.json()["id"], "delete") in changes
-    assert ("organization", org["id"], "upsert") not in changes  # the row is gone; its tombstone speaks for it
+    assert ("organization", org["id"], "upsert") not in changes  # the row is gone; its deletion speaks for it
 
     audit = (await client.get("/api/v1/audit", params={"entity_id": org["id"]}, headers=admin)).json()["items"]
     assert [e["action"] for e in audit] == ["create", "update", "delete"]

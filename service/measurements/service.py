@@ -12,7 +12,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import audit, idempotency
+from service.core import audit, idempotency, journal
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem
@@ -253,7 +253,7 @@ async def prepare(
 async def append_revision(
     session: AsyncSession, principal: Principal, posting: Posting, current: Measurement | None
 ) -> Measurement:
-    """The next revision, audited; the caller commits."""
+    """The next revision, audited; the request commits."""
     row = Measurement(
         indicator_id=posting.ctx.indicator.id,
         year=posting.year,
@@ -270,10 +270,14 @@ async def append_revision(
         posted_by_token=principal.token_id,
         posted_at=dt.datetime.now(dt.UTC),
     )
-    session.add(row)
-    await session.flush()
+    conflict = "Another value for the same year was posted at the same moment; fetch it and correct it."
+    async with journal.savepoint(session, "measurement", conflict):
+        session.add(row)
     action = "correct" if current else "create"
-    await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
+    await audit.record(
+        session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row),
+        parent=("indicator", row.indicator_id),
+    )  # fmt: skip
     return row
 
 
@@ -326,12 +330,7 @@ async def record_measurement(
             await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
         return Written(201, body, revision_etag(row.id))
 
-    written = await retrying_conflicts(session, write)
-    if written.replayed:
-        await session.rollback()
-    else:
-        await session.commit()
-    return written
+    return await retrying_conflicts(session, write)
 
 
 IMPORT_COLUMNS = ("indicator_code", "year", "institution", "value", "comment")
@@ -509,12 +508,7 @@ async def import_rows(
             written=len(written), rows=sorted(results, key=lambda r: r.row), measurements=written,
         ), []  # fmt: skip
 
-    result, failed = await retrying_conflicts(session, write)
-    if failed:
-        await session.rollback()
-    else:
-        await session.commit()
-    return result, failed
+    return await retrying_conflicts(session, write)
 
 
 def _slot_of(posting: Posting) -> repository.Slot:
@@ -603,11 +597,13 @@ async def review(
         current.review_comment = comment
         await session.flush()
         action = "approve" if approve else "return"
-        await audit.record(session, principal, action, "measurement", current.id, before, _snapshot(current))
+        await audit.record(
+            session, principal, action, "measurement", current.id, before, _snapshot(current),
+            parent=("indicator", current.indicator_id),
+        )  # fmt: skip
         return current
 
     reviewed = await retrying_conflicts(session, write)
-    await session.commit()
     institutions = {institution.id: institution} if institution else {}
     return measurement_out(reviewed, institutions), revision_etag(reviewed.id)
 
@@ -679,10 +675,10 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
             session, values | {"id": uuid.uuid4(), "set_at": dt.datetime.now(dt.UTC)}
         )
         after = {"status": values["status"], "comment": values["comment"]}
-        await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after)
+        parent = ("indicator", indicator_id)
+        await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after, parent=parent)
 
     await retrying_conflicts(session, write)
-    await session.commit()
 
 
 def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:

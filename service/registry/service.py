@@ -319,7 +319,7 @@ async def create_institution(session: AsyncSession, principal: Principal, data: 
         sources=[],
     )
     await writes.save(session, principal, "institution", row, None)
-    await session.commit()
+    await session.flush()
     return await get_institution(session, row.code)
 
 
@@ -347,14 +347,14 @@ async def update_institution(
         if field in changes and changes[field] is not None:
             setattr(row, field, changes[field])
     await writes.save(session, principal, "institution", row, before)
-    await session.commit()
+    await session.flush()
     return await get_institution(session, row.code)
 
 
 async def delete_institution(session: AsyncSession, principal: Principal, code: str) -> None:
     require_admin(principal)
     await writes.remove(session, principal, "institution", await _institution(session, code))
-    await session.commit()
+    await session.flush()
 
 
 async def _organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
@@ -386,7 +386,7 @@ async def create_organization(session: AsyncSession, principal: Principal, data:
     )
     _index(row)
     await writes.save(session, principal, "organization", row, None)
-    await session.commit()
+    await session.flush()
     return await get_organization(session, row.id)
 
 
@@ -408,7 +408,7 @@ async def update_organization(
             setattr(row, field, changes[field])
     _index(row)
     await writes.save(session, principal, "organization", row, before)
-    await session.commit()
+    await session.flush()
     return await get_organization(session, row.id)
 
 
@@ -418,7 +418,7 @@ async def delete_organization(session: AsyncSession, principal: Principal, organ
     for membership in (await repository.memberships_by_organization(session, [row.id]))[row.id]:
         await writes.remove(session, principal, "membership", membership)
     await writes.remove(session, principal, "organization", row)
-    await session.commit()
+    await session.flush()
 
 
 async def _events(session: AsyncSession, events: list[EventIn]) -> list[dict]:
@@ -451,7 +451,7 @@ async def create_membership(
         sources=data.sources,
     )
     await writes.save(session, principal, "membership", row, None)
-    await session.commit()
+    await session.flush()
     return await _membership_out(session, row)
 
 
@@ -487,11 +487,11 @@ async def update_membership(
     if "sources" in changes:
         row.sources = changes["sources"] or []
     await writes.save(session, principal, "membership", row, before)
-    await session.commit()
+    await session.flush()
     return await _membership_out(session, row)
 
 
 async def delete_membership(session: AsyncSession, principal: Principal, membership_id: uuid.UUID) -> None:
     require_admin(principal)
     await writes.remove(session, principal, "membership", await _membership(session, membership_id))
-    await session.commit()
+    await session.flush()

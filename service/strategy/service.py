@@ -315,7 +315,7 @@ async def create_strategy(session: AsyncSession, principal: Principal, data: Str
         sources=[],
     )
     await writes.save(session, principal, "strategy", row, None)
-    await session.commit()
+    await session.flush()
     return await get_strategy(session, row.id)
 
 
@@ -340,7 +340,7 @@ async def update_strategy(
             setattr(row, field, changes[field])
     _check_period(row.period_start, row.period_end, row.baseline_year)
     await writes.save(session, principal, "strategy", row, before)
-    await session.commit()
+    await session.flush()
     return await get_strategy(session, row.id)
 
 
@@ -348,7 +348,7 @@ async def delete_strategy(session: AsyncSession, principal: Principal, strategy_
     """Refused (409) while a strategy cascades from it or its indicators hold actuals."""
     require_admin(principal)
     await writes.remove(session, principal, "strategy", await _strategy(session, strategy_id))
-    await session.commit()
+    await session.flush()
 
 
 async def update_indicator(
@@ -367,7 +367,7 @@ async def update_indicator(
     if "direction" in changes:
         row.direction = data.direction
     await writes.save(session, principal, "indicator", row, before)
-    await session.commit()
+    await session.flush()
     return await get_indicator(session, row.id)
 
 
@@ -389,6 +389,6 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: uuid
         link.role = item.role
     roles = {"roles": {str(link.institution_id): link.role for link in links}}
     await writes.save(session, principal, "task", task, before, roles)
-    await session.commit()
+    await session.flush()
     (out,) = await tasks_out(session, [task])
     return out
