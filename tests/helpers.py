@@ -32,3 +32,10 @@ async def indicator_id(client: httpx.AsyncClient, code: str) -> str:
     response = await client.get("/api/v1/indicators", params={"limit": 500})
     (indicator,) = [i for i in response.json()["items"] if i["code"] == code]
     return indicator["id"]
+
+
+async def if_match(client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """`headers` plus If-Match with the ETag a GET of `path` sends now: what an admin edit of it must send."""
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return (headers or {}) | {"If-Match": response.headers["etag"]}

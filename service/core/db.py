@@ -76,3 +76,12 @@ async def rows_by_id(session: AsyncSession, model: type, ids: Sequence[Any]) -> 
         return {}
     rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
     return {row.id: row for row in rows}
+
+
+async def lock_row(session: AsyncSession, model: type, row_id: Any) -> Any:
+    """The row as committed now, locked until the transaction ends; None when it is gone.
+
+    An edit takes it before checking If-Match, so a concurrent edit or delete of the same row waits
+    and is then judged against what the first one left (a 412 or a 404, not a lost update or a 500).
+    """
+    return await session.get(model, row_id, with_for_update=True, populate_existing=True)

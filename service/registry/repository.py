@@ -113,6 +113,12 @@ async def memberships_by_organization(
     return await rows_by_parent(session, Membership, "organization_id", organization_ids, order)
 
 
+async def lock_memberships_of(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[Membership]:
+    """The organisation's memberships, locked: one deleted meanwhile is left out rather than deleted twice."""
+    stmt = select(Membership).where(Membership.organization_id == organization_id).order_by(Membership.id)
+    return (await session.scalars(stmt.with_for_update().execution_options(populate_existing=True))).all()
+
+
 async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Institution]:
     stmt = select(Institution).order_by(Institution.country.desc(), Institution.code)
     if country is not None:
