@@ -11,8 +11,9 @@ from service.core.errors import BadRequest, Problem
 # At most this many entity-tags in one header: a client holds one version of a resource, rarely a few.
 MAX_TAGS = 32
 EXAMPLE = '"3f2a9c…"'
-# entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc = %x21 / %x23-7E / obs-text
-_TAG = re.compile(r'[ \t]*(W/)?("[\x21\x23-\x7e\x80-\xff]*")[ \t]*')
+# One element of the list: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text
+# (a comma inside the quotes belongs to the tag); the list syntax allows empty elements.
+_ELEMENT = re.compile(r'[ \t]*(?:(W/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(,|$)')
 
 
 @dataclass(frozen=True)
@@ -37,16 +38,19 @@ def parse(header: str, value: str) -> list[EntityTag] | str:
     if value.strip() == ANY:
         return ANY
     tags: list[EntityTag] = []
-    for element in value.split(","):
-        if not element.strip():
-            continue  # the list syntax allows empty elements
-        match = _TAG.fullmatch(element)
+    position = 0
+    while True:
+        match = _ELEMENT.match(value, position)
         if match is None:
             raise BadRequest(
                 f"{header} must be * or a comma-separated list of quoted entity-tags, e.g. {header}: {EXAMPLE} "
                 "(the ETag header of your last read, quotes included)."
             )
-        tags.append(EntityTag(match.group(2), weak=match.group(1) is not None))
+        if match.group(2):
+            tags.append(EntityTag(match.group(2), weak=match.group(1) is not None))
+        if not match.group(3):  # the end of the value
+            break
+        position = match.end()
     if not tags:
         raise BadRequest(f"{header} is empty; send the ETag of your last read, e.g. {header}: {EXAMPLE}.")
     if len(tags) > MAX_TAGS:
