@@ -111,7 +111,7 @@ async def test_edits_without_a_valid_if_match_are_refused_with_what_to_send(clie
     path, etag = await _organization(client, admin)
     missing = await client.patch(path, json={"kind": "x"}, headers=admin)
     assert missing.status_code == 428 and "If-Match" in missing.json()["detail"]
-    for malformed in ("abc", etag.strip('"'), '"abc', 'W/abc', '"a" "b"', ","):
+    for malformed in ("abc", etag.strip('"'), '"abc', "W/abc", '"a" "b"', ","):
         response = await client.patch(path, json={"kind": "x"}, headers=admin | {"If-Match": malformed})
         assert response.status_code == 400, (malformed, response.text)
         assert response.headers["content-type"] == PROBLEM and 'If-Match: "' in response.json()["detail"]
@@ -127,7 +127,7 @@ async def test_edits_without_a_valid_if_match_are_refused_with_what_to_send(clie
     assert anything.status_code == 200  # `*`: "whatever is there", allowed for admin edits of an existing entity
 
     org_id = path.rsplit("/", 1)[1]
-    no_version = await _gql(client, admin, 'mutation($o: ID!) { deleteOrganization(id: $o) }', o=org_id)
+    no_version = await _gql(client, admin, "mutation($o: ID!) { deleteOrganization(id: $o) }", o=org_id)
     assert no_version["errors"][0]["extensions"]["code"] == "PRECONDITION_REQUIRED"
     wrong = await _gql(client, admin, 'mutation($o: ID!) { deleteOrganization(id: $o, ifMatch: "0123") }', o=org_id)
     assert wrong["errors"][0]["extensions"]["code"] == "PRECONDITION_FAILED"

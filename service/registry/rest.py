@@ -15,8 +15,8 @@ from service.core.caching import json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.models import Rfc3339
-from service.core.preconditions import IfMatch
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.core.preconditions import IfMatch
 from service.registry import repository, service
 from service.registry.schemas import (
     EngagementOut,

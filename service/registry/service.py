@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import merge_patch, partial_date, preconditions, writes
 from service.core.auth import Principal, require_admin
-from service.core.errors import NotFound, Problem
 from service.core.caching import etag_of_payload
 from service.core.db import lock_row
+from service.core.errors import NotFound, Problem
 from service.core.i18n import LocalizedText, fold, required_text
 from service.core.models import as_utc, stable_id
 from service.core.pagination import decode_cursor, encode_cursor

@@ -9,8 +9,8 @@ from service.core.auth import AdminDep
 from service.core.caching import json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
-from service.core.preconditions import IfMatch
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.core.preconditions import IfMatch
 from service.strategy import service
 from service.strategy.schemas import (
     IndicatorOut,

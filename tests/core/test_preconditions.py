@@ -15,7 +15,7 @@ def test_entity_tag_lists_parse_per_rfc_9110():
     assert parse("If-None-Match", 'W/"x", "y"') == [EntityTag('"x"', weak=True), EntityTag('"y"')]
 
 
-@pytest.mark.parametrize("value", ["abc", '"abc', 'abc"', "W/abc", '"a" "b"', '"a"b', ",", " ", "*, \"a\"", 'W/ "a"'])
+@pytest.mark.parametrize("value", ["abc", '"abc', 'abc"', "W/abc", '"a" "b"', '"a"b', ",", " ", '*, "a"', 'W/ "a"'])
 def test_malformed_values_are_a_400_that_shows_the_form(value):
     with pytest.raises(Problem) as refused:
         parse("If-Match", value)
