@@ -91,7 +91,7 @@ class Institution:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.run(service.institution_etag, self.code)
+        return await info.context.loader(service.institution_etags).load(uuid.UUID(self.id))
 
 
 @strawberry.type
@@ -161,7 +161,7 @@ class Membership:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.run(service.membership_etag, uuid.UUID(self.id))
+        return await info.context.loader(service.membership_etags).load(uuid.UUID(self.id))
 
 
 @strawberry.type(description="An international organisation, body, committee or forum.")
@@ -203,7 +203,7 @@ class Organization:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.run(service.organization_etag, self.row_id)
+        return await info.context.loader(service.organization_etags).load(self.row_id)
 
 
 @strawberry.type

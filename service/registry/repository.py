@@ -106,6 +106,10 @@ async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Mem
     return await session.get(Membership, membership_id)
 
 
+async def memberships_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Membership]:
+    return await rows_by_id(session, Membership, ids)
+
+
 async def memberships_by_organization(
     session: AsyncSession, organization_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Membership]]:

@@ -190,18 +190,51 @@ async def organizations_out(session: AsyncSession, rows: Sequence[Organization])
     return [organization_out(row, parents) for row in rows]
 
 
-async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
-    org = await repository.get_organization(session, organization_id)
-    if org is None:
-        raise NotFound("organization", str(organization_id))
-    memberships = (await repository.memberships_by_organization(session, [org.id]))[org.id]
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids(memberships))
-    related = event_organization_ids(memberships) + ([org.parent_id] if org.parent_id else [])
+async def organization_details(
+    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, OrganizationDetail]:
+    """Organisations with their memberships, in a fixed number of statements however many."""
+    orgs = await repository.organizations_by_ids(session, organization_ids)
+    memberships = await repository.memberships_by_organization(session, list(orgs))
+    every_membership = [m for ms in memberships.values() for m in ms]
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(every_membership))
+    related = event_organization_ids(every_membership) + [org.parent_id for org in orgs.values() if org.parent_id]
     organizations = await repository.organizations_by_ids(session, related)
-    return OrganizationDetail(
-        **organization_out(org, organizations).model_dump(),
-        memberships=[membership_out(m, institutions, organizations) for m in memberships],
-    )
+    return {
+        org.id: OrganizationDetail(
+            **organization_out(org, organizations).model_dump(),
+            memberships=[membership_out(m, institutions, organizations) for m in memberships[org.id]],
+        )
+        for org in orgs.values()
+    }
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
+    detail = (await organization_details(session, [organization_id])).get(organization_id)
+    if detail is None:
+        raise NotFound("organization", str(organization_id))
+    return detail
+
+
+# The ETags GraphQL's `etag` fields serve, many at once through a DataLoader: the same values as the
+# ETag of each entity's REST GET, which an edit checks its If-Match against.
+
+
+async def institution_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await repository.institutions_by_ids(session, ids)
+    parents = await repository.institutions_by_ids(session, [row.parent_id for row in rows.values() if row.parent_id])
+    return {row.id: etag_of_payload(institution_out(row, parents)) for row in rows.values()}
+
+
+async def organization_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {key: etag_of_payload(detail) for key, detail in (await organization_details(session, ids)).items()}
+
+
+async def membership_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.memberships_by_ids(session, ids)).values())
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(rows))
+    organizations = await repository.organizations_by_ids(session, event_organization_ids(rows))
+    return {row.id: etag_of_payload(membership_out(row, institutions, organizations)) for row in rows}
 
 
 async def page_engagements(
@@ -328,10 +361,6 @@ async def _locked_institution(
     return institution, current
 
 
-async def institution_etag(session: AsyncSession, code: str) -> str:
-    return etag_of_payload(await get_institution(session, code))
-
-
 async def update_institution(
     session: AsyncSession, principal: Principal, code: str, data: InstitutionPatch, if_match: str | None
 ) -> InstitutionOut:
@@ -374,10 +403,6 @@ async def _locked_organization(session: AsyncSession, organization_id: uuid.UUID
     current = await get_organization(session, organization_id)
     preconditions.require_match(if_match, etag_of_payload(current), what="organisation")
     return org
-
-
-async def organization_etag(session: AsyncSession, organization_id: uuid.UUID) -> str:
-    return etag_of_payload(await get_organization(session, organization_id))
 
 
 def _index(org: Organization) -> None:
@@ -503,10 +528,6 @@ async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Mem
     if row is None:
         raise NotFound("membership", str(membership_id))
     return await _membership_out(session, row)
-
-
-async def membership_etag(session: AsyncSession, membership_id: uuid.UUID) -> str:
-    return etag_of_payload(await get_membership(session, membership_id))
 
 
 async def _locked_membership(

@@ -170,7 +170,7 @@ class Indicator:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.run(service.indicator_etag, self.row.id)
+        return await info.context.loader(service.indicator_etags).load(self.row.id)
 
 
 @strawberry.type
@@ -255,7 +255,7 @@ class Task:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.run(service.task_etag, self.row.id)
+        return await info.context.loader(service.task_etags).load(self.row.id)
 
 
 @strawberry.type

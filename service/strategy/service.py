@@ -324,10 +324,6 @@ async def create_strategy(session: AsyncSession, principal: Principal, data: Str
     return await get_strategy(session, row.id)
 
 
-async def strategy_etag(session: AsyncSession, strategy_id: uuid.UUID) -> str:
-    return etag_of_payload(await get_strategy(session, strategy_id))
-
-
 async def _locked_strategy(
     session: AsyncSession, strategy_id: uuid.UUID, if_match: str | None
 ) -> tuple[Strategy, StrategyDetail]:
@@ -375,10 +371,6 @@ async def delete_strategy(
     await session.commit()
 
 
-async def indicator_etag(session: AsyncSession, indicator_id: uuid.UUID) -> str:
-    return etag_of_payload(await get_indicator(session, indicator_id))
-
-
 async def update_indicator(
     session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, data: IndicatorPatch, if_match: str | None
 ) -> IndicatorOut:
@@ -386,7 +378,7 @@ async def update_indicator(
     row = await lock_row(session, Indicator, indicator_id)
     if row is None:
         raise NotFound("indicator", str(indicator_id))
-    preconditions.require_match(if_match, await indicator_etag(session, indicator_id), what="indicator")
+    preconditions.require_match(if_match, etag_of_payload(await get_indicator(session, indicator_id)), what="indicator")
     document = {"name": row.name, "unit": row.unit, "direction": row.direction}
     edit, changed = merge_patch.merged(IndicatorEdit, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
@@ -407,8 +399,17 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskOut:
     return out
 
 
-async def task_etag(session: AsyncSession, task_id: uuid.UUID) -> str:
-    return etag_of_payload(await get_task(session, task_id))
+# The ETags GraphQL's `etag` fields serve, many at once through a DataLoader (the REST GETs' ETags).
+
+
+async def indicator_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.indicators_by_ids(session, ids)).values())
+    return {row.id: etag_of_payload(out) for row, out in zip(rows, await indicators_out(session, rows), strict=True)}
+
+
+async def task_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.tasks_by_ids(session, ids)).values())
+    return {row.id: etag_of_payload(out) for row, out in zip(rows, await tasks_out(session, rows), strict=True)}
 
 
 async def update_task(
@@ -419,7 +420,7 @@ async def update_task(
     task = await lock_row(session, Task, task_id)
     if task is None:
         raise NotFound("task", str(task_id))
-    preconditions.require_match(if_match, await task_etag(session, task_id), what="task")
+    preconditions.require_match(if_match, etag_of_payload(await get_task(session, task_id)), what="task")
     changes = merge_patch.changes_of(data)
     changes.pop("roles", None)
     edit, changed = merge_patch.merged(TaskEdit, {"text": task.text}, changes)
