@@ -250,7 +250,8 @@ def test_the_openapi_document_declares_merge_patch_and_if_match(app):
     patches = [operations["patch"] for operations in paths.values() if "patch" in operations]
     assert len(patches) == 6
     for operation in patches + [operations["delete"] for operations in paths.values() if "delete" in operations]:
-        assert "if-match" in {p["name"].lower() for p in operation["parameters"] if p["in"] == "header"}
+        (header,) = [p for p in operation["parameters"] if p["in"] == "header" and p["name"].lower() == "if-match"]
+        assert header["required"] is True
         assert {"412", "428"} <= set(operation["responses"])
     for operation in patches:
         assert set(operation["requestBody"]["content"]) == {"application/merge-patch+json", "application/json"}

@@ -28,9 +28,19 @@ IfMatch = Annotated[
     str | None,
     Header(
         max_length=4096,
-        description="Required: the ETag of your last read of this entity (428 without it, 412 when it changed since).",
+        description="The ETag of your last read of this entity (428 without it, 412 when it changed since).",
     ),
 ]
+
+
+def document(openapi: dict) -> dict:
+    """The service checks If-Match itself (428, not FastAPI's 422, when missing); the contract says it is required."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
+                    parameter["required"] = True
+    return openapi
 
 
 def parse(header: str, value: str) -> list[EntityTag] | str:
