@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
+from service.core import merge_patch, preconditions
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.explorers import explorers_router
@@ -97,9 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(
-                get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            generated = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
             )
+            app.openapi_schema = preconditions.document(merge_patch.document(document_problems(generated)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -112,3 +112,12 @@ async def retrying_conflicts(session: AsyncSession, work: Callable[[], Awaitable
                 raise
         await asyncio.sleep(0.05 * attempt)
         attempt += 1
+
+
+async def lock_row(session: AsyncSession, model: type, row_id: Any) -> Any:
+    """The row as committed now, locked until the transaction ends; None when it is gone.
+
+    An edit takes it before checking If-Match, so a concurrent edit or delete of the same row waits
+    and is then judged against what the first one left (a 412 or a 404, not a lost update or a 500).
+    """
+    return await session.get(model, row_id, with_for_update=True, populate_existing=True)

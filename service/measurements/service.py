@@ -12,7 +12,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import audit, idempotency, journal
+from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem
@@ -282,22 +282,23 @@ async def append_revision(
 
 
 def _check_precondition(current: Measurement | None, if_match: str | None, year: int) -> None:
+    tags = preconditions.parse("If-Match", if_match) if if_match is not None else None
     if current is not None:
         # `*` matches any current revision, so it would let a correction overwrite one its sender never saw.
-        if if_match is None or if_match.strip() == "*":
+        if tags is None or tags == preconditions.ANY:
             raise Problem(
                 428,
                 f"A value for {year} exists (revision {current.revision}); a correction must send "
                 f"If-Match: {revision_etag(current.id)}, the ETag of the current revision (not `*`), "
                 "so that it cannot overwrite a change it has not seen.",
             )
-        if if_match.strip() != revision_etag(current.id):
+        if not preconditions.strong_match(tags, revision_etag(current.id)):
             raise Problem(
                 412,
                 f"The value changed meanwhile: the current revision is {current.revision}, "
                 f"ETag {revision_etag(current.id)}.",
             )
-    elif if_match is not None:
+    elif tags is not None:
         raise Problem(412, f"There is no value for {year} yet to match {if_match}; post it without If-Match.")
 
 
