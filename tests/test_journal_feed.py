@@ -13,7 +13,7 @@ from service.core.errors import Problem
 from service.registry import service as registry
 from service.registry.models import Organization
 from service.registry.schemas import OrganizationIn
-from tests.helpers import bearer, graphql, indicator_id
+from tests.helpers import bearer, graphql, if_match, indicator_id
 
 ADMIN = Principal(token_id=uuid.uuid4(), role=Role.admin, institution_id=None, institution_code=None)
 
@@ -113,7 +113,8 @@ async def test_a_deleted_membership_shows_under_its_organisation(client, tokens)
     )
     assert membership.status_code == 201, membership.text
     _, cursor = await _poll(client, since=dt.datetime.now(dt.UTC).isoformat())
-    assert (await client.delete(f"/api/v1/memberships/{membership.json()['id']}", headers=admin)).status_code == 204
+    path = f"/api/v1/memberships/{membership.json()['id']}"
+    assert (await client.delete(path, headers=await if_match(client, path, admin))).status_code == 204
     items, _ = await _poll(client, cursor)
     assert items == [
         {
@@ -140,7 +141,7 @@ async def test_graphql_serves_the_same_feed(client, tokens):
 
 async def test_a_failing_mutation_field_writes_nothing(client, tokens):
     body = {"code": "FEED ALL", "name": {"en": "All or nothing"}, "kind": "agency", "country": "FI"}
-    query = "mutation($i: JSON!) { a: createInstitution(input: $i) { code } b: createInstitution(input: $i) { code } }"
+    query = "mutation($i: InstitutionInput!) { a: createInstitution(input: $i) { code } b: createInstitution(input: $i) { code } }"
     response = await client.post(
         "/graphql", json={"query": query, "variables": {"i": body}}, headers=bearer(tokens["admin"])
     )
@@ -198,7 +199,7 @@ async def test_no_answer_claims_a_write_whose_commit_failed(client, tokens, comm
     body = {"code": commit_fails_for_code, "name": {"en": "Never saved"}, "kind": "agency", "country": "FI"}
     rest = await client.post("/api/v1/institutions", json=body, headers=bearer(tokens["admin"]))
     assert rest.status_code == 500 and rest.headers["content-type"] == "application/problem+json"
-    query = "mutation($i: JSON!) { createInstitution(input: $i) { code } }"
+    query = "mutation($i: InstitutionInput!) { createInstitution(input: $i) { code } }"
     gql = (
         await client.post("/graphql", json={"query": query, "variables": {"i": body}}, headers=bearer(tokens["admin"]))
     ).json()

@@ -32,7 +32,7 @@ async def test_twenty_blind_corrections_with_if_match_star_are_all_refused(clien
                            "ifMatch": "*"}}  # fmt: skip
     response = await client.post("/graphql", json={"query": mutation, "variables": variables},
                                  headers=bearer(tokens["admin"]))  # fmt: skip
-    assert response.json()["errors"][0]["extensions"]["code"] == "PRECONDITION_FAILED"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PRECONDITION_REQUIRED"
 
 
 async def _number_indicators(client) -> list[str]:
