@@ -10,12 +10,25 @@ WORKERS ?= 1
 
 .PHONY: install run test schema db-start db-stop db-status clean
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies come from the lock file (exact versions and hashes); pyproject.toml keeps the ranges.
+LOCK := requirements.lock
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Re-resolve the lock file from pyproject.toml after a dependency changed, keeping the versions that
+# still fit; LOCK_ARGS=--upgrade takes the newest of every range, --upgrade-package NAME of one.
+UV_VERSION ?= 0.13.9
+.PHONY: lock
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
 
 run: install
 	scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
