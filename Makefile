@@ -30,8 +30,13 @@ lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
 
-run: install
-	scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
+# A second `make run` (this checkout's, holding .data/run.lock, or anything on the port) refuses before
+# it installs, migrates or seeds anything.
+run:
+	@$(PYTHON) scripts/refuse_if_serving.py $(HOST) $(PORT)
+	@$(MAKE) --no-print-directory install
+	@mkdir -p .data && echo 'http://$(HOST):$(PORT)' >.data/run.url
+	flock --nonblock .data/run.lock scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
 		exec $(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)'
 
 test: install
@@ -46,6 +51,13 @@ bench: install
 # Regenerate openapi/openapi.json and openapi/schema.graphql from the code.
 schema: install
 	$(PY) -m service export-schema
+
+# A token for the running service: make token ROLE=agency INSTITUTION=VP (or ROLE=admin), printed once.
+.PHONY: token
+token: install
+	@test -n "$(ROLE)" || { echo 'make token: say ROLE=agency INSTITUTION=<code> or ROLE=admin' >&2; exit 2; }
+	@$(PY) -m service tokens create --role '$(ROLE)' $(if $(INSTITUTION),--institution '$(INSTITUTION)') \
+		$(if $(LABEL),--label '$(LABEL)')
 
 db-start:
 	scripts/pg.sh start

@@ -13,7 +13,10 @@ PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", re.MULTILINE)
 
 
 def _locked() -> dict[str, Version]:
-    return {canonicalize_name(name): Version(version) for name, version in PIN.findall((ROOT / "requirements.lock").read_text())}
+    return {
+        canonicalize_name(name): Version(version)
+        for name, version in PIN.findall((ROOT / "requirements.lock").read_text())
+    }
 
 
 def test_every_dependency_in_pyproject_is_locked_within_its_range():

@@ -52,7 +52,13 @@ def test_every_document_has_a_title_and_a_publisher_that_is_a_known_institution(
     for source in SOURCES:
         assert source.title.en, source.code
         assert source.publisher is None or source.publisher in institutions, source.code
-    assert {s.code: s.publisher for s in SOURCES} == {"000": "IeM", "001": "IeM", "002": None, "003": "ĀM", "004": "LT MD"}
+    assert {s.code: s.publisher for s in SOURCES} == {
+        "000": "IeM",
+        "001": "IeM",
+        "002": None,
+        "003": "ĀM",
+        "004": "LT MD",
+    }
 
 
 def test_a_null_date_or_publisher_without_a_note_is_refused():

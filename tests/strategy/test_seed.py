@@ -10,7 +10,6 @@ from service.strategy.models import ActionDirection, Goal, Indicator, IndicatorV
 from tests.helpers import seed_text
 
 
-
 def _source() -> str:
     """The strategy document with its whitespace folded (the PDF extraction breaks lines anywhere)."""
     return re.sub(r"\s+", " ", seed_text("002"))
