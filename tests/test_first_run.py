@@ -122,12 +122,16 @@ def test_make_run_beside_a_running_service_refuses_at_once(running_service):
 
 def test_make_run_while_another_is_starting_in_this_checkout_refuses():
     """The first `make run` holds .data/run.lock from before its migrations until it stops."""
-    (ROOT / ".data").mkdir(exist_ok=True)
-    with (ROOT / ".data" / "run.lock").open("a") as lock:
+    lock_file = ROOT / ".data" / "run.lock"
+    existed = lock_file.exists()
+    lock_file.parent.mkdir(exist_ok=True)
+    with lock_file.open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pass  # a real `make run` holds it right now: the second must refuse all the same
         result = _make_run(_free_port())
+        if not existed:
+            lock_file.unlink()
     _touched_nothing(result)
     assert "is already running on" in result.stderr and "(`make run` in this checkout)" in result.stderr
