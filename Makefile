@@ -18,7 +18,14 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+# GraphiQL's browser files, from the npm registry at the versions and hashes in package-lock.json (README: prerequisites).
+EXPLORERS := service/core/explorers
+$(EXPLORERS)/node_modules/.installed: $(EXPLORERS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make install needs npm (Node.js) to fetch GraphiQL's files: apt-get install npm"; exit 1; }
+	npm ci --prefix $(EXPLORERS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(EXPLORERS)/node_modules/.installed
 
 # Re-resolve the lock file from pyproject.toml after a dependency changed, keeping the versions that
 # still fit; LOCK_ARGS=--upgrade takes the newest of every range, --upgrade-package NAME of one.
@@ -69,3 +76,4 @@ db-status:
 clean:
 	scripts/pg.sh destroy
 	rm -rf .data $(VENV)
+	rm -rf $(EXPLORERS)/node_modules

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from service.changes import router as changes_router
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
+from service.core.explorers import explorers_router
 from service.core.metrics import METRICS
 from service.core.middleware import RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
@@ -19,6 +20,7 @@ from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
 from service.registry.rest import admin_router as registry_admin_router
 from service.registry.rest import router as registry_router
+from service.seed.rest import router as seed_router
 from service.settings import Settings, get_settings
 from service.strategy.rest import admin_router as strategy_admin_router
 from service.strategy.rest import router as strategy_router
@@ -41,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await engine.dispose()
 
     configure_logging(settings.log_level)
-    app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)  # fmt: skip
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -66,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_admin_router)
     app.include_router(measurements_router)
     app.include_router(changes_router)
+    app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    app.include_router(explorers_router(app.title, app.openapi_url))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -2,10 +2,12 @@
 
 import strawberry
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 
 from service.core.db import SessionDep
+from service.core.explorers import graphiql_page
 from service.core.graphql import Context, ErrorCodes
 from service.core.metrics import GraphQLOperationMetrics
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
@@ -47,8 +49,15 @@ async def _context(request: Request, session: SessionDep) -> Context:
     return Context(session, request.headers.get("authorization"))
 
 
+class _LocalGraphiQLRouter(GraphQLRouter):
+    """Strawberry's router with a GraphiQL page whose files this service serves (Strawberry's loads them from a CDN)."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql_page(request)
+
+
 def graphql_router(settings: Settings) -> GraphQLRouter:
-    return GraphQLRouter(
+    return _LocalGraphiQLRouter(
         schema if settings.graphql_introspection else build_schema(introspection=False),
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -1,7 +1,13 @@
 """Helpers the tests share."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -56,3 +62,46 @@ async def indicator_id(client: httpx.AsyncClient, code: str) -> str:
     response = await client.get("/api/v1/indicators", params={"limit": 500})
     (indicator,) = [i for i in response.json()["items"] if i["code"] == code]
     return indicator["id"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """`python -m service serve` (uvicorn on 127.0.0.1) with this environment until the block ends; its base URL."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the service did not start: " + server.stderr.read1().decode(errors="replace"))
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def assert_problem(response: httpx.Response, status: int, *fragments: str) -> None:
+    """An RFC 9457 problem with this status whose detail says each fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    for fragment in fragments:
+        assert fragment in response.json()["detail"]
+
+
+async def post_measurement(client: httpx.AsyncClient, code: str, token: str, body: dict, **headers) -> httpx.Response:
+    """POST a measurement of the seeded indicator with this code."""
+    ind = await indicator_id(client, code)
+    return await client.post(f"/api/v1/indicators/{ind}/measurements", json=body, headers=bearer(token) | headers)

@@ -1,15 +1,21 @@
 """The async engine and one session per request."""
 
+import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from service.core.errors import TRANSIENT_CONFLICTS, sqlstate
 from service.settings import Settings
+
+R = TypeVar("R")
+WRITE_ATTEMPTS = 3
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -76,3 +82,21 @@ async def rows_by_id(session: AsyncSession, model: type, ids: Sequence[Any]) -> 
         return {}
     rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
     return {row.id: row for row in rows}
+
+
+async def retrying_conflicts(session: AsyncSession, work: Callable[[], Awaitable[R]]) -> R:
+    """Run `work` in a savepoint; a deadlock or serialization failure rolls back to it and runs `work` again.
+
+    After WRITE_ATTEMPTS the error propagates, and the error handlers answer 503 with Retry-After.
+    `work` must read what it depends on itself, since a retry starts from the savepoint.
+    """
+    attempt = 1
+    while True:
+        try:
+            async with session.begin_nested():
+                return await work()
+        except DBAPIError as error:
+            if attempt == WRITE_ATTEMPTS or sqlstate(error) not in TRANSIENT_CONFLICTS:
+                raise
+        await asyncio.sleep(0.05 * attempt)
+        attempt += 1

@@ -90,7 +90,7 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = PROBLEM_RESPONSES | {
         "description": HTTPStatus(code).phrase,
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for code in (401, 403, 409, 412, 428)
+    for code in (401, 403, 409, 412, 428, 503)
 }
 
 
@@ -116,13 +116,38 @@ def is_database_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away mid-request or ran out of time: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
         return True
-    return isinstance(error, DBAPIError) and (error.connection_invalidated or sqlstate(error) == _QUERY_CANCELED)
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES
+    )
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.
 _UNSTORABLE_TEXT = {"22021", "22P05"}
-_QUERY_CANCELED = "57014"  # statement_timeout
+# query_canceled (statement_timeout), admin_shutdown ("the database system is shutting down"),
+# crash_shutdown, cannot_connect_now (starting up): all pass if the client retries.
+_UNAVAILABLE_STATES = {"57014", "57P01", "57P02", "57P03"}
+UNIQUE_VIOLATION = "23505"
+# deadlock_detected, serialization_failure: the transaction lost a race; running it again can succeed.
+TRANSIENT_CONFLICTS = {"40P01", "40001"}
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
+
+
+def database_problem(error: BaseException) -> Problem | None:
+    """The problem a client can act on behind a database error that got past the domain's own checks."""
+    if not isinstance(error, DBAPIError):
+        return None
+    state = sqlstate(error)
+    if state in _UNSTORABLE_TEXT:
+        return Problem(422, "The input holds a character that cannot be stored (e.g. a NUL byte).")
+    if state == UNIQUE_VIOLATION:
+        return Problem(409, "Another request wrote the same record at the same moment; fetch it and try again.")
+    if state in TRANSIENT_CONFLICTS:
+        return Problem(
+            503,
+            "Concurrent writes to the same records kept colliding; nothing was written. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    return None
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -167,8 +192,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and sqlstate(exc) in _UNSTORABLE_TEXT:
-            return problem_response(422, "The input holds a character that cannot be stored (e.g. a NUL byte).")
+        if (problem := database_problem(exc)) is not None:
+            return problem_response(problem.status, problem.detail, headers=problem.headers)
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return problem_response(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})

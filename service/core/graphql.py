@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors
 from strawberry.fastapi import BaseContext
 
-from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, is_database_unavailable
+from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -82,6 +82,8 @@ class ErrorCodes(MaskErrors):
 
     def _classify(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and (problem := database_problem(original)) is not None:
+            original = problem
         if isinstance(original, Problem):
             return self._with_code(
                 error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)

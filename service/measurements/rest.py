@@ -1,5 +1,7 @@
 """REST routes of the measurements, under /api/v1."""
 
+import csv
+import io
 import uuid
 from typing import Annotated
 
@@ -11,6 +13,7 @@ from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
+from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
 from service.measurements.schemas import (
@@ -65,7 +68,7 @@ async def list_measurements(request: Request, session: SessionDep, indicator_id:
 
 @router.get("/indicators/{indicator_id:uuid}/measurements/{year:int}/history", response_model=Page[MeasurementOut])
 async def measurement_history(
-    session: SessionDep, indicator_id: uuid.UUID, year: int, institution: InstitutionParam = None
+    session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
     The ETag is the current revision's: send it as If-Match to correct."""
@@ -88,7 +91,7 @@ async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     institution: InstitutionParam = None,
     review: Annotated[ReviewIn | None, Body()] = None,
 ) -> Response:
@@ -101,7 +104,7 @@ async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     review: ReviewIn,
     institution: InstitutionParam = None,
 ) -> Response:
@@ -139,14 +142,17 @@ async def progress_summary(
     return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
+IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+
+
 @router.post(
     "/measurements/import",
-    status_code=201,
     response_model=ImportResult,
+    responses={201: {"model": ImportResult, "description": "At least one revision was written."}},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "description": ",".join(service.IMPORT_COLUMNS)}}},
+            "content": {"text/csv": {"schema": {"type": "string", "description": IMPORT_HEADER}}},
         }
     },
 )
@@ -158,14 +164,17 @@ async def import_measurements(
         str | None, Query(max_length=200, description="Strategy id or key of the indicator codes.")
     ] = None,
 ) -> Response:
-    """A CSV of actuals (indicator_code,year,institution,value,comment): all rows are checked first;
-    if any fails nothing is written and every failing row is listed, else all are written at once."""
+    """A CSV of actuals (indicator_code,year,institution,value,comment[,expected_revision]) under the rules of a
+    single post: a row equal to the year's current revision is `unchanged` and writes nothing; a row that changes
+    a year which has a value names the revision it corrects in `expected_revision` (the template pre-fills it);
+    a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
+    failing row is listed, else all are written at once (201; 200 when nothing needed writing)."""
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Problem(400, "The CSV must be UTF-8.") from None
-    written, errors = await service.import_csv(session, principal, text, strategy)
+    result, errors = await service.import_rows(session, principal, service.read_import_rows(text), strategy)
     if errors:
         body = {
             "type": "about:blank",
@@ -175,9 +184,30 @@ async def import_measurements(
             "errors": [e.model_dump() for e in errors],
         }
         return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
-    return JSONResponse(
-        ImportResult(written=len(written), measurements=written).model_dump(mode="json"), status_code=201
-    )
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.written else 200)
+
+
+@router.get(
+    "/measurements/template.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": f"Columns: {IMPORT_HEADER}"}},
+)
+async def import_template(
+    session: SessionDep,
+    principal: PrincipalDep,
+    strategy: Annotated[
+        str | None, Query(max_length=200, description="Strategy id or key; upload the file with the same one.")
+    ] = None,
+) -> Response:
+    """The file to fill in and upload to `/measurements/import`: a row for every year (and institution) the
+    token may post, with the current value, comment and revision (`expected_revision`) pre-filled."""
+    rows = await service.import_template(session, principal, strategy)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    headers = {"Content-Disposition": 'attachment; filename="measurements.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/audit", response_model=Page[AuditOut])
