@@ -105,3 +105,10 @@ async def post_measurement(client: httpx.AsyncClient, code: str, token: str, bod
     """POST a measurement of the seeded indicator with this code."""
     ind = await indicator_id(client, code)
     return await client.post(f"/api/v1/indicators/{ind}/measurements", json=body, headers=bearer(token) | headers)
+
+
+async def if_match(client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """`headers` plus If-Match with the ETag a GET of `path` sends now: what an admin edit of it must send."""
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return (headers or {}) | {"If-Match": response.headers["etag"]}

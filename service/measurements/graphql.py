@@ -10,6 +10,7 @@ from strawberry.types import Info
 from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
+from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, repository, service
 from service.measurements.schemas import MeasurementIn, MeasurementOut
 from service.registry import models as registry_models
@@ -172,12 +173,6 @@ def _indicator_id(value: strawberry.ID) -> uuid.UUID:
         raise BadRequest(f"{value!r} is not an indicator id.") from None
 
 
-def _etag(value: str | None) -> str | None:
-    if value is None or value.startswith('"') or value == "*":
-        return value
-    return f'"{value}"'
-
-
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
     principal = await info.context.run(principal_of, info.context.authorization)
     out, _ = await info.context.run(
@@ -206,7 +201,8 @@ class MeasurementsMutation:
             raise BadRequest(str(error)) from None
         written = await info.context.run(
             service.record_measurement, principal, _indicator_id(input.indicator_id), payload,
-            if_match=_etag(input.if_match), idempotency_key=input.idempotency_key,
+            if_match=as_entity_tag(input.if_match) if input.if_match is not None else None,
+            idempotency_key=input.idempotency_key,
         )  # fmt: skip
         return Actual.of(MeasurementOut.model_validate(written.body))
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import audit, idempotency
+from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem
@@ -253,7 +253,7 @@ async def prepare(
 async def append_revision(
     session: AsyncSession, principal: Principal, posting: Posting, current: Measurement | None
 ) -> Measurement:
-    """The next revision, audited; the caller commits."""
+    """The next revision, audited; the request commits."""
     row = Measurement(
         indicator_id=posting.ctx.indicator.id,
         year=posting.year,
@@ -270,30 +270,35 @@ async def append_revision(
         posted_by_token=principal.token_id,
         posted_at=dt.datetime.now(dt.UTC),
     )
-    session.add(row)
-    await session.flush()
+    conflict = "Another value for the same year was posted at the same moment; fetch it and correct it."
+    async with journal.savepoint(session, "measurement", conflict):
+        session.add(row)
     action = "correct" if current else "create"
-    await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
+    await audit.record(
+        session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row),
+        parent=("indicator", row.indicator_id),
+    )  # fmt: skip
     return row
 
 
 def _check_precondition(current: Measurement | None, if_match: str | None, year: int) -> None:
+    tags = preconditions.parse("If-Match", if_match) if if_match is not None else None
     if current is not None:
         # `*` matches any current revision, so it would let a correction overwrite one its sender never saw.
-        if if_match is None or if_match.strip() == "*":
+        if tags is None or tags == preconditions.ANY:
             raise Problem(
                 428,
                 f"A value for {year} exists (revision {current.revision}); a correction must send "
                 f"If-Match: {revision_etag(current.id)}, the ETag of the current revision (not `*`), "
                 "so that it cannot overwrite a change it has not seen.",
             )
-        if if_match.strip() != revision_etag(current.id):
+        if not preconditions.strong_match(tags, revision_etag(current.id)):
             raise Problem(
                 412,
                 f"The value changed meanwhile: the current revision is {current.revision}, "
                 f"ETag {revision_etag(current.id)}.",
             )
-    elif if_match is not None:
+    elif tags is not None:
         raise Problem(412, f"There is no value for {year} yet to match {if_match}; post it without If-Match.")
 
 
@@ -326,12 +331,7 @@ async def record_measurement(
             await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
         return Written(201, body, revision_etag(row.id))
 
-    written = await retrying_conflicts(session, write)
-    if written.replayed:
-        await session.rollback()
-    else:
-        await session.commit()
-    return written
+    return await retrying_conflicts(session, write)
 
 
 IMPORT_COLUMNS = ("indicator_code", "year", "institution", "value", "comment")
@@ -509,12 +509,7 @@ async def import_rows(
             written=len(written), rows=sorted(results, key=lambda r: r.row), measurements=written,
         ), []  # fmt: skip
 
-    result, failed = await retrying_conflicts(session, write)
-    if failed:
-        await session.rollback()
-    else:
-        await session.commit()
-    return result, failed
+    return await retrying_conflicts(session, write)
 
 
 def _slot_of(posting: Posting) -> repository.Slot:
@@ -603,11 +598,13 @@ async def review(
         current.review_comment = comment
         await session.flush()
         action = "approve" if approve else "return"
-        await audit.record(session, principal, action, "measurement", current.id, before, _snapshot(current))
+        await audit.record(
+            session, principal, action, "measurement", current.id, before, _snapshot(current),
+            parent=("indicator", current.indicator_id),
+        )  # fmt: skip
         return current
 
     reviewed = await retrying_conflicts(session, write)
-    await session.commit()
     institutions = {institution.id: institution} if institution else {}
     return measurement_out(reviewed, institutions), revision_etag(reviewed.id)
 
@@ -679,10 +676,10 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
             session, values | {"id": uuid.uuid4(), "set_at": dt.datetime.now(dt.UTC)}
         )
         after = {"status": values["status"], "comment": values["comment"]}
-        await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after)
+        parent = ("indicator", indicator_id)
+        await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after, parent=parent)
 
     await retrying_conflicts(session, write)
-    await session.commit()
 
 
 def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:

@@ -31,7 +31,7 @@ from service.settings import Settings
 from tests.helpers import bearer
 
 SEEDED_TABLES = sorted(plan_of(read_all(DEFAULT_DATA_DIR)).rows)
-WATCHED_TABLES = SEEDED_TABLES + ["audit_entry", "tombstone", "seed_baseline", "seed_conflict"]
+WATCHED_TABLES = SEEDED_TABLES + ["audit_entry", "seed_baseline", "seed_conflict"]
 CORTE = stable_id("organization", "CORTE")
 ROADPOL = stable_id("organization", "ROADPOL")
 
