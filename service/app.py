@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    # Added last is outermost: RequestMiddleware → CORS → response cache → routes. CORS sits outside the
+    # cache, so a cached answer never carries the CORS headers of the caller it was first computed for.
+    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -58,7 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
     app.add_middleware(RequestMiddleware, settings=settings)
     app.include_router(registry_router)
     app.include_router(registry_admin_router)

@@ -68,6 +68,9 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.max_body = settings.max_body_bytes
+        self.max_graphql_body = settings.graphql_max_body_bytes
+        # With CORS on, an answer differs by the caller's Origin: say so on every answer, with or without one.
+        self.vary_origin = bool(settings.cors_origins)
         self.per_token = RateLimiter(settings.write_rate_per_token)
         self.per_address = RateLimiter(settings.write_rate_per_address)
 
@@ -94,6 +97,10 @@ class RequestMiddleware:
                     plain_error["status"], plain_error["body"] = message["status"], b""
                     return
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+                if self.vary_origin and not any(
+                    k.lower() == b"vary" and b"origin" in v.lower() for k, v in message.get("headers", [])
+                ):
+                    extra.append((b"vary", b"Origin"))
                 if not path.startswith("/graphql") and not path.startswith("/docs"):
                     extra.append(API_CSP)
                 message["headers"] = list(message.get("headers", [])) + extra
@@ -115,9 +122,12 @@ class RequestMiddleware:
             declared = int(headers.get(b"content-length", b"0") or 0)
         except ValueError:
             declared = 0
+        # A GraphQL document is bounded tighter than other bodies, before the response cache or GraphQL parses it.
+        max_body = self.max_graphql_body if path.startswith("/graphql") else self.max_body
+        too_large = f"The request body is larger than {max_body} bytes."
         try:
-            if declared > self.max_body:
-                await reply(413, f"The request body is larger than {self.max_body} bytes.")
+            if declared > max_body:
+                await reply(413, too_large)
                 return
             if self._is_write(method, path, headers) and (wait := self._rate_limited(scope, headers)):
                 await reply(429, "Too many writes; slow down.", [(b"retry-after", str(wait).encode())])
@@ -129,14 +139,14 @@ class RequestMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body:
+                    if received > max_body:
                         raise TooLarge
                 return message
 
             try:
                 await self.app(scope, limited_receive, send_with_headers)
             except TooLarge:
-                await reply(413, f"The request body is larger than {self.max_body} bytes.")
+                await reply(413, too_large)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

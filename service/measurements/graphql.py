@@ -9,6 +9,7 @@ from strawberry.types import Info
 from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
+from service.core.graphql_cost import at_most
 from service.measurements import models, progress, repository, service
 from service.measurements.schemas import MeasurementIn, MeasurementOut
 from service.registry.graphql import Institution, load_institution
@@ -110,8 +111,8 @@ class GoalProgress:
 @strawberry.type
 class ProgressSummary:
     year: int
-    areas: list[AreaProgress]
-    goals: list[GoalProgress]
+    areas: list[AreaProgress] = strawberry.field(metadata=at_most(10))
+    goals: list[GoalProgress] = strawberry.field(metadata=at_most(30))
 
 
 @strawberry.type
