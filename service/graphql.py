@@ -43,7 +43,7 @@ schema = build_schema()  # for `export-schema`: the SDL does not depend on the s
 
 
 async def _context(request: Request, session: SessionDep) -> Context:
-    return Context(session, request.headers.get("authorization"))
+    return Context(session, request.app.state.write_limiter, request.headers.get("authorization"))
 
 
 def graphql_router(settings: Settings) -> LimitedGraphQLRouter:

@@ -231,3 +231,40 @@ async def test_figures_for_the_issue_against_a_served_worker(served):
         assert response.status_code in (200, 413)
         refused = response.status_code == 413 or response.json()["errors"][0]["extensions"]["code"]
         print(f"\n{name}: refused ({refused}) in {elapsed * 1000:.1f} ms; /healthz p99 meanwhile {p99 * 1000:.1f} ms")
+
+
+@pytest.fixture
+async def three_writes_a_minute(settings):
+    app = create_app(settings.model_copy(update={"write_rate_per_token": 3}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+
+
+async def test_the_write_limit_counts_a_token_however_its_header_is_spelled(three_writes_a_minute, tokens):
+    token = tokens["VRS"]
+    spellings = [f"Bearer {token}", f"bearer {token}", f"Bearer  {token}", f"BEARER {token} "]
+    statuses = [
+        (await three_writes_a_minute.post("/api/v1/organizations", json={}, headers={"Authorization": spelling}))
+        .status_code
+        for spelling in spellings
+    ]
+    assert statuses == [403, 403, 403, 429]
+
+
+async def test_each_graphql_mutation_field_counts_as_a_write(three_writes_a_minute, client, tokens):
+    codes = [f"RATE-{n}" for n in range(5)]
+    creations = " ".join(
+        f'c{n}: createInstitution(input: {{code: "{code}", name: {{lv: "x"}}, kind: "agency", country: "LV"}}) {{ code }}'
+        for n, code in enumerate(codes)
+    )
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    try:
+        response = await three_writes_a_minute.post("/graphql", json={"query": f"mutation {{ {creations} }}"}, headers=admin)
+        (error,) = response.json()["errors"]  # mutations run in order; the first refused one ends the request
+        assert error["extensions"]["code"] == "RATE_LIMITED" and error["path"] == ["c3"]
+        created = [(await client.get(f"/api/v1/institutions/{code}")).status_code for code in codes]
+        assert created == [200, 200, 200, 404, 404]
+    finally:
+        for code in codes[:3]:
+            await client.delete(f"/api/v1/institutions/{code}", headers=admin)

@@ -14,7 +14,9 @@ from strawberry.extensions import MaskErrors
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionResult
 
+from service.core.auth import Principal, count_write, principal_of
 from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, is_database_unavailable
+from service.core.limits import RateLimiter
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -33,9 +35,10 @@ class Context(BaseContext):
     concurrently, so every database call of a request goes through one lock.
     """
 
-    def __init__(self, session: AsyncSession, authorization: str | None = None):
+    def __init__(self, session: AsyncSession, write_limiter: RateLimiter, authorization: str | None = None):
         super().__init__()
         self.session = session
+        self.write_limiter = write_limiter
         self.authorization = authorization
         self._lock = asyncio.Lock()
         self._loaders: dict[Callable, DataLoader] = {}
@@ -43,6 +46,12 @@ class Context(BaseContext):
     async def run(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         async with self._lock:
             return await fn(self.session, *args, **kwargs)
+
+    async def writer(self) -> Principal:
+        """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
+        principal = await self.run(principal_of, self.authorization)
+        count_write(self.write_limiter, principal)
+        return principal
 
     def loader(self, batch_load: BatchLoad, missing: Callable[[], Any] = lambda: None) -> DataLoader:
         """The request's DataLoader over `batch_load(session, keys) -> {key: value}`."""

@@ -6,13 +6,12 @@ import logging
 import re
 import time
 import uuid
-from collections import deque
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.auth import hash_token
 from service.core.errors import PROBLEM_JSON
+from service.core.limits import RateLimiter
 from service.core.metrics import METRICS
 from service.settings import Settings
 
@@ -34,28 +33,6 @@ class TooLarge(Exception):
     pass
 
 
-class RateLimiter:
-    """Sliding one-minute windows per key, in this process's memory (per worker)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.hits: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str, now: float) -> int:
-        """0 when the call may go ahead (and is counted), else seconds to wait."""
-        if not self.per_minute:
-            return 0
-        window = self.hits.setdefault(key, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return max(1, int(window[0] + 60 - now) + 1)
-        window.append(now)
-        if len(self.hits) > 100_000:  # bounded memory: forget idle keys
-            self.hits = {k: v for k, v in self.hits.items() if v and v[-1] > now - 60}
-        return 0
-
-
 def _problem(status: int, detail: str, request_id: str, extra_headers: list[tuple[bytes, bytes]] = ()) -> tuple:
     title = HTTPStatus(status).phrase
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
@@ -71,7 +48,6 @@ class RequestMiddleware:
         self.max_graphql_body = settings.graphql_max_body_bytes
         # With CORS on, an answer differs by the caller's Origin: say so on every answer, with or without one.
         self.vary_origin = bool(settings.cors_origins)
-        self.per_token = RateLimiter(settings.write_rate_per_token)
         self.per_address = RateLimiter(settings.write_rate_per_address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,7 +105,7 @@ class RequestMiddleware:
             if declared > max_body:
                 await reply(413, too_large)
                 return
-            if self._is_write(method, path, headers) and (wait := self._rate_limited(scope, headers)):
+            if self._is_write(method, path, headers) and (wait := self._rate_limited(scope)):
                 await reply(429, "Too many writes; slow down.", [(b"retry-after", str(wait).encode())])
                 return
             received = 0
@@ -171,14 +147,11 @@ class RequestMiddleware:
             return method == "POST" and b"authorization" in headers
         return method in _WRITES
 
-    def _rate_limited(self, scope: Scope, headers: dict[bytes, bytes]) -> int:
-        now = time.monotonic()
+    def _rate_limited(self, scope: Scope) -> int:
+        """The per-address limit, before anything else runs; the per-principal one counts once the token
+        is resolved (core/auth.py), each GraphQL mutation field as one write."""
         client = (scope.get("client") or ("unknown", 0))[0]
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        waits = [self.per_address.retry_after(f"addr:{client}", now)]
-        if authorization:
-            waits.append(self.per_token.retry_after("token:" + hash_token(authorization), now))
-        return max(waits)
+        return self.per_address.retry_after(f"addr:{client}", time.monotonic())
 
 
 class JsonFormatter(logging.Formatter):

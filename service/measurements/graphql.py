@@ -6,7 +6,6 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
-from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_cost import at_most
@@ -166,7 +165,7 @@ def _etag(value: str | None) -> str | None:
 
 
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     out, _ = await info.context.run(
         service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
     )
@@ -177,7 +176,7 @@ async def _review(info: Info[Context, None], indicator_id, year, institution, co
 class MeasurementsMutation:
     @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
     async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
             raise BadRequest("Give exactly one of `value`, `number` and `pair`.")

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.core import partial_date
-from service.core.auth import Principal, principal_of, require_admin
+from service.core.auth import Principal, require_admin
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST, at_most
@@ -386,7 +386,7 @@ def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
 
 
 async def _admin(info: Info[Context, None]) -> Principal:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     require_admin(principal)
     return principal
 

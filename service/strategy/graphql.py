@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_cost import at_most
@@ -422,7 +421,7 @@ class StrategyMutation:
     async def set_task_roles(
         self, info: Info[Context, None], task_id: strawberry.ID, roles: list[TaskRoleInput]
     ) -> Task:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         patch = TaskPatch(roles=[TaskInstitutionRoleIn(institution=r.institution, role=r.role) for r in roles])
         await info.context.run(service.update_task, principal, _parse_id(task_id, "task"), patch)
         row = await info.context.run(
@@ -439,7 +438,7 @@ class StrategyMutation:
         unit: str | None = None,
         direction: Direction | None = None,
     ) -> Indicator:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         try:
             patch = IndicatorPatch(
                 name=LocalizedTextModel(lv=name.lv, en=name.en) if name else None, unit=unit, direction=direction
