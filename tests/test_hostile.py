@@ -268,3 +268,24 @@ async def test_each_graphql_mutation_field_counts_as_a_write(three_writes_a_minu
     finally:
         for code in codes[:3]:
             await client.delete(f"/api/v1/institutions/{code}", headers=admin)
+
+
+async def test_the_csv_export_neutralises_formulas(client, tokens):
+    import csv
+    import io
+
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    name = {"lv": '=HYPERLINK("https://evil.example","x")', "en": "+CMD", "lt": "-2+3+cmd|' /C calc'!A0",
+            "original": "@SUM(1+1)"}  # fmt: skip
+    created = await client.post(
+        "/api/v1/organizations", json={"acronym": "\tTAB", "name": name, "kind": "\rforum"}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    try:
+        export = await client.get("/api/v1/organizations/export.csv")
+        (row,) = [r for r in csv.DictReader(io.StringIO(export.text)) if r["organization_id"] == created.json()["id"]]
+    finally:
+        await client.delete(f"/api/v1/organizations/{created.json()['id']}", headers=admin)
+    assert row["name_lv"] == "'" + name["lv"] and row["name_en"] == "'+CMD"
+    assert row["name_lt"] == "'" + name["lt"] and row["name_original"] == "'@SUM(1+1)"
+    assert row["acronym"] == "'\tTAB" and row["kind"] == "'\rforum"
