@@ -14,7 +14,7 @@ from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.limits import RateLimiter
 from service.core.metrics import METRICS
-from service.core.middleware import RequestMiddleware, configure_logging
+from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
@@ -45,9 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
-    # Added last is outermost: RequestMiddleware → CORS → response cache → routes. CORS sits outside the
-    # cache, so a cached answer never carries the CORS headers of the caller it was first computed for.
+    # Added last is outermost: RequestMiddleware → CORS → HEAD/OPTIONS → response cache → routes. CORS sits
+    # outside the cache, so a cached answer never carries the CORS headers of the caller it was first made for.
     app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
+    app.add_middleware(MethodsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -289,3 +289,33 @@ async def test_the_csv_export_neutralises_formulas(client, tokens):
     assert row["name_lv"] == "'" + name["lv"] and row["name_en"] == "'+CMD"
     assert row["name_lt"] == "'" + name["lt"] and row["name_original"] == "'@SUM(1+1)"
     assert row["acronym"] == "'\tTAB" and row["kind"] == "'\rforum"
+
+
+async def test_head_is_get_without_a_body(client):
+    get = await client.get("/api/v1/institutions")
+    head = await client.head("/api/v1/institutions")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == get.headers["etag"] and head.headers["content-length"] == str(len(get.content))
+    assert (await client.head("/api/v1/organizations/export.csv")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/graphql", "GET, HEAD, OPTIONS, POST"), ("/api/v1/institutions", "GET, HEAD, OPTIONS, POST"),
+     ("/api/v1/organizations/export.csv", "GET, HEAD, OPTIONS"), ("/healthz", "GET, HEAD, OPTIONS")],
+)  # fmt: skip
+async def test_options_answers_with_the_real_allow(client, path, allow):
+    response = await client.options(path)
+    assert response.status_code == 204 and response.headers["allow"] == allow
+    refused = await client.put(path)
+    assert refused.status_code == 405 and refused.headers["allow"] == allow
+
+
+def test_the_openapi_document_names_413_429_and_503(app):
+    paths = app.openapi()["paths"]
+    post = paths["/api/v1/indicators/{indicator_id}/measurements"]["post"]["responses"]
+    assert {"413", "429", "503"} <= post.keys()
+    assert post["429"]["content"]["application/problem+json"]
+    read = paths["/api/v1/institutions"]["get"]["responses"]
+    assert "503" in read and "429" not in read and "413" not in read
+    assert "503" not in paths["/healthz"]["get"]["responses"]

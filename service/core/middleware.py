@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.errors import PROBLEM_JSON
+from service.core.errors import PROBLEM_JSON, allowed_methods
 from service.core.limits import RateLimiter
 from service.core.metrics import METRICS
 from service.settings import Settings
@@ -152,6 +152,35 @@ class RequestMiddleware:
         is resolved (core/auth.py), each GraphQL mutation field as one write."""
         client = (scope.get("client") or ("unknown", 0))[0]
         return self.per_address.retry_after(f"addr:{client}", time.monotonic())
+
+
+class MethodsMiddleware:
+    """HEAD is answered as GET without the body; OPTIONS (other than a CORS preflight, which the CORS
+    middleware answers first) with the methods the path is really served with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        allowed = allowed_methods(scope["app"], scope["path"])
+        if scope["method"] == "OPTIONS" and allowed:
+            headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["method"] == "HEAD" and "GET" in allowed:
+
+            async def without_body(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b""}
+                await send(message)
+
+            await self.app({**scope, "method": "GET"}, receive, without_body)
+            return
+        await self.app(scope, receive, send)
 
 
 class JsonFormatter(logging.Formatter):
