@@ -6,14 +6,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from service.changes import router as changes_router
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.limits import RateLimiter
-from service.core.metrics import METRICS
+from service.core import metrics as prometheus
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
 from service.graphql import graphql_router
@@ -89,11 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics(request: Request) -> PlainTextResponse:
+    async def metrics() -> Response:
         """Prometheus metrics: requests and latency per route, database pool, GraphQL operations."""
-        pool = request.app.state.engine.pool
-        usage = {"size": pool.size(), "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
-        return PlainTextResponse(METRICS.render(usage), media_type="text/plain; version=0.0.4")
+        return Response(prometheus.render(), media_type=prometheus.CONTENT_TYPE)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

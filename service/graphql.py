@@ -31,7 +31,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: CostBudget(budget_ms=settings.graphql_cost_budget_ms),
-        GraphQLOperationMetrics,
+        lambda: GraphQLOperationMetrics(known_names=frozenset(settings.graphql_metric_operations)),
         ErrorCodes,
     ]
     if not settings.graphql_introspection:

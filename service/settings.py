@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     graphql_max_answer_bytes: int = Field(
         5_000_000, ge=1_000, description="Larger GraphQL answers are replaced by an ANSWER_TOO_LARGE error."
     )
+    graphql_metric_operations: list[str] = Field(
+        default_factory=lambda: ["Strategy", "Strategies", "Organizations", "Indicators", "Progress"],
+        description="GraphQL operation names counted by name in /metrics (JSON list); any other counts as `other`.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     write_rate_per_token: int = Field(600, ge=0, description="Writes a minute per token; 0 disables the limit.")
     write_rate_per_address: int = Field(3000, ge=0, description="Writes a minute per client address; 0 disables it.")

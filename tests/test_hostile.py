@@ -32,12 +32,13 @@ COSTLY = (
 TYPENAME_BOMB = "{ " + "__typename " * 440_000 + "}"  # 4.8 MB
 
 
-def _served(env: dict) -> tuple[subprocess.Popen, str]:
+def _served(env: dict, workers: int = 1) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT,
-                              env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ | env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -255,12 +256,14 @@ async def test_the_write_limit_counts_a_token_however_its_header_is_spelled(thre
 async def test_each_graphql_mutation_field_counts_as_a_write(three_writes_a_minute, client, tokens):
     codes = [f"RATE-{n}" for n in range(5)]
     creations = " ".join(
-        f'c{n}: createInstitution(input: {{code: "{code}", name: {{lv: "x"}}, kind: "agency", country: "LV"}}) {{ code }}'
+        f'c{n}: createInstitution(input: {{code: "{code}", name: {{lv: "x"}}, kind: "agency", country: "LV"}}) '
+        "{ code }"
         for n, code in enumerate(codes)
     )
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     try:
-        response = await three_writes_a_minute.post("/graphql", json={"query": f"mutation {{ {creations} }}"}, headers=admin)
+        query = {"query": f"mutation {{ {creations} }}"}
+        response = await three_writes_a_minute.post("/graphql", json=query, headers=admin)
         (error,) = response.json()["errors"]  # mutations run in order; the first refused one ends the request
         assert error["extensions"]["code"] == "RATE_LIMITED" and error["path"] == ["c3"]
         created = [(await client.get(f"/api/v1/institutions/{code}")).status_code for code in codes]
@@ -319,3 +322,33 @@ def test_the_openapi_document_names_413_429_and_503(app):
     read = paths["/api/v1/institutions"]["get"]["responses"]
     assert "503" in read and "429" not in read and "413" not in read
     assert "503" not in paths["/healthz"]["get"]["responses"]
+
+
+async def test_metric_labels_stay_bounded_and_escaped(client):
+    for n in range(30):
+        query = f"query Q{n} {{ institutions {{ code }} }}"
+        await client.post("/graphql", json={"query": query, "operationName": f"Q{n}"})
+    await client.post("/graphql", json={"query": "{ institutions { code } }", "operationName": 'x"\ninjected_total 1'})
+    await client.request("BREW", "/healthz")
+    text = (await client.get("/metrics")).text
+    assert "Q17" not in text and "injected" not in text
+    assert not any(line.startswith("injected") for line in text.splitlines())
+    assert 'graphql_operations_total{name="other",type="query"}' in text
+    assert 'method="BREW"' not in text and 'method="other"' in text
+
+
+def test_metrics_add_up_across_workers(database_url, seeded, tmp_path):
+    """Two uvicorn workers: whichever answers /metrics counts the requests both of them served."""
+    server, base_url = _served({"DATABASE_URL": database_url, "LOG_LEVEL": "warning",
+                                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, workers=2)  # fmt: skip
+    try:
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(40):
+                client.get("/healthz", headers={"Connection": "close"})  # new connections reach both workers
+            scrapes = [client.get("/metrics", headers={"Connection": "close"}).text for _ in range(4)]
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert len(list(tmp_path.glob("counter_*.db"))) >= 2  # both workers wrote samples
+    for text in scrapes:
+        assert 'http_requests_total{method="GET",route="/healthz",status="200"} 40.0' in text

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.errors import PROBLEM_JSON, allowed_methods
 from service.core.limits import RateLimiter
-from service.core.metrics import METRICS
+from service.core import metrics
 from service.settings import Settings
 
 access_log = logging.getLogger("service.access")
@@ -127,7 +127,9 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or ("/graphql" if path.startswith("/graphql") else "unmatched")
-            METRICS.observe_request(method, template, status["code"], elapsed)
+            metrics.observe_request(method, template, status["code"], elapsed)
+            if (engine := getattr(scope["app"].state, "engine", None)) is not None:
+                metrics.observe_pool(engine.pool)
             access_log.info(
                 "request",
                 extra={
