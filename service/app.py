@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from service.changes import router as changes_router
+from service.core import metrics as prometheus
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.limits import RateLimiter
-from service.core import metrics as prometheus
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
 from service.graphql import graphql_router

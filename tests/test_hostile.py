@@ -65,9 +65,10 @@ async def _refusal_with_healthz(base_url: str, send) -> tuple[httpx.Response, fl
     """Sends the attack while a second client reads /healthz in a loop: (answer, seconds to it, /healthz p99)."""
     latencies: list[float] = []
     done = asyncio.Event()
-    async with httpx.AsyncClient(base_url=base_url, timeout=120) as attacker, httpx.AsyncClient(
-        base_url=base_url, timeout=120
-    ) as reader:
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=120) as attacker,
+        httpx.AsyncClient(base_url=base_url, timeout=120) as reader,
+    ):
 
         async def read() -> None:
             while not done.is_set():
@@ -246,8 +247,9 @@ async def test_the_write_limit_counts_a_token_however_its_header_is_spelled(thre
     token = tokens["VRS"]
     spellings = [f"Bearer {token}", f"bearer {token}", f"Bearer  {token}", f"BEARER {token} "]
     statuses = [
-        (await three_writes_a_minute.post("/api/v1/organizations", json={}, headers={"Authorization": spelling}))
-        .status_code
+        (
+            await three_writes_a_minute.post("/api/v1/organizations", json={}, headers={"Authorization": spelling})
+        ).status_code
         for spelling in spellings
     ]
     assert statuses == [403, 403, 403, 429]

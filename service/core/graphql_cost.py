@@ -162,7 +162,9 @@ def _rule(budget_ms: float, operation_name: str | None, variables_key: tuple) ->
                         f"This query may cost about {cost:.0f} ms of execution; the budget is {budget_ms:.0f} ms. "
                         "Ask for fewer items (`first`), fewer nested lists or fewer aliases, or split the query.",
                         extensions={
-                            "code": ErrorCode.QUERY_TOO_COSTLY, "cost_ms": round(cost), "budget_ms": round(budget_ms)
+                            "code": ErrorCode.QUERY_TOO_COSTLY,
+                            "cost_ms": round(cost),
+                            "budget_ms": round(budget_ms),
                         },
                     )
                 )

@@ -10,9 +10,9 @@ from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core import metrics
 from service.core.errors import PROBLEM_JSON, allowed_methods
 from service.core.limits import RateLimiter
-from service.core import metrics
 from service.settings import Settings
 
 access_log = logging.getLogger("service.access")
