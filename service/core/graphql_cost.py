@@ -39,9 +39,11 @@ from strawberry.extensions import SchemaExtension
 from service.core.errors import ErrorCode
 from service.core.pagination import MAX_LIMIT
 
-# Bounds are per-parent maxima, so most estimated fields are not there in the data; measured on the seeded
-# data (this machine, one process, cache off): the dashboard's tree of every strategy, 1.73 M estimated
-# fields in 297 ms; the indicator → goal → indicators loop, 1.43 M in 320 ms; about 0.2 µs each.
+# Bounds are per-parent maxima, so most estimated fields are not in the data. Measured on the seeded data
+# (this machine, one process, response cache off): the full tree of one strategy, 575 k estimated fields,
+# runs in about 300 ms; of every strategy (bound 20, one in the data) 11.5 M in the same 300 ms. The strategy
+# tree asked 31 times with an indicator → goal → indicators loop (tests/test_hostile.py) is 345 M; the issue's
+# query of that shape took 61–70 s. 0.2 µs an estimated field puts it near that, today's trees far below.
 MS_PER_FIELD = 0.0002
 # What one introspection root field (`__schema`, `__type`) may cost: the schema is small and fixed.
 INTROSPECTION_FIELDS = 5_000
