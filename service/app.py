@@ -6,15 +6,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from service.core import merge_patch, preconditions
+from service.core import metrics as prometheus
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.explorers import explorers_router
-from service.core.metrics import METRICS
-from service.core.middleware import RequestMiddleware, configure_logging
+from service.core.limits import RateLimiter
+from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
@@ -47,6 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Interior sector service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)  # fmt: skip
     install_error_handlers(app)
+    app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
+    # Added last is outermost: RequestMiddleware → CORS → HEAD/OPTIONS → response cache → routes. CORS sits
+    # outside the cache, so a cached answer never carries the CORS headers of the caller it was first made for.
+    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
+    app.add_middleware(MethodsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -62,7 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
     app.add_middleware(RequestMiddleware, settings=settings)
     app.include_router(registry_router)
     app.include_router(registry_admin_router)
@@ -90,11 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics(request: Request) -> PlainTextResponse:
+    async def metrics() -> Response:
         """Prometheus metrics: requests and latency per route, database pool, GraphQL operations."""
-        pool = request.app.state.engine.pool
-        usage = {"size": pool.size(), "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
-        return PlainTextResponse(METRICS.render(usage), media_type="text/plain; version=0.0.4")
+        return Response(prometheus.render(), media_type=prometheus.CONTENT_TYPE)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

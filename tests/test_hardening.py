@@ -116,11 +116,13 @@ async def test_odd_text_is_stored_exactly_or_refused_clearly(client, tokens):
 
 async def test_metrics(client):
     await client.get("/api/v1/institutions")
+    await graphql(client, "query Strategies { strategies { key } }")
     await graphql(client, "query Probe { institutions { code } }")
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/api/v1/institutions",status="200"}' in text
-    assert 'http_request_duration_seconds_bucket{method="GET",route="/api/v1/institutions",le="+Inf"}' in text
-    assert 'graphql_operations_total{type="query",name="Probe"}' in text
+    assert 'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/institutions"}' in text
+    assert 'graphql_operations_total{name="Strategies",type="query"}' in text
+    assert 'graphql_operations_total{name="other",type="query"}' in text  # Probe is not a known operation
     assert 'db_pool_connections{state="size"}' in text
 
 

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,6 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from service.core.db import SessionDep
 from service.core.errors import Problem
+from service.core.limits import RateLimiter, TooManyWrites
 
 TOKEN_PREFIX = "iem_"
 
@@ -123,9 +125,20 @@ async def principal_of(session: AsyncSession, authorization: str | None) -> Prin
     )
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def count_write(limiter: RateLimiter, principal: Principal) -> None:
+    """One write by this principal: keyed on the resolved token, however its header was spelled."""
+    if wait := limiter.retry_after(f"token:{principal.token_id}", time.monotonic()):
+        raise TooManyWrites(wait)
+
+
 async def current_principal(request: Request, session: SessionDep) -> Principal:
     principal = await principal_of(session, request.headers.get("authorization"))
     request.state.principal = principal.describe()  # for the access log
+    if request.method in WRITE_METHODS:
+        count_write(request.app.state.write_limiter, principal)
     return principal
 
 

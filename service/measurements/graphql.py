@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import strawberry
 from strawberry.types import Info
 
-from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
+from service.core.graphql_cost import at_most
 from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, repository, service
 from service.measurements.schemas import MeasurementIn, MeasurementOut
@@ -125,8 +125,8 @@ class GoalProgress:
 @strawberry.type
 class ProgressSummary:
     year: int
-    areas: list[AreaProgress]
-    goals: list[GoalProgress]
+    areas: list[AreaProgress] = strawberry.field(metadata=at_most(10))
+    goals: list[GoalProgress] = strawberry.field(metadata=at_most(30))
 
 
 @strawberry.type
@@ -174,7 +174,7 @@ def _indicator_id(value: strawberry.ID) -> uuid.UUID:
 
 
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     out, _ = await info.context.run(
         service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
     )
@@ -185,7 +185,7 @@ async def _review(info: Info[Context, None], indicator_id, year, institution, co
 class MeasurementsMutation:
     @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
     async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
             raise BadRequest("Give exactly one of `value`, `number` and `pair`.")

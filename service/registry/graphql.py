@@ -8,9 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from service.core import partial_date
-from service.core.auth import Principal, principal_of, require_admin
+from service.core.auth import Principal, require_admin
 from service.core.errors import BadRequest
 from service.core.graphql import Context
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     IfMatchArgument,
@@ -115,7 +116,7 @@ class Membership:
     until: str | None
     until_precision: Precision | None
     financial_obligation: bool | None = strawberry.field(description="null where the source does not say.")
-    events: list[MembershipEvent]
+    events: list[MembershipEvent] = strawberry.field(metadata=at_most(5))
     note: LocalizedText | None
     sources: list[str]
     updated_at: dt.datetime
@@ -196,7 +197,7 @@ class Organization:
     async def parent(self, info: Info[Context, None]) -> "Organization | None":
         return await load_organization(info, self.parent_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(6))
     async def memberships(self, info: Info[Context, None]) -> list[Membership]:
         rows = await info.context.loader(repository.memberships_by_organization, missing=list).load(self.row_id)
         return [Membership.of(row) for row in rows]
@@ -214,7 +215,7 @@ class OrganizationEdge:
 
 @strawberry.type
 class OrganizationConnection:
-    edges: list[OrganizationEdge]
+    edges: list[OrganizationEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
     page_info: PageInfo
     query: strawberry.Private[repository.OrganizationQuery]
 
@@ -240,7 +241,7 @@ class Engagement:
     title: LocalizedText
     place: LocalizedText
     country: str
-    participants: list[LocalizedText]
+    participants: list[LocalizedText] = strawberry.field(metadata=at_most(5))
     sources: list[str]
     updated_at: dt.datetime
     institution_id: strawberry.Private[uuid.UUID | None]
@@ -267,7 +268,7 @@ class Representation:
     organization_ids: strawberry.Private[list[uuid.UUID]]
     coordinator_id: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(5))
     async def organizations(self, info: Info[Context, None]) -> list[Organization]:
         rows = await info.context.loader(repository.organizations_by_ids).load_many(self.organization_ids)
         return [Organization.of(row) for row in rows]
@@ -325,7 +326,7 @@ class RegistryQuery:
             row = await info.context.run(repository.get_organization_by_acronym, acronym)
         return Organization.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(50))
     async def institutions(self, info: Info[Context, None], country: str | None = None) -> list[Institution]:
         rows = await info.context.run(repository.list_institutions, country.upper() if country else None)
         return [Institution.of(row) for row in rows]
@@ -335,7 +336,7 @@ class RegistryQuery:
         row = await info.context.run(repository.get_institution_by_code, code)
         return Institution.of(row) if row else None
 
-    @strawberry.field(description="Visits and meetings, oldest first.")
+    @strawberry.field(description="Visits and meetings, oldest first.", metadata=at_most(MAX_LIMIT))
     async def engagements(
         self,
         info: Info[Context, None],
@@ -365,7 +366,7 @@ class RegistryQuery:
             for row in rows[:MAX_LIMIT]
         ]
 
-    @strawberry.field(description="Permanent representations, in the source's order.")
+    @strawberry.field(description="Permanent representations, in the source's order.", metadata=at_most(20))
     async def representations(self, info: Info[Context, None]) -> list[Representation]:
         rows = await info.context.run(
             repository.list_representations, organization_id=None, limit=MAX_LIMIT, after=None
@@ -395,7 +396,7 @@ def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
 
 
 async def _admin(info: Info[Context, None]) -> Principal:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     require_admin(principal)
     return principal
 

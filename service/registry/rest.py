@@ -102,9 +102,18 @@ EXPORT_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, made plain text by a leading `'`."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv_line(values: list) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerow([spreadsheet_safe(value) for value in values])
     return buffer.getvalue()
 
 
@@ -152,7 +161,8 @@ def _export_row(row: tuple) -> list:
     responses={
         200: {
             "content": {"text/csv": {}},
-            "description": "One row per membership; organisations without one get one row.",
+            "description": "One row per membership; organisations without one get one row. A text cell that "
+            "starts with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet does not run it.",
         }
     },
 )
