@@ -3,7 +3,14 @@
 import strawberry
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from service.core.db import UncommittedSessionDep
 from service.core.explorers import graphiql_page
@@ -11,6 +18,7 @@ from service.core.graphql import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
+    CodedParserCache,
     CommitOnce,
     Context,
     ErrorCodes,
@@ -23,6 +31,14 @@ from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings, get_settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
+
+GRAPHQL_DOCUMENT_CACHE = 256  # distinct documents whose parse and validation are kept per process
+# The depth and alias rules, made once: a limiter built per request makes new rule classes, and the
+# validation cache, keyed on the rules too, would then never find a document it validated.
+DOCUMENT_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 
 @strawberry.type
@@ -38,9 +54,12 @@ class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(DOCUMENT_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # After the token limit, which sets the parse options the parser cache keys on. Both caches are LRUs
+        # bounded by entry count and hold only what parsed / validated: a frontend's few documents stay hot.
+        lambda: CodedParserCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
+        lambda: ValidationCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
         lambda: CostBudget(budget_ms=settings.graphql_cost_budget_ms),
         lambda: GraphQLOperationMetrics(known_names=frozenset(settings.graphql_metric_operations)),
         CommitOnce,

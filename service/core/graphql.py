@@ -2,15 +2,15 @@
 that bounds an execution's wall-clock time and its answer's size."""
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -64,6 +64,17 @@ class Context(BaseContext):
 
             self._loaders[batch_load] = DataLoader(load_fn=load)
         return self._loaders[batch_load]
+
+
+class CodedParserCache(ParserCache):
+    """Strawberry's parser cache, except for a document that does not parse: raised from this hook, its syntax
+    error would skip the error-code extension, so the hook steps aside and Strawberry's own parse reports it."""
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError:
+            yield
 
 
 NOT_SAVED = "The changes could not be saved; nothing was written."
@@ -167,11 +178,13 @@ class LimitedGraphQLRouter(GraphQLRouter):
             return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": ErrorCode.TIMEOUT})])
 
     def encode_json(self, data: object) -> str | bytes:
-        encoded = json.dumps(data, separators=(",", ":"))
+        encoded = orjson.dumps(data)
         if len(encoded) <= self.max_answer_bytes:
             return encoded
         message = (
             f"The answer would be {len(encoded)} bytes, over the limit of {self.max_answer_bytes}; "
             "ask for fewer items (`first`) or fewer fields."
         )
-        return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": ErrorCode.TOO_LARGE}}]})
+        return orjson.dumps(
+            {"data": None, "errors": [{"message": message, "extensions": {"code": ErrorCode.TOO_LARGE}}]}
+        )
