@@ -50,7 +50,7 @@ test: install
 	PG_ON_EXIT=release scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark suite (bench/README.md): every scenario at three data scales beside the Python limit and
-# PostGraphile, in under 10 minutes; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--scales 1000:1".
+# PostGraphile 4 and 5, in about 10 minutes; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--scales 1000:1".
 .PHONY: bench
 bench: install
 	scripts/with_postgres.sh $(PY) bench/run.py $(BENCH_ARGS)
