@@ -16,6 +16,7 @@ from service.core.graphql import (
     ErrorCodes,
     LimitedGraphQLRouter,
 )
+from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery
@@ -25,12 +26,18 @@ from service.settings import Settings, get_settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
 
 
-@strawberry.type
+TEXT_BOUNDS = (
+    f"Every String or ID argument or input field holds at most {DEFAULT_MAX_LENGTH} characters unless its "
+    "description gives another bound; a longer one is refused (BAD_USER_INPUT, naming it) before anything runs."
+)
+
+
+@strawberry.type(description=TEXT_BOUNDS)
 class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
     pass
 
 
-@strawberry.type
+@strawberry.type(description=TEXT_BOUNDS)
 class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
     pass
 
@@ -41,6 +48,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        TextBounds,
         lambda: CostBudget(budget_ms=settings.graphql_cost_budget_ms),
         lambda: GraphQLOperationMetrics(known_names=frozenset(settings.graphql_metric_operations)),
         CommitOnce,
