@@ -16,6 +16,7 @@ from service.core.errors import document_problems, install_error_handlers, probl
 from service.core.explorers import explorers_router
 from service.core.limits import RateLimiter
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
+from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             generated = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            app.openapi_schema = preconditions.document(merge_patch.document(document_problems(generated)))
+            documented = preconditions.document(merge_patch.document(document_problems(generated)))
+            app.openapi_schema = document_implicit_bounds(documented, settings.max_body_bytes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

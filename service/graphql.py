@@ -24,6 +24,7 @@ from service.core.graphql import (
     ErrorCodes,
     LimitedGraphQLRouter,
 )
+from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery
@@ -41,12 +42,18 @@ DOCUMENT_LIMIT_RULES = [
 ]
 
 
-@strawberry.type
+TEXT_BOUNDS = (
+    f"Every String or ID argument or input field holds at most {DEFAULT_MAX_LENGTH} characters unless its "
+    "description gives another bound; a longer one is refused (BAD_USER_INPUT, naming it) before anything runs."
+)
+
+
+@strawberry.type(description=TEXT_BOUNDS)
 class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
     pass
 
 
-@strawberry.type
+@strawberry.type(description=TEXT_BOUNDS)
 class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
     pass
 
@@ -60,6 +67,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # bounded by entry count and hold only what parsed / validated: a frontend's few documents stay hot.
         lambda: CodedParserCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
         lambda: ValidationCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
+        TextBounds,
         lambda: CostBudget(budget_ms=settings.graphql_cost_budget_ms),
         lambda: GraphQLOperationMetrics(known_names=frozenset(settings.graphql_metric_operations)),
         CommitOnce,

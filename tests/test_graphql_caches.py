@@ -6,23 +6,25 @@ from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from service.graphql import GRAPHQL_DOCUMENT_CACHE
+from tests.helpers import bearer
 
 INSTITUTION = "query($code: String!) { institution(code: $code) { code } }"
 
 
-async def _post(client, query: str, **variables) -> dict:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+async def _post(client, query: str, headers: dict | None = None, **variables) -> dict:
+    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def test_a_repeated_document_is_parsed_and_validated_once(client):
+async def test_a_repeated_document_is_parsed_and_validated_once(client, tokens):
     document = INSTITUTION + f"\n# {uuid.uuid4()}"  # a document no earlier test sent
     parsed, validated = _get_parse_cache(GRAPHQL_DOCUMENT_CACHE), _get_validate_cache(GRAPHQL_DOCUMENT_CACHE)
-    # Different variables, so the response cache cannot answer and both requests execute.
-    await _post(client, document, code="VP")
+    # With a token, so the response cache (anonymous reads only) cannot answer and both requests execute.
+    agency = bearer(tokens["VP"])
+    await _post(client, document, agency, code="VP")
     parse_hits, validate_hits = parsed.cache_info().hits, validated.cache_info().hits
-    await _post(client, document, code="VRS")
+    await _post(client, document, agency, code="VP")
     assert parsed.cache_info().hits == parse_hits + 1
     assert validated.cache_info().hits == validate_hits + 1
 
@@ -48,6 +50,13 @@ async def test_a_syntax_error_is_coded_on_every_repeat(client):
     for _ in range(2):
         answer = await _post(client, broken)
         assert answer["errors"][0].get("extensions", {}).get("code") == "GRAPHQL_VALIDATION_FAILED", answer
+
+
+async def test_text_bounds_are_checked_for_each_request_s_variables(client):
+    document = INSTITUTION + f"\n# {uuid.uuid4()}"
+    assert (await _post(client, document, code="VP"))["data"]["institution"]["code"] == "VP"
+    refused = await _post(client, document, code="V" * 5000)
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
 
 
 async def test_the_cost_budget_still_reads_first_from_each_request(client):

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Column, DateTime, ForeignKey, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -134,7 +135,18 @@ def count_write(limiter: RateLimiter, principal: Principal) -> None:
         raise TooManyWrites(wait)
 
 
-async def current_principal(request: Request, session: SessionDep) -> Principal:
+# Declares the bearer scheme, so that the OpenAPI document says which operations need a token (and
+# `Security(..., scopes=...)` which role); the header itself is read by `principal_of`, whose 401 is a problem.
+bearer_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerToken",
+    description="An opaque token issued by `make token` (stored only as a hash); reads need none.",
+)
+
+
+async def current_principal(
+    request: Request, session: SessionDep, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)]
+) -> Principal:
     principal = await principal_of(session, request.headers.get("authorization"))
     request.state.principal = principal.describe()  # for the access log
     if request.method in WRITE_METHODS:
@@ -155,4 +167,5 @@ async def current_admin(principal: PrincipalDep) -> Principal:
     return principal
 
 
-AdminDep = Annotated[Principal, Depends(current_admin)]
+AdminDep = Annotated[Principal, Security(current_admin, scopes=[Role.admin.value])]
+

@@ -31,9 +31,19 @@ class Problem(Exception):
         self.extra = extra
 
 
+# An error detail quotes at most this much of what the client sent: enough to recognise it, never the whole.
+QUOTE_MAX = 40
+
+
+def quoted(value: object) -> str:
+    """A client's text for an error detail: in quotes, cut to `QUOTE_MAX` characters and `…`."""
+    text = str(value)
+    return repr(text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…")
+
+
 class NotFound(Problem):
     def __init__(self, what: str, key: object):
-        super().__init__(404, f"No {what} with id or key {key!r}.")
+        super().__init__(404, f"No {what} with id or key {quoted(key)}.")
 
 
 class BadRequest(Problem):
@@ -81,6 +91,14 @@ def _plumbing_statuses(path: str, method: str) -> dict[str, str]:
     return statuses
 
 
+# Every 429 and 503 the service sends says when to try again.
+_RETRY_STATUSES = {"429", "503"}
+_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 3600, "format": "int32"},
+}
+
+
 def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     """Make the OpenAPI document say what the service sends: every error is problem+json."""
     openapi.setdefault("components", {}).setdefault("schemas", {})["Problem"] = ProblemDetails.model_json_schema()
@@ -95,6 +113,8 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status[0] in "45":
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                if status in _RETRY_STATUSES:
+                    response.setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
     return openapi
 
 

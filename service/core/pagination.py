@@ -45,4 +45,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
 
 
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT}).")]
-CursorParam = Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")]
+MAX_CURSOR_LENGTH = 2000
+CursorParam = Annotated[
+    str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page.")
+]

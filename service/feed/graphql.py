@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST
-from service.core.graphql_types import PageInfo
+from service.core.graphql_types import CursorArgument, PageInfo
 from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
 from service.feed import schemas, service
@@ -63,7 +63,7 @@ class FeedQuery:
         self,
         info: Info[Context, None],
         since: dt.datetime | None = None,
-        after: str | None = None,
+        after: CursorArgument = None,
         first: int = DEFAULT_LIMIT,
     ) -> ChangeFeed:
         page = await info.context.run(

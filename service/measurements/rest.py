@@ -13,8 +13,10 @@ from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
+from service.core.idempotency import MAX_KEY_LENGTH
 from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.core.preconditions import MAX_IF_MATCH
 from service.measurements import service
 from service.measurements.schemas import (
     AssessmentIn,
@@ -42,9 +44,12 @@ async def record_measurement(
     principal: PrincipalDep,
     indicator_id: uuid.UUID,
     payload: MeasurementIn,
-    if_match: Annotated[str | None, Header(description="ETag of the current revision; required to correct.")] = None,
+    if_match: Annotated[
+        str | None, Header(max_length=MAX_IF_MATCH, description="ETag of the current revision; required to correct.")
+    ] = None,
     idempotency_key: Annotated[
-        str | None, Header(description="A retry with the same key returns the first response.")
+        str | None,
+        Header(max_length=MAX_KEY_LENGTH, description="A retry with the same key returns the first response."),
     ] = None,
 ) -> Response:
     """Post a year's actual (a new revision: a second post for the same year is a correction)."""

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
-from service.core.errors import NotFound, Problem
+from service.core.errors import NotFound, Problem, quoted
 from service.measurements import repository
 from service.measurements.models import Assessment, Measurement, Status
 from service.measurements.progress import ProgressStatus, evaluate
 from service.measurements.schemas import (
+    VALUE_TEXT_MAX,
     AreaProgress,
     AssessmentIn,
     GoalProgress,
@@ -85,7 +86,7 @@ def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, 
     """The posted value as text and typed form, read the way the indicator's own values are written."""
     kinds = ctx.kinds
     if isinstance(raw, str):
-        if not raw.strip() or len(raw) > 100:
+        if not raw.strip() or len(raw) > VALUE_TEXT_MAX:
             raise Invalid("value", "give the value as the strategy writes it, e.g. `81,5%`, `29,72`, `12/940`, `+8%`")
         try:
             return raw.strip(), parse(raw)
@@ -110,13 +111,13 @@ def validate_value(ctx: IndicatorContext, raw: str | float | list[float]) -> tup
     allowed = ctx.kinds | ({ValueKind.number} if ValueKind.qualitative in ctx.kinds else set())
     if parsed.kind not in allowed:
         expected = ", ".join(sorted(k.value for k in allowed)) or "none"
-        raise Invalid("value", f"this indicator takes {expected} values; {text!r} is a {parsed.kind.value}")
+        raise Invalid("value", f"this indicator takes {expected} values; {quoted(text)} is a {parsed.kind.value}")
     if parsed.kind == ValueKind.percent and not Decimal(0) <= parsed.number <= Decimal(100):
-        raise Invalid("value", f"a percentage is between 0 and 100; {text!r} is not")
+        raise Invalid("value", f"a percentage is between 0 and 100; {quoted(text)} is not")
     if parsed.kind in (ValueKind.number, ValueKind.pair) and any(
         n < 0 for n in (parsed.number, parsed.second) if n is not None
     ):
-        raise Invalid("value", f"{text!r} is negative; this indicator counts or measures")
+        raise Invalid("value", f"{quoted(text)} is negative; this indicator counts or measures")
     return text, parsed
 
 
@@ -137,7 +138,7 @@ async def resolve_institution(session: AsyncSession, ctx: IndicatorContext, code
         return None
     institution = await registry.get_institution_by_code(session, code)
     if institution is None:
-        raise Invalid("institution", f"no institution with code {code!r}")
+        raise Invalid("institution", f"no institution with code {quoted(code)}")
     if not per_institution:
         raise Invalid("institution", "this indicator has no per-institution values; leave institution out")
     if institution.id not in per_institution:
@@ -299,7 +300,7 @@ def _check_precondition(current: Measurement | None, if_match: str | None, year:
                 f"ETag {revision_etag(current.id)}.",
             )
     elif tags is not None:
-        raise Problem(412, f"There is no value for {year} yet to match {if_match}; post it without If-Match.")
+        raise Problem(412, f"There is no value for {year} yet to match {quoted(if_match)}; post it without If-Match.")
 
 
 async def record_measurement(
@@ -424,10 +425,10 @@ async def _import_line(
     try:
         year = int(cells["year"])
     except ValueError:
-        raise Invalid("year", f"{cells['year']!r} is not a year") from None
+        raise Invalid("year", f"{quoted(cells['year'])} is not a year") from None
     expected_text = cells.get("expected_revision", "")
     if expected_text and not (expected_text.isdigit() and int(expected_text) >= 1):
-        raise Invalid("expected_revision", f"{expected_text!r} is not a revision number")
+        raise Invalid("expected_revision", f"{quoted(expected_text)} is not a revision number")
     indicator = candidates[0]
     if indicator.id not in contexts:
         contexts[indicator.id] = await indicator_context(session, indicator.id)

@@ -9,11 +9,12 @@ from strawberry.types import Info
 
 from service.core import partial_date
 from service.core.auth import Principal, require_admin
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
+    CursorArgument,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
@@ -291,7 +292,7 @@ class RegistryQuery:
         info: Info[Context, None],
         filter: OrganizationFilter | None = None,
         first: int = DEFAULT_LIMIT,
-        after: str | None = None,
+        after: CursorArgument = None,
     ) -> OrganizationConnection:
         _check_first(first)
         f = filter or OrganizationFilter()
@@ -320,7 +321,7 @@ class RegistryQuery:
             try:
                 organization_id = uuid.UUID(str(id))
             except ValueError:
-                raise BadRequest(f"{id!r} is not an organisation id.") from None
+                raise BadRequest(f"{quoted(id)} is not an organisation id.") from None
             row = await info.context.run(repository.get_organization, organization_id)
         else:
             row = await info.context.run(repository.get_organization_by_acronym, acronym)
@@ -392,7 +393,7 @@ def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise BadRequest(f"{value!r} is not {what} id.") from None
+        raise BadRequest(f"{quoted(value)} is not {what} id.") from None
 
 
 async def _admin(info: Info[Context, None]) -> Principal:

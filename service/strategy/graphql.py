@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import at_most
 from service.core.graphql_types import (
@@ -42,7 +42,7 @@ def _parse_id(value: strawberry.ID, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise BadRequest(f"{value!r} is not a {what} id.") from None
+        raise BadRequest(f"{quoted(value)} is not a {what} id.") from None
 
 
 @strawberry.type
