@@ -37,7 +37,11 @@ fragment StrategyTree on Strategy {
 """
 
 SERVICE_STRATEGY = "query Strategy($id: ID!) { strategy(id: $id) { ...StrategyTree } }" + SERVICE_STRATEGY_TREE
-SERVICE_STRATEGIES = "query Strategies { strategies { ...StrategyTree } }" + SERVICE_STRATEGY_TREE
+# `first` is the number of strategies in the data, so the one page holds them all.
+SERVICE_STRATEGIES = (
+    "query Strategies($first: Int! = 20) { strategies(first: $first) { edges { node { ...StrategyTree } } } }"
+    + SERVICE_STRATEGY_TREE
+)
 
 SERVICE_ORGANIZATIONS = """
 query Organizations {

@@ -11,7 +11,7 @@ from service.core import partial_date
 from service.core.errors import BadRequest
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.i18n import NAME_MAX, TEXT_MAX
-from service.core.pagination import MAX_CURSOR_LENGTH
+from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from service.core.preconditions import as_entity_tag
 
 Precision = strawberry.enum(partial_date.Precision, description="How precisely the source states a date.")
@@ -37,6 +37,12 @@ class LocalizedText:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+def check_first(first: int) -> None:
+    """A connection's page size; GraphQL has no `ge`/`le` on an argument, so it is checked here."""
+    if not 1 <= first <= MAX_LIMIT:
+        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
 
 
 _TEXT = f"At most {TEXT_MAX} characters; a name or title at most {NAME_MAX}."

@@ -7,6 +7,7 @@ neither repeat nor skip rows, and a deep page costs what the first one does.
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -28,6 +29,11 @@ class Page(BaseModel, Generic[T]):
 def encode_cursor(key: list[Any]) -> str:
     raw = json.dumps(key, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def next_cursor(rows: Sequence[T], limit: int, sort_key: Callable[[T], list[Any]]) -> str | None:
+    """The cursor after a page fetched with `limit + 1` rows; None when that extra row did not come."""
+    return encode_cursor(sort_key(rows[limit - 1])) if len(rows) > limit else None
 
 
 def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:

@@ -20,6 +20,7 @@ from service.core.graphql_types import (
     LocalizedTextInput,
     PageInfo,
     Precision,
+    check_first,
     if_match_of,
     validated_input,
 )
@@ -279,11 +280,6 @@ class Representation:
         return await load_institution(info, self.coordinator_id)
 
 
-def _check_first(first: int) -> None:
-    if not 1 <= first <= MAX_LIMIT:
-        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
-
-
 @strawberry.type
 class RegistryQuery:
     @strawberry.field(description="Organisations in acronym order, a Relay page at a time.")
@@ -294,7 +290,7 @@ class RegistryQuery:
         first: int = DEFAULT_LIMIT,
         after: CursorArgument = None,
     ) -> OrganizationConnection:
-        _check_first(first)
+        check_first(first)
         f = filter or OrganizationFilter()
         query = service.organization_query(
             q=f.q,

@@ -9,16 +9,18 @@ from strawberry.types import Info
 
 from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
-from service.core.graphql_cost import at_most
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
+    PageInfo,
+    check_first,
     if_match_of,
     validated_input,
 )
-from service.core.pagination import MAX_LIMIT
+from service.core.pagination import MAX_LIMIT, encode_cursor
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
 from service.strategy.schemas import IndicatorPatch, TaskInstitutionRoleIn, TaskPatch
@@ -26,6 +28,9 @@ from service.strategy.values import published
 
 if TYPE_CHECKING:
     from service.measurements.graphql import Actual, Progress
+
+# A whole tree per strategy costs hundreds of objects, so the default page is the old list's bound.
+STRATEGIES_PAGE = 20
 
 AreaKind = strawberry.enum(models.AreaKind)
 Direction = strawberry.enum(models.Direction)
@@ -364,6 +369,22 @@ class Strategy:
         return await load_institution(info, self.row.owner_id)
 
 
+@strawberry.type
+class StrategyEdge:
+    cursor: str
+    node: Strategy
+
+
+@strawberry.type
+class StrategyConnection:
+    edges: list[StrategyEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
+    page_info: PageInfo
+
+    @strawberry.field(description="How many strategies there are, on all pages.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(repository.count_strategies)
+
+
 @strawberry.input
 class IndicatorFilter:
     strategy: str | None = strawberry.field(default=None, description="Strategy id or key.")
@@ -383,9 +404,17 @@ class TaskFilter:
 @strawberry.type
 class StrategyQuery:
     # One sector strategy today; each institution may own one that cascades from it.
-    @strawberry.field(metadata=at_most(20))
-    async def strategies(self, info: Info[Context, None]) -> list[Strategy]:
-        return [Strategy.of(row) for row in await info.context.run(repository.list_strategies)]
+    @strawberry.field(description="Strategies by period start, then key, a Relay page at a time.")
+    async def strategies(
+        self, info: Info[Context, None], first: int = STRATEGIES_PAGE, after: str | None = None
+    ) -> StrategyConnection:
+        check_first(first)
+        rows, next_cursor = await info.context.run(service.page_strategies, first, after)
+        edges = [
+            StrategyEdge(cursor=encode_cursor(service.strategy_sort_key(row)), node=Strategy.of(row)) for row in rows
+        ]
+        page_info = PageInfo(has_next_page=next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
+        return StrategyConnection(edges=edges, page_info=page_info)
 
     @strawberry.field
     async def strategy(self, info: Info[Context, None], id: strawberry.ID) -> Strategy | None:
