@@ -2,6 +2,7 @@
 
 import json
 
+import httpx
 import pytest
 
 from tests.helpers import bearer, indicator_id
@@ -157,3 +158,47 @@ async def test_a_nul_byte_in_a_graphql_argument_is_bad_user_input(client, tokens
     errors = response.json().get("errors", [])
     assert errors, response.text  # nothing holding a NUL byte is found or stored
     assert {e["extensions"]["code"] for e in errors} <= {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}, errors
+
+
+def _assert_carries_the_common_headers(response) -> None:
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert response.headers["strict-transport-security"]
+
+
+async def test_every_kind_of_error_answer_carries_the_security_headers_and_request_id(client, tokens):
+    indicator = await indicator_id(client, "3.2.1")
+    answers = {
+        413: await client.post("/graphql", content=b"{" + b" " * 200_000 + b"}", headers={"content-type": "application/json"}),
+        422: await client.get("/api/v1/organizations", params={"limit": "many"}),
+        404: await client.get(f"/api/v1/indicators/{'0' * 8}-0000-0000-0000-{'0' * 12}"),
+        400: await _post_json(client, f"/api/v1/indicators/{indicator}/measurements", DEEP, tokens["VP"]),
+        200: await client.post("/graphql", json={"query": "{ nope }"}),
+    }
+    for status, response in answers.items():
+        assert response.status_code == status, (status, response.text)
+        _assert_carries_the_common_headers(response)
+    assert answers[200].json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_an_unexpected_error_is_a_500_problem_with_the_headers_not_a_reset_connection(settings):
+    """What no handler knows still leaves through RequestMiddleware: a problem with the request id to quote."""
+    from service.app import create_app
+
+    app = create_app(settings)
+
+    @app.get("/api/v1/broken-for-the-test")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/api/v1/broken-for-the-test", headers={"X-Request-ID": "trace-me-1"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "An unexpected error occurred; it has been logged."
+    assert response.headers["x-request-id"] == "trace-me-1"
+    _assert_carries_the_common_headers(response)
