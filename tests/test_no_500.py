@@ -202,3 +202,13 @@ async def test_an_unexpected_error_is_a_500_problem_with_the_headers_not_a_reset
     assert response.json()["detail"] == "An unexpected error occurred; it has been logged."
     assert response.headers["x-request-id"] == "trace-me-1"
     _assert_carries_the_common_headers(response)
+
+
+async def test_an_organisation_named_only_in_its_original_language_is_created(client, tokens):
+    """Found by the deep fuzz: the natural key read `en`, and a name with only `original` was a 500."""
+    body = {"kind": "association", "name": {"en": None, "original": "Comité du test no-500"}}
+    created = await client.post("/api/v1/organizations", json=body, headers=bearer(tokens["admin"]))
+    assert created.status_code == 201, created.text
+    assert created.json()["name"]["original"] == "Comité du test no-500"
+    again = await client.post("/api/v1/organizations", json=body, headers=bearer(tokens["admin"]))
+    assert again.status_code == 409, again.text
