@@ -68,7 +68,10 @@ async def test_a_graphql_value_that_is_not_a_finite_number_is_bad_user_input(cli
                  f'{{"indicatorId": "{indicator}", "year": 2023, "number": "{number}"}}']  # fmt: skip
     bodies = [f'{{"query": {json.dumps(RECORD)}, "variables": {{"i": {v}}}}}' for v in variables]
     # A literal 1e400 is a Float literal GraphQL reads as infinity, and passes it on.
-    literal = f'mutation {{ recordMeasurement(input: {{indicatorId: "{indicator}", year: 2023, number: 1e400}}) {{ revision }} }}'
+    literal = (
+        f'mutation {{ recordMeasurement(input: {{indicatorId: "{indicator}", year: 2023, number: 1e400}}) '
+        "{ revision } }"
+    )
     bodies.append(json.dumps({"query": literal}))
     for body in bodies:
         response = await _post_json(client, "/graphql", body, tokens["VP"])
@@ -153,7 +156,8 @@ async def test_a_rest_body_nested_a_thousand_deep_is_400_with_a_reason(client, t
 async def test_a_nul_byte_in_a_graphql_argument_is_bad_user_input(client, tokens, query, variables):
     if "i" in variables and variables["i"]["indicatorId"] == "INDICATOR":
         variables["i"]["indicatorId"] = await indicator_id(client, "3.2.1")
-    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=bearer(tokens["VP"]))
+    body = {"query": query, "variables": variables}
+    response = await client.post("/graphql", json=body, headers=bearer(tokens["VP"]))
     assert response.status_code == 200, response.text
     errors = response.json().get("errors", [])
     assert errors, response.text  # nothing holding a NUL byte is found or stored
@@ -171,7 +175,7 @@ def _assert_carries_the_common_headers(response) -> None:
 async def test_every_kind_of_error_answer_carries_the_security_headers_and_request_id(client, tokens):
     indicator = await indicator_id(client, "3.2.1")
     answers = {
-        413: await client.post("/graphql", content=b"{" + b" " * 200_000 + b"}", headers={"content-type": "application/json"}),
+        413: await _post_json(client, "/graphql", "{" + " " * 200_000 + "}"),
         422: await client.get("/api/v1/organizations", params={"limit": "many"}),
         404: await client.get(f"/api/v1/indicators/{'0' * 8}-0000-0000-0000-{'0' * 12}"),
         400: await _post_json(client, f"/api/v1/indicators/{indicator}/measurements", DEEP, tokens["VP"]),

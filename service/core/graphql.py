@@ -193,7 +193,9 @@ class LimitedGraphQLRouter(GraphQLRouter):
     def decode_json(self, data: str | bytes) -> object:
         """The request's JSON, refused (400) when nested deeper than any input type of the schema goes: GraphQL
         coerces variables recursively, and Python's own JSON reader gives up near 1,000 levels."""
-        too_deep = HTTPException(400, f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; no input needs that.")
+        too_deep = HTTPException(
+            400, f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; no input needs that."
+        )
         try:
             decoded = json.loads(data)
         except RecursionError:
