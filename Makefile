@@ -56,6 +56,12 @@ run:
 test: install
 	PG_ON_EXIT=release scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
+# Only the schemathesis fuzzing (tests/test_fuzz.py), with FUZZ_EXAMPLES per operation instead of `make test`'s 15.
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PG_ON_EXIT=release scripts/with_postgres.sh $(PY) -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
+
 # The benchmark suite (bench/README.md): every scenario at three data scales beside the Python limit and
 # PostGraphile 4 and 5, in about 10 minutes; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--scales 1000:1".
 .PHONY: bench

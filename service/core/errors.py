@@ -219,6 +219,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's "error parsing the body" for JSON nested ~1,000 deep
+            detail = "The JSON body is nested too deeply to read; no input of this API nests more than a few levels."
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names only the methods of the first matching route; a path served by several
@@ -228,19 +230,27 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not supported here; use {' or '.join(allowed)}."
         return problem_response(exc.status_code, detail, headers=headers or None)
 
+    # Any other exception reaches RequestMiddleware, which answers it with `unexpected_problem` and the
+    # headers every answer carries (Starlette's handler for `Exception` would answer outside the middleware).
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(ConnectionError)
     @app.exception_handler(OSError)
-    @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if (problem := database_problem(exc)) is not None:
-            return problem_response(problem.status, problem.detail, headers=problem.headers)
-        if is_database_unavailable(exc):
-            log.warning("database unavailable: %s", exc.__class__.__name__)
-            return problem_response(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
-        log.exception("unhandled error", exc_info=exc)
-        return problem_response(500, "An unexpected error occurred; it has been logged.")
+        problem = unexpected_problem(exc)
+        return problem_response(problem.status, problem.detail, headers=problem.headers)
+
+
+def unexpected_problem(error: Exception) -> Problem:
+    """The answer to an exception no route handled: a database problem the client can act on, 503 while the
+    database is away, else a 500 that is logged with its traceback."""
+    if (problem := database_problem(error)) is not None:
+        return problem
+    if is_database_unavailable(error):
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return Problem(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
+    log.exception("unhandled error", exc_info=error)
+    return Problem(500, "An unexpected error occurred; it has been logged.")
 
 
 class ErrorCode:

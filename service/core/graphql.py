@@ -2,11 +2,13 @@
 that bounds an execution's wall-clock time and its answer's size."""
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -25,6 +27,8 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 # The document limits, applied while parsing and validating (the response cache parses with the same token limit).
 MAX_DEPTH, MAX_ALIASES, MAX_TOKENS = 12, 30, 5000
+# The request body's JSON (query, variables): the schema's deepest input, a membership's events, nests 5 levels.
+MAX_JSON_DEPTH = 32
 
 BatchLoad = Callable[[AsyncSession, Sequence[K]], Awaitable[dict[K, V]]]
 
@@ -153,8 +157,29 @@ class ErrorCodes(MaskErrors):
             return self._with_code(error, error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)
         if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
             return self._with_code(error, original.message, original.extensions["code"])
+        if isinstance(original, GraphQLError):
+            # GraphQL refused a variable's value for its type (`Float cannot represent non numeric value: nan`).
+            return self._with_code(error, _with_hint(error.message), ErrorCode.BAD_USER_INPUT)
         log.error("unhandled error in GraphQL resolver", exc_info=original)
         return self._with_code(error, "An unexpected error occurred; it has been logged.", ErrorCode.INTERNAL)
+
+
+_FLOAT_HINT = " A Float is a finite number: NaN, Infinity and numbers beyond ±1.8e308 are not."
+
+
+def _with_hint(message: str) -> str:
+    return message + _FLOAT_HINT if "Float cannot represent" in message else message
+
+
+def nesting_depth(value: object) -> int:
+    """How deeply lists and objects nest in decoded JSON, counted without recursion."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth + 1)
+            level.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 class LimitedGraphQLRouter(GraphQLRouter):
@@ -176,6 +201,20 @@ class LimitedGraphQLRouter(GraphQLRouter):
                 "ask for fewer items or fewer nested lists."
             )
             return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": ErrorCode.TIMEOUT})])
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The request's JSON, refused (400) when nested deeper than any input type of the schema goes: GraphQL
+        coerces variables recursively, and Python's own JSON reader gives up near 1,000 levels."""
+        too_deep = HTTPException(
+            400, f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; no input needs that."
+        )
+        try:
+            decoded = json.loads(data)
+        except RecursionError:
+            raise too_deep from None
+        if nesting_depth(decoded) > MAX_JSON_DEPTH:
+            raise too_deep
+        return decoded
 
     def encode_json(self, data: object) -> str | bytes:
         encoded = orjson.dumps(data)

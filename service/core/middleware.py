@@ -11,7 +11,7 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core import metrics
-from service.core.errors import PROBLEM_JSON, allowed_methods
+from service.core.errors import PROBLEM_JSON, allowed_methods, unexpected_problem
 from service.core.limits import RateLimiter
 from service.settings import Settings
 
@@ -68,13 +68,13 @@ class RequestMiddleware:
         request_id = given_id if _REQUEST_ID.match(given_id) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         method, path = scope["method"], scope["path"]
-        status = {"code": 500}
+        status = {"code": 500, "started": False}
 
         plain_error: dict = {}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status["code"], status["started"] = message["status"], True
                 content_type = dict(message.get("headers", [])).get(b"content-type", b"")
                 if message["status"] >= 400 and content_type.startswith(b"text/plain"):
                     # Strawberry answers a malformed HTTP request with plain text; say it as a problem.
@@ -97,8 +97,10 @@ class RequestMiddleware:
 
         async def reply(code: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
             body, response_headers = _problem(code, detail, request_id, extra)
-            status["code"] = code
-            await send({"type": "http.response.start", "status": code, "headers": response_headers + SECURITY_HEADERS})
+            status["code"], status["started"] = code, True
+            vary = [(b"vary", b"Origin")] if self.vary_origin else []
+            answer_headers = response_headers + SECURITY_HEADERS + [API_CSP] + vary
+            await send({"type": "http.response.start", "status": code, "headers": answer_headers})
             await send({"type": "http.response.body", "body": body})
 
         try:
@@ -130,6 +132,12 @@ class RequestMiddleware:
                 await self.app(scope, limited_receive, send_with_headers)
             except TooLarge:
                 await reply(413, too_large)
+            except Exception as error:
+                if status["started"]:
+                    raise  # half an answer is out: the server can only close the connection
+                problem = unexpected_problem(error)
+                extra = [(name.lower().encode(), value.encode()) for name, value in (problem.headers or {}).items()]
+                await reply(problem.status, problem.detail, extra)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

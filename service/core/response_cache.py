@@ -60,8 +60,8 @@ def graphql_read_key(body: bytes) -> bytes | None:
         document = parse(payload["query"], no_location=True, max_tokens=MAX_TOKENS)
         name = payload.get("operationName")
         variables = json.dumps(payload.get("variables"), sort_keys=True, separators=(",", ":"))
-    except (ValueError, KeyError, TypeError, AttributeError, GraphQLError):
-        return None
+    except (ValueError, KeyError, TypeError, AttributeError, GraphQLError, RecursionError):
+        return None  # GraphQL answers it, with the reason
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [d for d in operations if name is None or (d.name and d.name.value == name)]
     if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:

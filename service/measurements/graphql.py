@@ -12,6 +12,7 @@ from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
+from service.core.graphql_types import validated_input
 from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, repository, service
 from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
@@ -198,16 +199,9 @@ class MeasurementsMutation:
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
             raise BadRequest("Give exactly one of `value`, `number` and `pair`.")
-        try:
-            payload = MeasurementIn(
-                year=input.year,
-                value=given[0],
-                institution=input.institution,
-                comment=input.comment,
-                source=input.source,
-            )
-        except ValueError as error:
-            raise BadRequest(str(error)) from None
+        fields = {"year": input.year, "value": given[0], "institution": input.institution,
+                  "comment": input.comment, "source": input.source}  # fmt: skip
+        payload = validated_input(MeasurementIn, fields)
         written = await info.context.run(
             service.record_measurement, principal, _indicator_id(input.indicator_id), payload,
             if_match=as_entity_tag(input.if_match) if input.if_match is not None else None,

@@ -1,11 +1,12 @@
 """REST bodies of the measurements."""
 
 import datetime as dt
+import math
 import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.measurements.models import Status
 from service.measurements.progress import ProgressStatus
@@ -16,8 +17,23 @@ COMMENT_MAX = 4000
 SOURCE_MAX = 1000
 # The longest value text the strategy prints is a few words (`Palielinās`, `29/2195`).
 VALUE_TEXT_MAX = 100
+ACCEPTED_VALUES = (
+    "give the value as the strategy writes it (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`), "
+    "a number, or a pair `[units, days]`"
+)
+
+
+def _finite(value: str | float | list[float]) -> str | float | list[float]:
+    """JSON as Python reads it lets NaN and Infinity through (and 1e400 becomes Infinity): no actual is either."""
+    numbers = value if isinstance(value, list) else [value] if isinstance(value, float) else []
+    if not all(math.isfinite(number) for number in numbers):
+        raise ValueError(f"NaN and Infinity are not values; {ACCEPTED_VALUES}")
+    return value
+
+
 ValueInput = Annotated[
     Annotated[str, Field(max_length=VALUE_TEXT_MAX)] | float | Annotated[list[float], Field(max_length=2)],
+    AfterValidator(_finite),
     Field(
         description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`), "
         "or a number, or a pair `[units, days]`.",

@@ -408,7 +408,8 @@ def _index(org: Organization) -> None:
 async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> OrganizationDetail:
     require_admin(principal)
     name = required_text(data.name, "name")
-    key = data.acronym or name.get("lv") or name.get("lt") or name["en"]
+    # The natural key: the acronym, else the name in the first language given (a name may be only `original`).
+    key = data.acronym or next(name[language] for language in ("lv", "lt", "en", "original") if name.get(language))
     row = Organization(
         id=stable_id("organization", key),
         acronym=data.acronym,
