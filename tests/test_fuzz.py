@@ -1,8 +1,8 @@
 """Property-based fuzzing of the whole REST API from the committed OpenAPI document, against the
 service running under uvicorn on a database of its own: no 5xx, responses as documented, errors as
-problem+json. A fixed number of examples per operation keeps CI bounded (FUZZ_EXAMPLES, 15; `make fuzz` runs 300); run without and
-with a token; then as sequences of calls along the links schemathesis infers from the document (an id one
-call answers, the next one's path parameter)."""
+problem+json. A fixed number of examples per operation keeps CI bounded (FUZZ_EXAMPLES, 15; `make fuzz`
+runs 300); run without and with a token; then as sequences of calls along the links schemathesis infers
+from the document (an id one call answers, the next one's path parameter)."""
 
 import os
 import subprocess
