@@ -1,7 +1,8 @@
 """Property-based fuzzing of the whole REST API from the committed OpenAPI document, against the
 service running under uvicorn on a database of its own: no 5xx, responses as documented, errors as
-problem+json. A fixed number of examples per operation keeps CI bounded (FUZZ_EXAMPLES, 15; `make fuzz` runs
-300); run without and with a token."""
+problem+json. A fixed number of examples per operation keeps CI bounded (FUZZ_EXAMPLES, 15; `make fuzz`
+runs 300); run without and with a token; then as sequences of calls along the links schemathesis infers
+from the document (an id one call answers, the next one's path parameter)."""
 
 import os
 import subprocess
@@ -17,6 +18,7 @@ from tests.helpers import ROOT, served
 
 schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+SEQUENCES = 15
 
 
 def _cli(env: dict, *args: str) -> str:
@@ -78,3 +80,25 @@ def test_api_holds_its_contract(case, live_service, with_token):
     # Schema-valid but refused is expected here: a well-formed cursor the service did not issue, an
     # unknown code, a year outside the strategy: the schema cannot say these, the 4xx detail does.
     case.validate_response(response, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+
+def test_api_holds_its_contract_across_linked_calls(live_service):
+    """15 sequences of up to 10 calls, as admin, each answer checked as above. Not FUZZ_EXAMPLES: at 300 sequences
+    schemathesis 4.32 stopped with FlakyStrategyDefinition, seeded or not (its links' preconditions read the server's
+    changing state; cf. schemathesis PRs #4132, #4216), before any server error: no finding about this service."""
+    base_url, token = live_service
+
+    class LinkedCalls(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            assert response.status_code < 500, (
+                f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+            )
+            case.validate_response(response, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+    LinkedCalls.run(
+        settings=settings(max_examples=SEQUENCES, stateful_step_count=10, deadline=None,
+                          suppress_health_check=list(HealthCheck), derandomize=True)  # fmt: skip
+    )
