@@ -36,7 +36,7 @@ from service.registry.service import institution_ref
 from service.strategy import repository as strategy
 from service.strategy.models import Indicator, IndicatorValue, Strategy, ValueKind, ValueRole
 from service.strategy.service import resolve_strategy_id
-from service.strategy.values import ParsedValue, parse, published
+from service.strategy.values import ACCEPTED_FORMS, ParsedValue, parse, printed, published
 
 
 class Invalid(Problem):
@@ -72,41 +72,49 @@ async def indicator_context(session: AsyncSession, indicator_id: uuid.UUID) -> I
     return IndicatorContext(indicator, owner, values, frozenset(link.institution_id for link in links))
 
 
-def _decimal_text(number: Decimal) -> str:
-    text = format(number.normalize(), "f")
-    return text.replace(".", ",")
+def _accepted_forms(kinds: set[ValueKind]) -> str:
+    return "; ".join(ACCEPTED_FORMS[kind] for kind in sorted(kinds) if kind in ACCEPTED_FORMS)
 
 
-def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
-    """The posted value as text and typed form, read the way the indicator's own values are written."""
+def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> ParsedValue:
+    """The posted value in its typed form, read the way the indicator's own values are written."""
     kinds = ctx.kinds
     if isinstance(raw, str):
         if not raw.strip() or len(raw) > 100:
-            raise Invalid("value", "give the value as the strategy writes it, e.g. `81,5%`, `29,72`, `12/940`, `+8%`")
+            raise Invalid("value", f"give the value as {_accepted_forms(kinds) or 'the strategy writes it'}")
         try:
-            return raw.strip(), parse(raw)
+            parsed = parse(raw)
         except ValueError as error:
-            raise Invalid("value", str(error)) from None
-    if isinstance(raw, list):
+            raise Invalid("value", f"{error}; this indicator takes {_accepted_forms(kinds)}") from None
+        if parsed.kind != ValueKind.number:
+            return parsed
+        number = parsed.number  # a number typed as text means what the same JSON number means
+    elif isinstance(raw, list):
         if len(raw) != 2:
             raise Invalid("value", "a pair is two numbers: [units, days]")
         first, second = (Decimal(str(n)) for n in raw)
-        return f"{_decimal_text(first)}/{_decimal_text(second)}", ParsedValue(ValueKind.pair, first, second)
-    number = Decimal(str(raw))
+        return ParsedValue(ValueKind.pair, first, second)
+    else:
+        number = Decimal(str(raw))
     if ValueKind.percent in kinds:
-        return f"{_decimal_text(number)}%", ParsedValue(ValueKind.percent, number)
+        return ParsedValue(ValueKind.percent, number)
     if ValueKind.change in kinds:
-        sign = "+" if number >= 0 else "-"
-        return f"{sign}{_decimal_text(abs(number))}%", ParsedValue(ValueKind.change, number)
-    return _decimal_text(number), ParsedValue(ValueKind.number, number)
+        return ParsedValue(ValueKind.change, number)
+    return ParsedValue(ValueKind.number, number)
 
 
 def validate_value(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
-    text, parsed = _typed(ctx, raw)
+    """The value as the strategy would print it, and its typed form; 422 listing the accepted forms otherwise."""
+    parsed = _typed(ctx, raw)
+    text = printed(parsed)
     allowed = ctx.kinds | ({ValueKind.number} if ValueKind.qualitative in ctx.kinds else set())
     if parsed.kind not in allowed:
         expected = ", ".join(sorted(k.value for k in allowed)) or "none"
-        raise Invalid("value", f"this indicator takes {expected} values; {text!r} is a {parsed.kind.value}")
+        raise Invalid(
+            "value",
+            f"this indicator takes {expected} values; {text!r} is a {parsed.kind.value}. "
+            f"Accepted: {_accepted_forms(allowed) or 'nothing (it has no values)'}",
+        )
     if parsed.kind == ValueKind.percent and not Decimal(0) <= parsed.number <= Decimal(100):
         raise Invalid("value", f"a percentage is between 0 and 100; {text!r} is not")
     if parsed.kind in (ValueKind.number, ValueKind.pair) and any(
