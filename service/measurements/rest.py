@@ -5,14 +5,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from service.core import audit
 from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
+from service.core.errors import WRITE_RESPONSES, Problem, problem_response
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
+from service.measurements.csv_reader import read_csv
 from service.measurements.schemas import (
     AssessmentIn,
     AuditOut,
@@ -139,14 +141,52 @@ async def progress_summary(
     return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
+IMPORT_FORMATS = (
+    "Comma- or semicolon-separated (as Excel writes it in a Latvian locale), UTF-8 (with or without BOM) or "
+    "Windows-1257, decimal comma or point; the header names the columns "
+    + ", ".join(service.IMPORT_COLUMNS)
+    + " in any order."
+)
+CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream")
+
+
+async def _uploaded_csv(request: Request) -> bytes:
+    """The file, sent either as the raw body or as the `file` field of a form (a browser, `curl -F`)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise Problem(422, "The form has no file field named `file`; send `-F file=@actuals.csv`.")
+        return await upload.read()
+    if media_type and media_type not in CSV_MEDIA_TYPES:
+        raise Problem(
+            415,
+            f"{media_type} is not a CSV; send the file as a text/csv body or as the `file` field of "
+            "multipart/form-data.",
+        )
+    return await request.body()
+
+
 @router.post(
     "/measurements/import",
     status_code=201,
     response_model=ImportResult,
+    responses={415: {"description": "The body is neither CSV nor a form with a CSV file."}},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "description": ",".join(service.IMPORT_COLUMNS)}}},
+            "description": IMPORT_FORMATS,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": IMPORT_FORMATS}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary", "description": IMPORT_FORMATS}},
+                        "required": ["file"],
+                    }
+                },
+            },
         }
     },
 )
@@ -158,26 +198,21 @@ async def import_measurements(
         str | None, Query(max_length=200, description="Strategy id or key of the indicator codes.")
     ] = None,
 ) -> Response:
-    """A CSV of actuals (indicator_code,year,institution,value,comment): all rows are checked first;
-    if any fails nothing is written and every failing row is listed, else all are written at once."""
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Problem(400, "The CSV must be UTF-8.") from None
-    written, errors = await service.import_csv(session, principal, text, strategy)
+    """A CSV of actuals: all rows are checked first; if any fails nothing is written and every failing row is
+    listed, else all are written at once. The answer says which encoding and separator were read."""
+    table = read_csv(await _uploaded_csv(request), service.IMPORT_COLUMNS)
+    written, errors = await service.import_csv(session, principal, table, strategy)
+    read_as = {"encoding": table.encoding, "separator": table.separator}
     if errors:
-        body = {
-            "type": "about:blank",
-            "title": "Unprocessable Content",
-            "status": 422,
-            "detail": f"{len(errors)} row(s) failed; nothing was written.",
-            "errors": [e.model_dump() for e in errors],
-        }
-        return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
-    return JSONResponse(
-        ImportResult(written=len(written), measurements=written).model_dump(mode="json"), status_code=201
-    )
+        return problem_response(
+            422,
+            f"{len(errors)} row(s) failed; nothing was written. The file was read as {table.encoding}, "
+            f"separated by {table.separator!r}.",
+            errors=[e.model_dump() for e in errors],
+            **read_as,
+        )
+    result = ImportResult(written=len(written), measurements=written, **read_as)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/audit", response_model=Page[AuditOut])

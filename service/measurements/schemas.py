@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,6 +121,8 @@ class ImportRowError(BaseModel):
 class ImportResult(BaseModel):
     written: int
     measurements: list[MeasurementOut]
+    encoding: Literal["utf-8", "windows-1257"] = Field(description="How the file's bytes were read.")
+    separator: Literal[",", ";"] = Field(description="The column separator found in the header.")
 
 
 class AuditOut(BaseModel):

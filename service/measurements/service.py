@@ -1,8 +1,6 @@
 """The measurement rules: who may post what, validation against the indicator, revisions, review, progress."""
 
-import csv
 import datetime as dt
-import io
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +14,7 @@ from service.core import audit, idempotency
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.errors import NotFound, Problem
 from service.measurements import repository
+from service.measurements.csv_reader import CsvTable
 from service.measurements.models import Assessment, Measurement, Status
 from service.measurements.progress import ProgressStatus, evaluate
 from service.measurements.schemas import (
@@ -338,12 +337,9 @@ IMPORT_COLUMNS = ["indicator_code", "year", "institution", "value", "comment"]
 
 
 async def import_csv(
-    session: AsyncSession, principal: Principal, text: str, strategy_key: str | None
+    session: AsyncSession, principal: Principal, table: CsvTable, strategy_key: str | None
 ) -> tuple[list[MeasurementOut], list[ImportRowError]]:
     """Validate every row first; write all of them in one transaction, or none if any row fails."""
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != IMPORT_COLUMNS:
-        raise Problem(422, f"The CSV header must be exactly: {','.join(IMPORT_COLUMNS)}")
     strategy_id = None
     if strategy_key:
         strategy_id = await resolve_strategy_id(session, strategy_key)
@@ -354,12 +350,9 @@ async def import_csv(
         by_code.setdefault(indicator.code, []).append(indicator)
     contexts: dict[uuid.UUID, IndicatorContext] = {}
     postings: list[Posting] = []
-    errors: list[ImportRowError] = []
+    errors = [ImportRowError(row=line, field=None, reason=reason) for line, reason in table.malformed]
     seen: dict[tuple, int] = {}
-    for line, row in enumerate(reader, start=2):
-        if None in row or any(v is None for v in row.values()):
-            errors.append(ImportRowError(row=line, field=None, reason="the row does not have exactly 5 columns"))
-            continue
+    for line, row in ((r.line, r.values) for r in table.rows):
         code = row["indicator_code"].strip()
         candidates = by_code.get(code, [])
         if len(candidates) != 1:
@@ -405,6 +398,7 @@ async def import_csv(
         seen[slot] = line
         postings.append(posting)
     if errors or not postings:
+        errors.sort(key=lambda error: error.row)
         await session.rollback()
         return [], errors or [ImportRowError(row=1, field=None, reason="the file has no data rows")]
     written = []
