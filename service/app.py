@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from service.changes import router as changes_router
+from service.core.caching import document_conditional_reads
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.metrics import METRICS
@@ -92,8 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(
-                get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = document_conditional_reads(
+                document_problems(
+                    get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+                )
             )
         return app.openapi_schema
 

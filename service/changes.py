@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.caching import json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, BadRequest
 from service.core.models import Rfc3339
@@ -71,7 +71,7 @@ async def changes_since(
 router = APIRouter(prefix="/api/v1", tags=["sync"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/changes", response_model=Page[Change])
+@router.get("/changes", response_model=Page[Change], responses=CONDITIONAL_READ)
 async def list_changes(
     request: Request,
     session: SessionDep,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Column, DateTime, ForeignKey, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -119,7 +120,19 @@ async def principal_of(session: AsyncSession, authorization: str | None) -> Prin
     )
 
 
-async def current_principal(request: Request, session: SessionDep) -> Principal:
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from `python -m service tokens create`; reading needs none.",
+)
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],  # names the scheme in OpenAPI
+) -> Principal:
+    # The raw header, not HTTPBearer's parse of it, so that a malformed one gets its own 401 detail.
     principal = await principal_of(session, request.headers.get("authorization"))
     request.state.principal = principal.describe()  # for the access log
     return principal

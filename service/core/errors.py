@@ -78,20 +78,20 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": HTTPStatus(code).phrase,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each a problem+json body."""
+    return {
+        code: {
+            "description": HTTPStatus(code).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
     }
-    for code in (400, 404, 422)
-}
-WRITE_RESPONSES: dict[int | str, dict[str, Any]] = PROBLEM_RESPONSES | {
-    code: {
-        "description": HTTPStatus(code).phrase,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    for code in (401, 403, 409, 412, 428)
-}
+
+
+PROBLEM_RESPONSES = problem_responses(400, 404, 422)
+# 412 and 428 only where a write takes If-Match: those operations declare them themselves.
+WRITE_RESPONSES = PROBLEM_RESPONSES | problem_responses(401, 403, 409)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

@@ -9,9 +9,9 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from service.core import audit
 from service.core.auth import AdminDep, PrincipalDep
-from service.core.caching import json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import WRITE_RESPONSES, Problem, problem_response
+from service.core.errors import WRITE_RESPONSES, Problem, problem_response, problem_responses
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
 from service.measurements.csv_reader import read_csv
@@ -35,13 +35,33 @@ InstitutionParam = Annotated[
 ]
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements", status_code=201, response_model=MeasurementOut)
+REVISION_ETAG = {
+    "ETag": {"description": "The revision's ETag: send it as If-Match to correct it.", "schema": {"type": "string"}}
+}
+RECORD_RESPONSES = problem_responses(412, 428) | {
+    201: {"headers": REVISION_ETAG | {"Location": {"description": "The year's history.", "schema": {"type": "string"}}}}
+}
+REVISION_RESPONSES = {200: {"headers": REVISION_ETAG}}
+
+
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements",
+    status_code=201,
+    response_model=MeasurementOut,
+    responses=RECORD_RESPONSES,
+)
 async def record_measurement(
     session: SessionDep,
     principal: PrincipalDep,
     indicator_id: uuid.UUID,
     payload: MeasurementIn,
-    if_match: Annotated[str | None, Header(description="ETag of the current revision; required to correct.")] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            description="ETag of the current revision; required to correct one (428 without it, 412 when it is "
+            "no longer the current one)."
+        ),
+    ] = None,
     idempotency_key: Annotated[
         str | None, Header(description="A retry with the same key returns the first response.")
     ] = None,
@@ -59,13 +79,17 @@ async def record_measurement(
     return JSONResponse(written.body, status_code=written.status_code, headers=headers)
 
 
-@router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual])
+@router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual], responses=CONDITIONAL_READ)
 async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
     return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id)))
 
 
-@router.get("/indicators/{indicator_id:uuid}/measurements/{year:int}/history", response_model=Page[MeasurementOut])
+@router.get(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/history",
+    response_model=Page[MeasurementOut],
+    responses=REVISION_RESPONSES,
+)
 async def measurement_history(
     session: SessionDep, indicator_id: uuid.UUID, year: int, institution: InstitutionParam = None
 ) -> Response:
@@ -85,7 +109,11 @@ async def _review(
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag})
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/approve", response_model=MeasurementOut)
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/approve",
+    response_model=MeasurementOut,
+    responses=REVISION_RESPONSES,
+)
 async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -98,7 +126,11 @@ async def approve_measurement(
     return await _review(session, principal, indicator_id, year, institution, review, approve=True)
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/return", response_model=MeasurementOut)
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/return",
+    response_model=MeasurementOut,
+    responses=REVISION_RESPONSES,
+)
 async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -120,14 +152,14 @@ async def assess_progress(
     return Response(status_code=204)
 
 
-@router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut])
+@router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut], responses=CONDITIONAL_READ)
 async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """Target, official actual and status for every target year."""
     items = await service.indicator_progress_of(session, indicator_id)
     return json_with_etag(request, Page[ProgressOut](items=items))
 
 
-@router.get("/progress", response_model=ProgressSummary)
+@router.get("/progress", response_model=ProgressSummary, responses=CONDITIONAL_READ)
 async def progress_summary(
     request: Request,
     session: SessionDep,

@@ -188,18 +188,27 @@ async def organizations_out(session: AsyncSession, rows: Sequence[Organization])
     return [organization_out(row, parents) for row in rows]
 
 
+async def organization_details(session: AsyncSession, rows: Sequence[Organization]) -> list[OrganizationDetail]:
+    """The organisations with their memberships, in four statements however many there are."""
+    by_organization = await repository.memberships_by_organization(session, [row.id for row in rows])
+    memberships = [m for ms in by_organization.values() for m in ms]
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(memberships))
+    related = event_organization_ids(memberships) + [row.parent_id for row in rows if row.parent_id]
+    organizations = await repository.organizations_by_ids(session, related)
+    return [
+        OrganizationDetail(
+            **organization_out(row, organizations).model_dump(),
+            memberships=[membership_out(m, institutions, organizations) for m in by_organization[row.id]],
+        )
+        for row in rows
+    ]
+
+
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
     org = await repository.get_organization(session, organization_id)
     if org is None:
         raise NotFound("organization", str(organization_id))
-    memberships = (await repository.memberships_by_organization(session, [org.id]))[org.id]
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids(memberships))
-    related = event_organization_ids(memberships) + ([org.parent_id] if org.parent_id else [])
-    organizations = await repository.organizations_by_ids(session, related)
-    return OrganizationDetail(
-        **organization_out(org, organizations).model_dump(),
-        memberships=[membership_out(m, institutions, organizations) for m in memberships],
-    )
+    return (await organization_details(session, [org]))[0]
 
 
 async def page_engagements(

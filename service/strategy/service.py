@@ -251,6 +251,19 @@ async def get_indicator(session: AsyncSession, indicator_id: uuid.UUID) -> Indic
     return (await indicators_out(session, [indicator]))[0]
 
 
+async def get_indicator_by_code(session: AsyncSession, code: str, strategy: str | None) -> IndicatorOut:
+    """The indicator with this code; codes repeat across strategies, so several matches ask for `strategy`."""
+    strategy_id = await resolve_strategy_id(session, strategy) if strategy else None
+    found = await repository.indicators_by_code(session, code, strategy_id)
+    if not found:
+        raise NotFound("indicator", code)
+    if len(found) > 1:
+        strategies = await repository.strategies_by_ids(session, [i.strategy_id for i in found])
+        keys = ", ".join(sorted(strategies[i.strategy_id].key for i in found))
+        raise Problem(409, f"Indicator {code} is in several strategies ({keys}); name one with ?strategy=.")
+    return (await indicators_out(session, found))[0]
+
+
 async def task_query(
     session: AsyncSession,
     *,
@@ -272,6 +285,13 @@ async def tasks_out(session: AsyncSession, page: Sequence[Task]) -> list[TaskOut
     institutions = await registry.institutions_by_ids(session, [x.institution_id for ls in links.values() for x in ls])
     footnotes = await _footnotes_of(session, list({t.strategy_id for t in page}))
     return [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskOut:
+    task = (await repository.tasks_by_ids(session, [task_id])).get(task_id)
+    if task is None:
+        raise NotFound("task", str(task_id))
+    return (await tasks_out(session, [task]))[0]
 
 
 async def page_tasks(
