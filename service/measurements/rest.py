@@ -210,7 +210,7 @@ async def _uploaded_csv(request: Request) -> bytes:
             "required": True,
             "description": IMPORT_FORMATS,
             "content": {
-                "text/csv": {"schema": {"type": "string", "description": IMPORT_FORMATS}},
+                "text/csv": {"schema": {"type": "string", "format": "binary", "description": IMPORT_FORMATS}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
