@@ -30,7 +30,12 @@ class CsvTable:
 
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8"
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as error:
+            raise Problem(
+                415, f"The file starts as UTF-8 but byte {error.start + 3} is not UTF-8; save it again as 'CSV UTF-8'."
+            ) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise Problem(
             415, "The file is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' or 'CSV (semicolon delimited)'."

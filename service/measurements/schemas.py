@@ -14,8 +14,9 @@ from service.strategy.models import ValueKind
 ValueInput = Annotated[
     str | float | list[float],
     Field(
-        description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`), "
-        "or a number, or a pair `[units, days]`.",
+        description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`) or as people "
+        "type them (`81,5 %`, `13 404`, `12 / 940`, `palielinās`; ASCII digits), or a number, or a pair "
+        "`[units, days]`. Stored as the strategy would print it.",
         examples=["81,5%", 81.5, [12, 940]],
     ),
 ]

@@ -64,9 +64,17 @@ def test_a_row_that_does_not_fit_the_header_is_named_with_its_line_and_separator
     ]
 
 
-def test_bytes_that_are_no_text_are_refused_with_what_to_do():
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"indicator_code;year\n\x81\x83\x88",  # bytes Windows-1257 leaves undefined
+        codecs.BOM_UTF8 + b"indicator_code;year\n\xe2",  # a BOM, then no UTF-8
+        codecs.BOM_UTF16_LE + "indicator_code\tyear".encode("utf-16-le"),  # Excel's "Unicode text"
+    ],
+)
+def test_bytes_that_are_no_text_it_reads_are_refused_with_what_to_do(data):
     with pytest.raises(Problem, match="CSV UTF-8") as refused:
-        read_csv(b"indicator_code;year\n\x81\x83\x88", IMPORT_COLUMNS)
+        read_csv(data, IMPORT_COLUMNS)
     assert refused.value.status == 415
 
 
@@ -108,6 +116,10 @@ async def test_an_upload_without_a_file_field_or_of_another_type_says_how_to_sen
     assert "`file`" in no_file.json()["detail"]
     json_body = await client.post(URL, json={"rows": []}, headers=bearer(tokens["admin"]))
     assert json_body.status_code == 415 and "text/csv" in json_body.json()["detail"]
+    two_files = await client.post(
+        URL, files=[("file", ("a.csv", b"x")), ("file", ("b.csv", b"y"))], headers=bearer(tokens["admin"])
+    )
+    assert two_files.status_code == 400 and two_files.headers["content-type"] == PROBLEM
 
 
 async def test_failing_rows_are_reported_with_how_the_file_was_read(client, tokens):
