@@ -4,17 +4,11 @@ declares (Bearer writes, ETag and 304, If-Match and 412, both CSV bodies) is wha
 import asyncio
 import importlib
 import io
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
-
-from service.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 # openapi-python-client sends raw bodies only as application/octet-stream; the body it sends keeps its
@@ -41,34 +35,16 @@ def generated(tmp_path_factory):
             del sys.modules[name]
 
 
-@pytest.fixture(scope="module")
-def base_url(settings, seeded):
-    """The app under a real uvicorn on 127.0.0.1, in a thread of its own."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-
-
-def _clients(generated, base_url, token):
-    anonymous = generated.Client(base_url=base_url, raise_on_unexpected_status=True)
-    writer = generated.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True)
+def _clients(generated, served_url, token):
+    anonymous = generated.Client(base_url=served_url, raise_on_unexpected_status=True)
+    writer = generated.AuthenticatedClient(base_url=served_url, token=token, raise_on_unexpected_status=True)
     return anonymous, writer
 
 
-async def test_a_list_and_a_detail_revalidated_with_if_none_match(generated, base_url):
+async def test_a_list_and_a_detail_revalidated_with_if_none_match(generated, served_url):
     from interior_client.api.strategy import get_indicator_by_code, list_indicators
 
-    anonymous, _ = _clients(generated, base_url, "unused")
+    anonymous, _ = _clients(generated, served_url, "unused")
     page = await list_indicators.asyncio_detailed(client=anonymous, limit=500)
     assert page.status_code == 200
     (listed,) = [i for i in page.parsed.items if i.code == "1.1.1"]
@@ -80,12 +56,12 @@ async def test_a_list_and_a_detail_revalidated_with_if_none_match(generated, bas
     assert (again.status_code, again.parsed, again.headers["etag"]) == (304, None, etag)  # declared: no raise
 
 
-async def test_a_measurement_post_then_a_correction_with_if_match(generated, base_url, tokens):
+async def test_a_measurement_post_then_a_correction_with_if_match(generated, served_url, tokens):
     from interior_client.api.measurements import record_measurement
     from interior_client.api.strategy import get_indicator_by_code
     from interior_client.models import MeasurementIn, ProblemDetails
 
-    anonymous, writer = _clients(generated, base_url, tokens["PMLP"])
+    anonymous, writer = _clients(generated, served_url, tokens["PMLP"])
     indicator = (await get_indicator_by_code.asyncio("5.1.3", client=anonymous)).id
     posted = await record_measurement.asyncio_detailed(
         indicator, client=writer, body=MeasurementIn(year=2025, value="9")
@@ -105,12 +81,12 @@ async def test_a_measurement_post_then_a_correction_with_if_match(generated, bas
     assert stale.status_code == 412 and "the current revision is 2" in stale.parsed.detail
 
 
-async def test_an_import_as_a_multipart_file_and_as_a_csv_body(generated, base_url, tokens):
+async def test_an_import_as_a_multipart_file_and_as_a_csv_body(generated, served_url, tokens):
     from interior_client.api.measurements import import_measurements
     from interior_client.models import ImportMeasurementsFilesBody
     from interior_client.types import File
 
-    _, writer = _clients(generated, base_url, tokens["PMLP"])
+    _, writer = _clients(generated, served_url, tokens["PMLP"])
     excel = "indicator_code;year;institution;value;comment\r\n5.1.1;2025;;91,5 %;Pārskats par šo gadu\r\n"
     upload = File(payload=io.BytesIO(excel.encode("windows-1257")), file_name="faktiskie.csv", mime_type="text/csv")
     imported = await import_measurements.asyncio_detailed(client=writer, body=ImportMeasurementsFilesBody(file=upload))

@@ -1,7 +1,11 @@
 """CSV files as spreadsheets write them: `;` and a decimal comma (Excel in a Latvian locale), a BOM, Windows-1257,
 sent as the raw body or as a browser's / `curl -F`'s multipart upload."""
 
+import asyncio
 import codecs
+import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -130,3 +134,32 @@ async def test_failing_rows_are_reported_with_how_the_file_was_read(client, toke
     assert (body["encoding"], body["separator"]) == ("utf-8", ";")  # plain ASCII is valid UTF-8
     assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "value"), (3, None)]
     assert "separated by ';'" in body["errors"][1]["reason"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl on PATH (apt-get install curl)")
+async def test_the_readme_curl_commands_import_a_latvian_excel_file(served_url, tokens, tmp_path):
+    """`curl -F file=@…` and `curl --data-binary @…` against uvicorn, with a file as Excel saves it in Latvian."""
+    sheet = tmp_path / "faktiskie.csv"
+    sheet.write_bytes("indicator_code;year;institution;value;comment\r\n4.2.3;2025;;8,7;Mērķis ir sasniegts\r\n"
+                      .encode("windows-1257"))  # fmt: skip
+    raw = tmp_path / "labojums.csv"
+    raw.write_bytes(codecs.BOM_UTF8 + b"indicator_code;year;institution;value;comment\n3.2.2;2025;;455;\n")
+    answers = []
+    for upload in (
+        ["-F", f"file=@{sheet};type=text/csv"],
+        ["-H", "Content-Type: text/csv", "--data-binary", f"@{raw}"],
+    ):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            ["curl", "-sS", "-H", f"Authorization: Bearer {tokens['admin']}", *upload,
+             "-w", "\n%{http_code}", f"{served_url}{URL}"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        body, status = done.stdout.rsplit("\n", 1)
+        assert status == "201", body
+        answers.append(json.loads(body))
+    assert [(a["encoding"], a["separator"], a["measurements"][0]["text"]) for a in answers] == [
+        ("windows-1257", ";", "8,7"),
+        ("utf-8", ";", "455"),
+    ]
+    assert answers[0]["measurements"][0]["comment"] == "Mērķis ir sasniegts"
