@@ -26,7 +26,7 @@ def migrate(revision: str = "head") -> None:
     command.upgrade(alembic_config(), revision)
 
 
-async def seed(data_dir: Path) -> int:
+async def seed(data_dir: Path):
     from service.core.db import create_engine, create_sessionmaker
     from service.seed.loader import load_all
 
@@ -119,7 +119,9 @@ def main() -> None:
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply Alembic migrations up to head")
-    seed_cmd = commands.add_parser("seed", help="load the seed data files (idempotent)")
+    seed_cmd = commands.add_parser(
+        "seed", help="apply the seed data files, keeping every row an admin changed (reported as a conflict)"
+    )
     seed_cmd.add_argument("--data-dir", type=Path, default=ROOT / "data")
     commands.add_parser("createdb", help="create the configured database if it is missing")
     tokens_cmd = commands.add_parser("tokens", help="issue, revoke and list API tokens")
@@ -150,12 +152,14 @@ def main() -> None:
             log_config=None,  # the app logs JSON lines itself, access log included
             access_log=False,
             proxy_headers=True,
+            http="service.core.server:GuardedHttpToolsProtocol",
+            timeout_keep_alive=settings.server_keepalive_s,
+            limit_concurrency=settings.server_limit_concurrency,
         )
     elif args.command == "migrate":
         migrate()
     elif args.command == "seed":
-        written = asyncio.run(seed(args.data_dir))
-        print(f"seed: {written} rows inserted or changed")
+        print("\n".join(asyncio.run(seed(args.data_dir)).lines()))
     elif args.command == "tokens":
         asyncio.run(tokens(args))
     elif args.command == "createdb":

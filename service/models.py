@@ -13,6 +13,7 @@ from service.registry.models import (  # noqa: F401
     Representation,
     RepresentationOrganization,
 )
+from service.seed.models import SeedBaseline, SeedConflict  # noqa: F401
 from service.strategy.models import (  # noqa: F401
     ActionDirection,
     Footnote,

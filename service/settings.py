@@ -23,6 +23,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5_000_000, ge=1_000, description="Larger request bodies get 413.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     write_rate_per_token: int = Field(600, ge=0, description="Writes a minute per token; 0 disables the limit.")
+    server_max_header_bytes: int = Field(
+        16_384, ge=1_024, description="Request line and headers larger than this get 431 (as Node's default)."
+    )
+    server_header_timeout_s: float = Field(
+        10.0, gt=0, description="Time a client has to send its request headers; then 408 and the connection closes."
+    )
+    server_body_timeout_s: float = Field(
+        30.0, gt=0, description="Time a client has to send its whole request body; then 408."
+    )
+    server_keepalive_s: int = Field(5, ge=1, description="Idle keep-alive connections are closed after this.")
+    server_limit_concurrency: int = Field(
+        256, ge=1, description="Open connections per worker beyond which requests get 503."
+    )
     write_rate_per_address: int = Field(3000, ge=0, description="Writes a minute per client address; 0 disables it.")
 
 

@@ -3,6 +3,7 @@ nothing acknowledged lost, nothing refused half-written. Uses a PostgreSQL clust
 
 import asyncio
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -110,3 +111,35 @@ async def test_database_outage_and_recovery(own_cluster):
             acknowledged.append(after.json()["id"])
 
     assert await _count(url, "measurement") == len(acknowledged) == 4
+
+
+async def test_a_database_shutting_down_is_503_not_500(own_cluster):
+    """A smart shutdown refuses new connections with "the database system is shutting down" (57P03) while
+    sessions already open finish: the client should retry, so 503 / SERVICE_UNAVAILABLE."""
+    base, url = own_cluster
+    app = create_app(Settings(database_url=url, db_connect_timeout_s=2))
+    parsed = make_url(url)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            assert (await client.get("/readyz")).status_code == 200
+            # An open session keeps the smart shutdown from completing; new connections are refused meanwhile.
+            holder = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username, database="postgres")
+            try:
+                postmaster = int((Path(base) / "pg" / "postmaster.pid").read_text().split()[0])
+                os.kill(postmaster, signal.SIGTERM)
+                for _ in range(100):
+                    try:
+                        await (await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                                                     database="postgres")).close()  # fmt: skip
+                    except asyncpg.CannotConnectNowError:
+                        break
+                    await asyncio.sleep(0.05)
+                await app.state.engine.dispose()  # the app's next request needs a new connection
+
+                rest = await client.get("/api/v1/organizations")
+                assert rest.status_code == 503, rest.text
+                assert rest.headers["retry-after"]
+                gql = (await client.post("/graphql", json={"query": "{ institutions { code } }"})).json()
+                assert gql["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", gql
+            finally:
+                await holder.close()

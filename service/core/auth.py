@@ -23,6 +23,7 @@ TOKEN_PREFIX = "iem_"
 class Role(StrEnum):
     agency = "agency"  # bound to one institution
     admin = "admin"  # the ministry: may do everything
+    seed = "seed"  # the seed loader (`python -m service seed`); no token has this role
 
 
 class ApiToken(SQLModel, table=True):
@@ -46,7 +47,7 @@ class ApiToken(SQLModel, table=True):
 class Principal:
     """Who is calling: the token's id, role and institution."""
 
-    token_id: uuid.UUID
+    token_id: uuid.UUID | None  # None only for SEED, which acts from the command line
     role: Role
     institution_id: uuid.UUID | None
     institution_code: str | None
@@ -57,6 +58,9 @@ class Principal:
 
     def describe(self) -> str:
         return f"{self.role.value}:{self.institution_code or '-'}"
+
+
+SEED = Principal(token_id=None, role=Role.seed, institution_id=None, institution_code=None)
 
 
 def hash_token(token: str) -> str:

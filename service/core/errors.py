@@ -116,12 +116,16 @@ def is_database_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away mid-request or ran out of time: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
         return True
-    return isinstance(error, DBAPIError) and (error.connection_invalidated or sqlstate(error) == _QUERY_CANCELED)
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES
+    )
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.
 _UNSTORABLE_TEXT = {"22021", "22P05"}
-_QUERY_CANCELED = "57014"  # statement_timeout
+# query_canceled (statement_timeout), admin_shutdown ("the database system is shutting down"),
+# crash_shutdown, cannot_connect_now (starting up): all pass if the client retries.
+_UNAVAILABLE_STATES = {"57014", "57P01", "57P02", "57P03"}
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
 
 

@@ -5,6 +5,7 @@ import re
 import uuid
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
@@ -20,6 +21,15 @@ def stable_id(kind: str, *natural_key: str) -> uuid.UUID:
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """A client's timestamp without an offset is read as UTC (RFC 3339 asks for one; be lenient, not wrong)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _representable(moment: dt.datetime) -> dt.datetime:
+    # 0001-01-01T00:00+14:00 is before year 1 in UTC: no database or Python datetime holds it.
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the timestamp is outside years 1-9999 once converted to UTC") from None
+    return moment
 
 
 class Timestamped(SQLModel):
@@ -44,4 +54,6 @@ def _rfc3339(value: object) -> object:
     return value
 
 
-Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339), AfterValidator(as_utc)]
+Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339), AfterValidator(as_utc), AfterValidator(_representable)]
+
+YearPath = Annotated[int, Path(ge=1900, le=2100, description="A calendar year, e.g. 2024.")]

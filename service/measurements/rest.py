@@ -12,6 +12,7 @@ from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import WRITE_RESPONSES, Problem, problem_response, problem_responses
+from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
 from service.measurements.csv_reader import read_csv
@@ -91,7 +92,7 @@ async def list_measurements(request: Request, session: SessionDep, indicator_id:
     responses=REVISION_RESPONSES,
 )
 async def measurement_history(
-    session: SessionDep, indicator_id: uuid.UUID, year: int, institution: InstitutionParam = None
+    session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
     The ETag is the current revision's: send it as If-Match to correct."""
@@ -118,7 +119,7 @@ async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     institution: InstitutionParam = None,
     review: Annotated[ReviewIn | None, Body()] = None,
 ) -> Response:
@@ -135,7 +136,7 @@ async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
     indicator_id: uuid.UUID,
-    year: int,
+    year: YearPath,
     review: ReviewIn,
     institution: InstitutionParam = None,
 ) -> Response:

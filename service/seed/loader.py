@@ -1,25 +1,27 @@
-"""Reads `data/*.yaml` and writes it through the domains' rules, in one transaction."""
+"""Reads `data/*.yaml` into the rows of the domains' tables, and applies them as a baseline (see baseline.py)."""
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import upsert
 from service.core.models import stable_id
 from service.registry import models as registry
 from service.registry.service import organization_search_fields
+from service.seed.baseline import DataFile, Plan, SeedReport, apply
 from service.seed.files import InstitutionsFile, RegistryFile, StrategyFile
 from service.strategy import models as strategy_models
 from service.strategy import values
 
-log = logging.getLogger(__name__)
-
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+# Columns the data files do not give: admins set them, and the seed neither compares nor writes them.
+ADMIN_COLUMNS = {strategy_models.TaskInstitution.__tablename__: frozenset({"role"})}
+
+Rows = list[tuple[type, list[dict]]]
 
 
 def _read(path: Path) -> dict:
@@ -39,7 +41,8 @@ def _lookup(ids: dict[str, object], key: str | None, what: str):
     return ids[key]
 
 
-async def load_institutions(session: AsyncSession, data: InstitutionsFile) -> tuple[int, dict]:
+def institution_rows(data: InstitutionsFile) -> tuple[Rows, dict]:
+    """The institutions' rows, and their ids by code and alias."""
     ids = {seed.code: stable_id("institution", seed.code) for seed in data.institutions}
     for seed in data.institutions:
         for alias in seed.aliases:
@@ -58,10 +61,10 @@ async def load_institutions(session: AsyncSession, data: InstitutionsFile) -> tu
         }
         for seed in data.institutions
     ]
-    return await upsert(session, registry.Institution, rows, ["id"]), ids
+    return [(registry.Institution, rows)], ids
 
 
-async def load_registry(session: AsyncSession, data: RegistryFile, institutions: dict) -> int:
+def registry_rows(data: RegistryFile, institutions: dict) -> Rows:
     orgs = {seed.key: stable_id("organization", seed.key) for seed in data.organizations}
     org_rows = []
     for seed in data.organizations:
@@ -81,8 +84,6 @@ async def load_registry(session: AsyncSession, data: RegistryFile, institutions:
                 "sources": seed.sources,
             }
         )
-    written = await upsert(session, registry.Organization, org_rows, ["id"])
-
     membership_rows = [
         {
             "id": stable_id("membership", seed.member, seed.organization, seed.relation.value),
@@ -103,8 +104,6 @@ async def load_registry(session: AsyncSession, data: RegistryFile, institutions:
         }
         for seed in data.memberships
     ]
-    written += await upsert(session, registry.Membership, membership_rows, ["id"])
-
     engagement_rows = [
         {
             "id": stable_id("engagement", seed.start, seed.title.lv or seed.title.lt or ""),
@@ -120,8 +119,6 @@ async def load_registry(session: AsyncSession, data: RegistryFile, institutions:
         }
         for seed in data.engagements
     ]
-    written += await upsert(session, registry.Engagement, engagement_rows, ["id"])
-
     representation_rows, links = [], []
     for position, seed in enumerate(data.representations):
         representation_id = stable_id("representation", seed.country, seed.source_text)
@@ -145,11 +142,13 @@ async def load_registry(session: AsyncSession, data: RegistryFile, institutions:
             }
             for i, key in enumerate(seed.organizations)
         ]
-    written += await upsert(session, registry.Representation, representation_rows, ["id"])
-    written += await upsert(
-        session, registry.RepresentationOrganization, links, ["representation_id", "organization_id"]
-    )
-    return written
+    return [
+        (registry.Organization, org_rows),
+        (registry.Membership, membership_rows),
+        (registry.Engagement, engagement_rows),
+        (registry.Representation, representation_rows),
+        (registry.RepresentationOrganization, links),
+    ]
 
 
 async def institution_ids(session: AsyncSession) -> dict[str, object]:
@@ -161,18 +160,6 @@ async def institution_ids(session: AsyncSession) -> dict[str, object]:
         ids[row.code] = row.id
         ids.update(dict.fromkeys(row.aliases, row.id))
     return ids
-
-
-async def _replace_links(session: AsyncSession, model: type, parent: str, rows: list[dict], parent_ids: list) -> int:
-    """Upsert link rows and drop the parents' links the data no longer lists."""
-    written = await upsert(session, model, rows, [parent, "institution_id"])
-    if parent_ids:
-        keep = [(row[parent], row["institution_id"]) for row in rows]
-        stmt = delete(model).where(getattr(model, parent).in_(parent_ids))
-        if keep:
-            stmt = stmt.where(tuple_(getattr(model, parent), model.institution_id).not_in(keep))
-        written += (await session.execute(stmt)).rowcount
-    return written
 
 
 def _value_row(indicator_id, strategy, code: str, year: str, text: str, institution, footnotes) -> dict:
@@ -196,15 +183,12 @@ def _value_row(indicator_id, strategy, code: str, year: str, text: str, institut
     }
 
 
-async def load_strategy(session: AsyncSession, data: StrategyFile, institutions: dict) -> int:
+def strategy_rows(data: StrategyFile, institutions: dict) -> Rows:
     """One strategy and its whole tree; ids derive from the strategy's key, so reloading keeps them."""
     seed = data.strategy
     key = seed.key
     strategy_id = stable_id("strategy", key)
-    written = await upsert(
-        session,
-        strategy_models.Strategy,
-        [
+    strategies = [
             {
                 "id": strategy_id,
                 "key": key,
@@ -218,9 +202,7 @@ async def load_strategy(session: AsyncSession, data: StrategyFile, institutions:
                 "footnote_numbers": seed.footnotes,
                 "sources": seed.sources,
             }
-        ],
-        ["id"],
-    )
+        ]
     footnotes = [
         {
             "id": stable_id("footnote", key, str(f.number)),
@@ -326,21 +308,27 @@ async def load_strategy(session: AsyncSession, data: StrategyFile, institutions:
                     }
                     for i, code in enumerate(task.institutions)
                 ]
-    written += await upsert(session, strategy_models.Footnote, footnotes, ["id"])
-    written += await upsert(session, strategy_models.SwotFactor, swot, ["id"])
-    written += await upsert(session, strategy_models.PolicyArea, areas, ["id"])
-    written += await upsert(session, strategy_models.Goal, goals, ["id"])
-    written += await _replace_links(
-        session, strategy_models.GoalInstitution, "goal_id", goal_links, [g["id"] for g in goals]
-    )
-    written += await upsert(session, strategy_models.Indicator, indicators, ["id"])
-    written += await upsert(session, strategy_models.IndicatorValue, value_rows, ["id"])
-    written += await upsert(session, strategy_models.ActionDirection, directions, ["id"])
-    written += await upsert(session, strategy_models.Task, tasks, ["id"])
-    written += await _replace_links(
-        session, strategy_models.TaskInstitution, "task_id", task_links, [t["id"] for t in tasks]
-    )
-    return written
+    return [
+        (strategy_models.Strategy, strategies),
+        (strategy_models.Footnote, footnotes),
+        (strategy_models.SwotFactor, swot),
+        (strategy_models.PolicyArea, areas),
+        (strategy_models.Goal, goals),
+        (strategy_models.GoalInstitution, goal_links),
+        (strategy_models.Indicator, indicators),
+        (strategy_models.IndicatorValue, value_rows),
+        (strategy_models.ActionDirection, directions),
+        (strategy_models.Task, tasks),
+        (strategy_models.TaskInstitution, task_links),
+    ]
+
+
+async def load_strategy(session: AsyncSession, data: StrategyFile, institutions: dict) -> None:
+    """A strategy that is no data file's (synthetic copies for tests and the benchmark): written as is,
+    without a baseline, so the seed leaves it alone."""
+    for model, rows in strategy_rows(data, institutions):
+        key = [column.name for column in model.__table__.primary_key.columns]
+        await upsert(session, model, rows, key)
 
 
 def read_strategy(path: Path) -> StrategyFile:
@@ -349,27 +337,36 @@ def read_strategy(path: Path) -> StrategyFile:
 
 @dataclass(frozen=True)
 class SeedData:
-    institutions: InstitutionsFile
-    registry: RegistryFile
-    strategies: list[StrategyFile]
+    institutions: tuple[DataFile, InstitutionsFile]
+    registry: tuple[DataFile, RegistryFile]
+    strategies: list[tuple[DataFile, StrategyFile]]
 
 
 def read_all(data_dir: Path) -> SeedData:
     """Every data file, validated before anything is written."""
+    institutions, registry_file = data_dir / "institutions.yaml", data_dir / "registry.yaml"
     return SeedData(
-        institutions=InstitutionsFile.model_validate(_read(data_dir / "institutions.yaml")),
-        registry=RegistryFile.model_validate(_read(data_dir / "registry.yaml")),
-        strategies=[read_strategy(path) for path in sorted(data_dir.glob("strategy-*.yaml"))],
+        institutions=(DataFile.read(institutions), InstitutionsFile.model_validate(_read(institutions))),
+        registry=(DataFile.read(registry_file), RegistryFile.model_validate(_read(registry_file))),
+        strategies=[(DataFile.read(path), read_strategy(path)) for path in sorted(data_dir.glob("strategy-*.yaml"))],
     )
 
 
-async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> int:
-    """Load every data file in one transaction; returns how many rows were inserted or changed."""
+def plan_of(data: SeedData) -> Plan:
+    plan = Plan(ADMIN_COLUMNS)
+    file, institutions = data.institutions
+    rows, ids = institution_rows(institutions)
+    parts = [(file, rows), (data.registry[0], registry_rows(data.registry[1], ids))]
+    parts += [(file, strategy_rows(strategy, ids)) for file, strategy in data.strategies]
+    for file, tables in parts:
+        for model, table_rows in tables:
+            plan.add(model, table_rows, file)
+    return plan
+
+
+async def load_all(session: AsyncSession, data_dir: Path = DEFAULT_DATA_DIR) -> SeedReport:
+    """Apply every data file in one transaction, over nothing an admin changed since (baseline.py)."""
     data = await asyncio.to_thread(read_all, data_dir)
+    plan = plan_of(data)
     async with session.begin():
-        written, institutions = await load_institutions(session, data.institutions)
-        written += await load_registry(session, data.registry, institutions)
-        for strategy in data.strategies:
-            written += await load_strategy(session, strategy, institutions)
-    log.info("seed data loaded: %d rows inserted or changed", written)
-    return written
+        return await apply(session, plan)
