@@ -5,6 +5,12 @@ COPY pyproject.toml ./
 COPY service ./service
 RUN pip install --no-cache-dir --prefix=/install .
 
+# GraphiQL's browser files, as `make install` fetches them (package-lock.json pins versions and hashes).
+FROM node:20-slim AS explorers
+WORKDIR /explorers
+COPY service/core/explorers/package.json service/core/explorers/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --system --uid 10001 --no-create-home service
@@ -14,6 +20,7 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 COPY data ./data
 COPY service ./service
+COPY --from=explorers /explorers/node_modules ./service/core/explorers/node_modules
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

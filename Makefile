@@ -10,15 +10,40 @@ WORKERS ?= 1
 
 .PHONY: install run test schema db-start db-stop db-status clean
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies come from the lock file (exact versions and hashes); pyproject.toml keeps the ranges.
+LOCK := requirements.lock
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+# GraphiQL's browser files, from the npm registry at the versions and hashes in package-lock.json (README: prerequisites).
+EXPLORERS := service/core/explorers
+$(EXPLORERS)/node_modules/.installed: $(EXPLORERS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make install needs npm (Node.js) to fetch GraphiQL's files: apt-get install npm"; exit 1; }
+	npm ci --prefix $(EXPLORERS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
-run: install
-	scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
+install: $(VENV)/.installed $(EXPLORERS)/node_modules/.installed
+
+# Re-resolve the lock file from pyproject.toml after a dependency changed, keeping the versions that
+# still fit; LOCK_ARGS=--upgrade takes the newest of every range, --upgrade-package NAME of one.
+UV_VERSION ?= 0.13.9
+.PHONY: lock
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
+
+# A second `make run` (this checkout's, holding .data/run.lock, or anything on the port) refuses before
+# it installs, migrates or seeds anything.
+run:
+	@$(PYTHON) scripts/refuse_if_serving.py $(HOST) $(PORT)
+	@$(MAKE) --no-print-directory install
+	@mkdir -p .data && echo 'http://$(HOST):$(PORT)' >.data/run.url
+	flock --nonblock .data/run.lock scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
 		exec $(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)'
 
 test: install
@@ -34,6 +59,13 @@ bench: install
 schema: install
 	$(PY) -m service export-schema
 
+# A token for the running service: make token ROLE=agency INSTITUTION=VP (or ROLE=admin), printed once.
+.PHONY: token
+token: install
+	@test -n "$(ROLE)" || { echo 'make token: say ROLE=agency INSTITUTION=<code> or ROLE=admin' >&2; exit 2; }
+	@$(PY) -m service tokens create --role '$(ROLE)' $(if $(INSTITUTION),--institution '$(INSTITUTION)') \
+		$(if $(LABEL),--label '$(LABEL)')
+
 db-start:
 	scripts/pg.sh start
 db-stop:
@@ -44,3 +76,4 @@ db-status:
 clean:
 	scripts/pg.sh destroy
 	rm -rf .data $(VENV)
+	rm -rf $(EXPLORERS)/node_modules

@@ -31,6 +31,10 @@ else
 fi
 pgdata="$base/pg"
 sockdir="/tmp/ipg-$key"
+# Where the CLI and the service look for this cluster when DATABASE_URL is unset (service/settings.py):
+# the port is chosen at the first start, so nothing else could know it. The fault tests' own clusters
+# (PG_BASE) leave it alone.
+url_file="$root/.data/database-url"
 # From / so that the postgres user is never left in a folder it cannot enter.
 run() { (cd / && "${as_pg[@]}" "$@"); }
 
@@ -52,6 +56,11 @@ is_running() { [ -f "$pgdata/PG_VERSION" ] && run "$pg_bin/pg_ctl" -D "$pgdata" 
 
 port() { cat "$base/port"; }
 
+url() { echo "postgresql+asyncpg://postgres@127.0.0.1:$(port)/${1:-interior}"; }
+
+remember_url() { if [ -z "${PG_BASE:-}" ]; then mkdir -p "$root/.data"; url >"$url_file"; fi; }
+forget_url() { if [ -z "${PG_BASE:-}" ]; then rm -f "$url_file"; fi; }
+
 case "${1:-}" in
   start)
     prepare_dirs
@@ -59,12 +68,13 @@ case "${1:-}" in
       run "$pg_bin/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 \
         || { cat "$base/initdb.log" >&2; exit 1; }
     fi
-    if is_running; then echo "already running"; exit 0; fi
+    if is_running; then remember_url; echo "already running"; exit 0; fi
     # The same port as last time while it is free, so that clients reconnect after a restart.
     if ! { [ -f "$base/port" ] && port_is_free "$(cat "$base/port")"; }; then free_port >"$base/port"; fi
     run "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 30 start \
       -o "-p $(port) -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" >/dev/null \
       || { tail -n 20 "$pgdata/server.log" >&2; exit 1; }
+    remember_url
     echo "started"
     ;;
   stop)
@@ -75,16 +85,17 @@ case "${1:-}" in
     ;;
   destroy)
     "$0" stop
+    forget_url
     rm -rf "$base"
     ;;
   release)
     # Stop; and where the cluster lives in the temp folder (a checkout the postgres user cannot reach,
     # as CI's fresh clone is), remove it too, so that nothing of the run is left behind.
     "$0" stop
-    case "$base" in "${TMPDIR:-/tmp}"/interior-pg-*) rm -rf "$base" "$sockdir" ;; esac
+    case "$base" in "${TMPDIR:-/tmp}"/interior-pg-*) forget_url; rm -rf "$base" "$sockdir" ;; esac
     ;;
   url)
-    echo "postgresql+asyncpg://postgres@127.0.0.1:$(port)/${2:-interior}"
+    url "${2:-}"
     ;;
   *)
     echo "usage: $0 start|stop|release|status|destroy|url [dbname]" >&2; exit 2

@@ -6,9 +6,10 @@ import json
 import logging
 from pathlib import Path
 
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+START_HINT = "start it with `make run` or `make db-start`, or set DATABASE_URL"
 
 
 def alembic_config(database_url: str | None = None):
@@ -99,6 +100,47 @@ async def createdb() -> None:
         await connection.close()
 
 
+def require_database(settings: Settings, *, database: bool = True, migrated: bool = False) -> None:
+    """Exit with one line that says what to do when the database cannot serve the command, not a traceback."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+
+    async def probe() -> str | None:
+        connection = await asyncpg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database if database else "postgres",
+            timeout=settings.db_connect_timeout_s,
+        )
+        try:
+            if migrated and await connection.fetchval("SELECT to_regclass('alembic_version')") is None:
+                return (
+                    f"the database {url.database!r} at {where} has no tables yet: "
+                    "`make run` migrates and seeds it, or `python -m service migrate`"
+                )
+            return None
+        finally:
+            await connection.close()
+
+    try:
+        problem = asyncio.run(probe())
+    except asyncpg.InvalidCatalogNameError:
+        problem = (
+            f"PostgreSQL at {where} has no database {url.database!r}: "
+            "`make run` creates it, or `python -m service createdb`"
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        problem = f"cannot reach PostgreSQL at {where} ({reason}): {START_HINT}"
+    if problem:
+        raise SystemExit(problem)
+
+
 def export_schema(out_dir: Path) -> None:
     from strawberry.printer import print_schema
 
@@ -139,6 +181,8 @@ def main() -> None:
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in {"migrate", "seed", "tokens", "createdb"}:
+        require_database(settings, database=args.command != "createdb", migrated=args.command in {"seed", "tokens"})
     if args.command == "serve":
         import uvicorn
 

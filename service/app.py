@@ -9,13 +9,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
-from service.changes import router as changes_router
+from service.core import merge_patch, preconditions
 from service.core.caching import document_conditional_reads
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
+from service.core.explorers import explorers_router
 from service.core.metrics import METRICS
 from service.core.middleware import RequestMiddleware, configure_logging
 from service.core.response_cache import ResponseCacheMiddleware
+from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
 from service.registry.rest import admin_router as registry_admin_router
@@ -48,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         # operationId = the route function's name (`list_organizations`), so generated clients read well.
         generate_unique_id_function=lambda route: route.name,
     )
@@ -74,9 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router)
     app.include_router(strategy_admin_router)
     app.include_router(measurements_router)
-    app.include_router(changes_router)
+    app.include_router(feed_router)
     app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    app.include_router(explorers_router(app.title, app.openapi_url))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -102,10 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
+            generated = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
             app.openapi_schema = document_conditional_reads(
-                document_problems(
-                    get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-                )
+                preconditions.document(merge_patch.document(document_problems(generated)))
             )
         return app.openapi_schema
 

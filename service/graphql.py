@@ -2,12 +2,15 @@
 
 import strawberry
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 
-from service.core.db import SessionDep
-from service.core.graphql import Context, ErrorCodes
+from service.core.db import UncommittedSessionDep
+from service.core.explorers import graphiql_page
+from service.core.graphql import CommitOnce, Context, ErrorCodes
 from service.core.metrics import GraphQLOperationMetrics
+from service.feed.graphql import FeedQuery
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings
@@ -15,7 +18,7 @@ from service.strategy.graphql import StrategyMutation, StrategyQuery
 
 
 @strawberry.type
-class Query(RegistryQuery, StrategyQuery, MeasurementsQuery):
+class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
     pass
 
 
@@ -33,6 +36,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         GraphQLOperationMetrics,
+        CommitOnce,
         ErrorCodes,
     ]
     if not introspection:
@@ -43,12 +47,19 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
 schema = build_schema()
 
 
-async def _context(request: Request, session: SessionDep) -> Context:
+async def _context(request: Request, session: UncommittedSessionDep) -> Context:
     return Context(session, request.headers.get("authorization"))
 
 
+class _LocalGraphiQLRouter(GraphQLRouter):
+    """Strawberry's router with a GraphiQL page whose files this service serves (Strawberry's loads them from a CDN)."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql_page(request)
+
+
 def graphql_router(settings: Settings) -> GraphQLRouter:
-    return GraphQLRouter(
+    return _LocalGraphiQLRouter(
         schema if settings.graphql_introspection else build_schema(introspection=False),
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql else None,

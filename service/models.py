@@ -1,9 +1,8 @@
 """Every table of every domain, so that Alembic and the tests see the whole schema."""
 
-from service.core.audit import AuditEntry  # noqa: F401
 from service.core.auth import ApiToken  # noqa: F401
 from service.core.idempotency import IdempotentRequest  # noqa: F401
-from service.core.tombstones import Tombstone  # noqa: F401
+from service.core.journal import JournalEntry  # noqa: F401
 from service.measurements.models import Assessment, Measurement  # noqa: F401
 from service.registry.models import (  # noqa: F401
     Engagement,

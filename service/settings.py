@@ -1,7 +1,18 @@
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# scripts/pg.sh writes the URL of the project-local cluster here: it listens on a port chosen at its first start.
+LOCAL_CLUSTER_URL_FILE = Path(__file__).resolve().parents[1] / ".data" / "database-url"
+
+
+def _default_database_url() -> str:
+    try:
+        return LOCAL_CLUSTER_URL_FILE.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return "postgresql+asyncpg://postgres@127.0.0.1:5432/interior"
 
 
 class Settings(BaseSettings):
@@ -10,8 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        "postgresql+asyncpg://postgres@127.0.0.1:5432/interior",
-        description="SQLAlchemy URL of the PostgreSQL database (asyncpg driver).",
+        default_factory=_default_database_url,
+        description="SQLAlchemy URL of the PostgreSQL database (asyncpg driver); unset: the project-local "
+        "cluster that `make run` or `make db-start` started, else 127.0.0.1:5432.",
     )
     db_pool_size: int = Field(10, ge=1, description="Connections kept open per process.")
     db_statement_timeout_ms: int = Field(15_000, ge=0, description="Server-side statement timeout; 0 disables it.")

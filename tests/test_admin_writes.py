@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from tests.helpers import bearer, graphql, indicator_id
+from tests.helpers import bearer, graphql, if_match, indicator_id
 
 PROBLEM = "application/problem+json"
 
@@ -47,22 +47,25 @@ async def test_organisation_lifecycle_reaches_the_changes_feed(client, tokens):
     assert membership.status_code == 201, membership.text
     assert membership.json()["since_precision"] == "year"
     bad_date = await client.patch(
-        f"/api/v1/memberships/{membership.json()['id']}", json={"since": "2022-13"}, headers=admin
+        f"/api/v1/memberships/{membership.json()['id']}",
+        json={"since": "2022-13"},
+        headers=admin | {"If-Match": membership.headers["etag"]},
     )
     assert bad_date.status_code == 422 and "since" in bad_date.json()["detail"]
+    org_path = f"/api/v1/organizations/{org['id']}"
     patched = await client.patch(
-        f"/api/v1/organizations/{org['id']}", json={"aliases": ["EUAA", "ex-EASO"]}, headers=admin
+        org_path, json={"aliases": ["EUAA", "ex-EASO"]}, headers=await if_match(client, org_path, admin)
     )
     assert patched.json()["aliases"] == ["EUAA", "ex-EASO"]
 
-    deleted = await client.delete(f"/api/v1/organizations/{org['id']}", headers=admin)
+    deleted = await client.delete(org_path, headers=admin | {"If-Match": patched.headers["etag"]})
     assert deleted.status_code == 204
     assert (await client.get(f"/api/v1/organizations/{org['id']}")).status_code == 404
 
     changes = await _changes(client, since)
     assert ("organization", org["id"], "delete") in changes
     assert ("membership", membership.json()["id"], "delete") in changes
-    assert ("organization", org["id"], "upsert") not in changes  # the row is gone; its tombstone speaks for it
+    assert ("organization", org["id"], "upsert") not in changes  # the row is gone; its deletion speaks for it
 
     audit = (await client.get("/api/v1/audit", params={"entity_id": org["id"]}, headers=admin)).json()["items"]
     assert [e["action"] for e in audit] == ["create", "update", "delete"]
@@ -70,7 +73,9 @@ async def test_organisation_lifecycle_reaches_the_changes_feed(client, tokens):
 
 
 async def test_referenced_institutions_cannot_be_deleted(client, tokens):
-    refused = await client.delete("/api/v1/institutions/VP", headers=bearer(tokens["admin"]))
+    refused = await client.delete(
+        "/api/v1/institutions/VP", headers=await if_match(client, "/api/v1/institutions/VP", bearer(tokens["admin"]))
+    )
     assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
     assert (await client.get("/api/v1/institutions/VP")).status_code == 200
 
@@ -78,45 +83,60 @@ async def test_referenced_institutions_cannot_be_deleted(client, tokens):
 async def test_institution_create_update_delete(client, tokens):
     admin = bearer(tokens["admin"])
     body = {"code": "EE PPA", "name": {"en": "Police and Border Guard Board"}, "kind": "agency", "country": "EE"}
-    assert (await client.post("/api/v1/institutions", json=body, headers=admin)).status_code == 201
+    created = await client.post("/api/v1/institutions", json=body, headers=admin)
+    assert created.status_code == 201
     bad = await client.post("/api/v1/institutions", json=body | {"code": "X", "country": "Estonia"}, headers=admin)
     assert bad.status_code == 422
-    renamed = await client.patch("/api/v1/institutions/EE%20PPA", json={"name": {"et": "x"}}, headers=admin)
+    version = admin | {"If-Match": created.headers["etag"]}
+    renamed = await client.patch("/api/v1/institutions/EE%20PPA", json={"name": {"et": "x"}}, headers=version)
     assert renamed.status_code == 422  # only the known languages
-    assert (await client.patch("/api/v1/institutions/EE%20PPA", json={"kind": "board"}, headers=admin)).json()[
-        "kind"
-    ] == "board"
-    assert (await client.delete("/api/v1/institutions/EE%20PPA", headers=admin)).status_code == 204
+    reworded = await client.patch("/api/v1/institutions/EE%20PPA", json={"kind": "board"}, headers=version)
+    assert reworded.json()["kind"] == "board"
+    deleted = await client.delete(
+        "/api/v1/institutions/EE%20PPA", headers=admin | {"If-Match": reworded.headers["etag"]}
+    )
+    assert deleted.status_code == 204
 
 
 async def test_task_roles_and_indicator_edits(client, tokens):
     tasks = (await client.get("/api/v1/tasks", params={"institution": "VDD"})).json()["items"]
     task = tasks[0]
     admin = bearer(tokens["admin"])
+    task_path = f"/api/v1/tasks/{task['id']}"
     patched = await client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"roles": [{"institution": "IeM IC", "role": "responsible"}]}, headers=admin
+        task_path,
+        json={"roles": [{"institution": "IeM IC", "role": "responsible"}]},
+        headers=await if_match(client, task_path, admin),
     )
     assert patched.status_code == 200, patched.text
     roles = {i["written_as"]: i["role"] for i in patched.json()["institutions"]}
     assert roles["IeM IC"] == "responsible" and roles["VDD"] is None
     unlisted = await client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"roles": [{"institution": "UCAK", "role": "involved"}]}, headers=admin
+        task_path,
+        json={"roles": [{"institution": "UCAK", "role": "involved"}]},
+        headers=admin | {"If-Match": patched.headers["etag"]},
     )
     assert unlisted.status_code == 422
 
     gql = await client.post(
         "/graphql",
-        json={"query": "mutation($t: ID!) { setTaskRoles(taskId: $t, roles: [{institution: \"VDD\", role: involved}]) "
-                       "{ institutionRoles { writtenAs role } } }", "variables": {"t": task["id"]}},
+        json={"query": "mutation($t: ID!, $e: String) { setTaskRoles(taskId: $t, ifMatch: $e, "
+                       "roles: [{institution: \"VDD\", role: involved}]) { institutionRoles { writtenAs role } } }",
+              "variables": {"t": task["id"], "e": patched.headers["etag"]}},
         headers=admin,
     )  # fmt: skip
     roles = {r["writtenAs"]: r["role"] for r in gql.json()["data"]["setTaskRoles"]["institutionRoles"]}
     assert roles["VDD"] == "involved" and roles["IeM IC"] == "responsible"
 
     ind = await indicator_id(client, "4.2.3")
-    renamed = await graphql(client, 'mutation($i: ID!) { updateIndicator(id: $i, unit: "min") { unit } }', i=ind)
+    renamed = await graphql(
+        client, 'mutation($i: ID!) { updateIndicator(id: $i, input: {unit: "min"}) { unit } }', i=ind
+    )
     assert renamed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    done = await client.patch(f"/api/v1/indicators/{ind}", json={"unit": "minutes"}, headers=admin)
+    indicator_path = f"/api/v1/indicators/{ind}"
+    done = await client.patch(
+        indicator_path, json={"unit": "minutes"}, headers=await if_match(client, indicator_path, admin)
+    )
     assert done.status_code == 200 and done.json()["unit"] == "minutes"
 
 
@@ -128,13 +148,13 @@ async def test_cascaded_agency_strategy(client, tokens):
     created = await client.post("/api/v1/strategies", json=body, headers=admin)
     assert created.status_code == 201, created.text
     assert created.json()["owner"]["code"] == "VP" and created.json()["parent_id"]
-    backwards = await client.patch(
-        f"/api/v1/strategies/{created.json()['id']}", json={"period_end": 2020}, headers=admin
-    )
+    own = f"/api/v1/strategies/{created.json()['id']}"
+    version = admin | {"If-Match": created.headers["etag"]}
+    backwards = await client.patch(own, json={"period_end": 2020}, headers=version)
     assert backwards.status_code == 422
-    parent = created.json()["parent_id"]
-    assert (await client.delete(f"/api/v1/strategies/{parent}", headers=admin)).status_code == 409
-    assert (await client.delete(f"/api/v1/strategies/{created.json()['id']}", headers=admin)).status_code == 204
+    parent = f"/api/v1/strategies/{created.json()['parent_id']}"
+    assert (await client.delete(parent, headers=await if_match(client, parent, admin))).status_code == 409
+    assert (await client.delete(own, headers=version)).status_code == 204
 
 
 async def test_graphql_admin_edits_use_the_rest_rules(client, tokens):
@@ -144,29 +164,43 @@ async def test_graphql_admin_edits_use_the_rest_rules(client, tokens):
         return (await client.post("/graphql", json={"query": query, "variables": variables}, headers=admin)).json()
 
     created = await call(
-        "mutation($i: JSON!) { createOrganization(input: $i) { id acronym name { en } } }",
+        "mutation($i: OrganizationInput!) { createOrganization(input: $i) { id acronym name { en } etag } }",
         i={"acronym": "ICMPD", "name": {"en": "International Centre for Migration Policy Development"}, "kind": "x"},
     )
     org = created["data"]["createOrganization"]
     assert org["acronym"] == "ICMPD"
     invalid = await call(
-        "mutation($o: ID!, $i: JSON!) { createMembership(organizationId: $o, input: $i) { id } }",
+        "mutation($o: ID!, $i: MembershipInput!) { createMembership(organizationId: $o, input: $i) { id } }",
         o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02-30"},
     )  # fmt: skip
     assert invalid["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "since" in invalid["errors"][0]["message"]
     membership = await call(
-        "mutation($o: ID!, $i: JSON!) { createMembership(organizationId: $o, input: $i) { since sincePrecision } }",
+        "mutation($o: ID!, $i: MembershipInput!) { createMembership(organizationId: $o, input: $i) "
+        "{ since sincePrecision } }",
         o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02"},
     )  # fmt: skip
     assert membership["data"]["createMembership"] == {"since": "2019-02", "sincePrecision": "month"}
-    assert (await call("mutation($o: ID!) { deleteOrganization(id: $o) }", o=org["id"]))["data"] == {
-        "deleteOrganization": True
-    }
+    stale = await call("mutation($o: ID!, $e: String) { deleteOrganization(id: $o, ifMatch: $e) }",
+                       o=org["id"], e=org["etag"])  # fmt: skip
+    assert stale["errors"][0]["extensions"]["code"] == "PRECONDITION_FAILED"  # a membership was added since
+    current = (await call("query($o: ID!) { organization(id: $o) { etag } }", o=org["id"]))["data"]["organization"]
+    deleted = await call("mutation($o: ID!, $e: String) { deleteOrganization(id: $o, ifMatch: $e) }",
+                         o=org["id"], e=current["etag"])  # fmt: skip
+    assert deleted["data"] == {"deleteOrganization": True}
 
 
 async def test_required_fields_cannot_be_patched_away(client, tokens):
     admin = bearer(tokens["admin"])
-    assert (await client.patch("/api/v1/institutions/VP", json={"name": None}, headers=admin)).status_code == 422
+    vp = "/api/v1/institutions/VP"
+    unnamed = await client.patch(vp, json={"name": None}, headers=await if_match(client, vp, admin))
+    assert unnamed.status_code == 422 and unnamed.json()["errors"][0]["field"] == "name"
     org = (await client.get("/api/v1/organizations", params={"q": "frontex"})).json()["items"][0]
-    response = await client.patch(f"/api/v1/organizations/{org['id']}", json={"name": None}, headers=admin)
+    org_path = f"/api/v1/organizations/{org['id']}"
+    response = await client.patch(org_path, json={"name": None}, headers=await if_match(client, org_path, admin))
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert "name" in response.json()["detail"]
+    every_language = {"lv": None, "en": None, "lt": None, "original": None}
+    blanked = await client.patch(
+        org_path, json={"name": every_language}, headers=await if_match(client, org_path, admin)
+    )
+    assert blanked.status_code == 422 and "name" in blanked.json()["detail"], blanked.text

@@ -123,7 +123,9 @@ async def test_a_database_shutting_down_is_503_not_500(own_cluster):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             assert (await client.get("/readyz")).status_code == 200
             # An open session keeps the smart shutdown from completing; new connections are refused meanwhile.
-            holder = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username, database="postgres")
+            holder = await asyncpg.connect(
+                host=parsed.host, port=parsed.port, user=parsed.username, database="postgres"
+            )
             try:
                 postmaster = int((Path(base) / "pg" / "postmaster.pid").read_text().split()[0])
                 os.kill(postmaster, signal.SIGTERM)

@@ -1,7 +1,7 @@
 """Anonymous reads are answered from a cache keyed by the data version: every committed write changes
 the key, so an answer is never older than the data it was asked after."""
 
-from tests.helpers import bearer, graphql, indicator_id
+from tests.helpers import bearer, graphql, if_match, indicator_id
 
 
 async def test_rest_reads_are_cached_until_a_write(client, tokens):
@@ -16,13 +16,13 @@ async def test_rest_reads_are_cached_until_a_write(client, tokens):
     ).status_code == 304
 
     org = first.json()["items"][0]
-    changed = await client.patch(
-        f"/api/v1/organizations/{org['id']}", json={"aliases": ["Cepol"]}, headers=bearer(tokens["admin"])
-    )
+    admin = bearer(tokens["admin"])
+    path = f"/api/v1/organizations/{org['id']}"
+    changed = await client.patch(path, json={"aliases": ["Cepol"]}, headers=await if_match(client, path, admin))
     assert changed.status_code == 200
     after = await client.get("/api/v1/organizations", params={"q": "cepol"})
     assert after.headers["x-cache"] == "miss" and after.json()["items"][0]["aliases"] == ["Cepol"]
-    await client.patch(f"/api/v1/organizations/{org['id']}", json={"aliases": []}, headers=bearer(tokens["admin"]))
+    await client.patch(path, json={"aliases": []}, headers=admin | {"If-Match": changed.headers["etag"]})
 
 
 async def test_graphql_queries_are_cached_and_mutations_never(client, tokens):

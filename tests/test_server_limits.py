@@ -5,27 +5,17 @@ Driven over raw sockets, since an HTTP client library would not send such reques
 import os
 import select
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import served
+
 READ_TIMEOUT_S = 1  # the server's header, body and keep-alive limits in this test
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(database_url: str):
-    port = _free_port()
+def served_port(database_url: str):
     env = os.environ | {
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "warning",
@@ -33,22 +23,8 @@ def served(database_url: str):
         "SERVER_BODY_TIMEOUT_S": str(READ_TIMEOUT_S),
         "SERVER_KEEPALIVE_S": str(READ_TIMEOUT_S),
     }
-    server = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the service did not start: " + server.stderr.read1().decode(errors="replace"))
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with served(env) as base_url:
+        yield make_url(base_url).port
 
 
 def _connect(port: int) -> socket.socket:
@@ -63,8 +39,8 @@ def _read_until_closed(connection: socket.socket) -> bytes:
     return received
 
 
-def test_headers_over_the_limit_get_431_and_a_closed_connection(served):
-    with _connect(served) as connection:
+def test_headers_over_the_limit_get_431_and_a_closed_connection(served_port):
+    with _connect(served_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n")
         answer = _read_until_closed(connection)
     assert answer.startswith(b"HTTP/1.1 431 ")
@@ -72,14 +48,14 @@ def test_headers_over_the_limit_get_431_and_a_closed_connection(served):
     assert b"exceed 16384 bytes" in answer
 
 
-def test_headers_within_the_limit_are_served(served):
-    with _connect(served) as connection:
+def test_headers_within_the_limit_are_served(served_port):
+    with _connect(served_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 8_000 + b"\r\n\r\n")
         assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
-def test_a_client_sending_headers_a_byte_at_a_time_is_cut_off(served):
-    with _connect(served) as connection:
+def test_a_client_sending_headers_a_byte_at_a_time_is_cut_off(served_port):
+    with _connect(served_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\n")
         # Keep trickling well past the header time limit: the server must answer 408 and close.
         for _ in range(int(4 * READ_TIMEOUT_S / 0.2)):
@@ -92,14 +68,14 @@ def test_a_client_sending_headers_a_byte_at_a_time_is_cut_off(served):
     assert b"did not arrive within 1 s" in answer
 
 
-def test_a_connection_that_sends_nothing_is_closed(served):
-    with _connect(served) as connection:
+def test_a_connection_that_sends_nothing_is_closed(served_port):
+    with _connect(served_port) as connection:
         answer = _read_until_closed(connection)
     assert answer.startswith(b"HTTP/1.1 408 ")
 
 
-def test_a_body_that_stops_arriving_gets_408(served):
-    with _connect(served) as connection:
+def test_a_body_that_stops_arriving_gets_408(served_port):
+    with _connect(served_port) as connection:
         connection.sendall(
             b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000\r\n\r\n{\"query\": "
@@ -109,8 +85,8 @@ def test_a_body_that_stops_arriving_gets_408(served):
     assert b"body did not arrive" in answer
 
 
-def test_an_idle_keep_alive_connection_is_closed_after_its_answer(served):
-    with _connect(served) as connection:
+def test_an_idle_keep_alive_connection_is_closed_after_its_answer(served_port):
+    with _connect(served_port) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = _read_until_closed(connection)
     assert answer.startswith(b"HTTP/1.1 200 ")

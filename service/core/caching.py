@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import BaseModel
 
+from service.core.preconditions import none_match
+
 ETAG_HEADER: dict[str, Any] = {
     "ETag": {"description": "A strong validator of this representation.", "schema": {"type": "string"}}
 }
@@ -28,11 +30,9 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+def etag_of_payload(payload: BaseModel) -> str:
+    """The strong ETag of a representation: what a GET sends, and what an edit's If-Match is checked against."""
+    return etag_of(payload.model_dump_json().encode())
 
 
 def json_with_etag(request: Request, payload: BaseModel) -> Response:
@@ -40,9 +40,17 @@ def json_with_etag(request: Request, payload: BaseModel) -> Response:
     body = payload.model_dump_json().encode()
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def written(payload: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The state an edit left, with its ETag, so that the next edit can send it as If-Match."""
+    body = payload.model_dump_json().encode()
+    return Response(
+        body, status_code=status_code, media_type="application/json", headers={"ETag": etag_of(body), **(headers or {})}
+    )
 
 
 def document_conditional_reads(openapi: dict[str, Any]) -> dict[str, Any]:

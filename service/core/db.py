@@ -1,15 +1,21 @@
-"""The async engine and one session per request."""
+"""The async engine and one session per request, committed once at the request's end."""
 
+import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from service.core.errors import TRANSIENT_CONFLICTS, sqlstate
 from service.settings import Settings
+
+R = TypeVar("R")
+WRITE_ATTEMPTS = 3
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -30,11 +36,23 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session. Services only flush; the request commits once, here, after the handler
+    returned and before the response is sent (so no answer speaks of a write that did not commit).
+    An exception from the handler rolls everything back."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+        await session.commit()
+
+
+async def get_uncommitted_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session for a caller that commits it itself: the GraphQL context, once it knows the result."""
     async with request.app.state.sessionmaker() as session:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the exit code runs before the response is sent (FastAPI's default, "request", runs it after).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+UncommittedSessionDep = Annotated[AsyncSession, Depends(get_uncommitted_session, scope="function")]
 
 
 async def upsert(session: AsyncSession, model: type, rows: list[dict[str, Any]], key: list[str]) -> int:
@@ -76,3 +94,30 @@ async def rows_by_id(session: AsyncSession, model: type, ids: Sequence[Any]) -> 
         return {}
     rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
     return {row.id: row for row in rows}
+
+
+async def retrying_conflicts(session: AsyncSession, work: Callable[[], Awaitable[R]]) -> R:
+    """Run `work` in a savepoint; a deadlock or serialization failure rolls back to it and runs `work` again.
+
+    After WRITE_ATTEMPTS the error propagates, and the error handlers answer 503 with Retry-After.
+    `work` must read what it depends on itself, since a retry starts from the savepoint.
+    """
+    attempt = 1
+    while True:
+        try:
+            async with session.begin_nested():
+                return await work()
+        except DBAPIError as error:
+            if attempt == WRITE_ATTEMPTS or sqlstate(error) not in TRANSIENT_CONFLICTS:
+                raise
+        await asyncio.sleep(0.05 * attempt)
+        attempt += 1
+
+
+async def lock_row(session: AsyncSession, model: type, row_id: Any) -> Any:
+    """The row as committed now, locked until the transaction ends; None when it is gone.
+
+    An edit takes it before checking If-Match, so a concurrent edit or delete of the same row waits
+    and is then judged against what the first one left (a 412 or a 404, not a lost update or a 500).
+    """
+    return await session.get(model, row_id, with_for_update=True, populate_existing=True)

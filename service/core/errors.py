@@ -90,8 +90,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 PROBLEM_RESPONSES = problem_responses(400, 404, 422)
-# 412 and 428 only where a write takes If-Match: those operations declare them themselves.
-WRITE_RESPONSES = PROBLEM_RESPONSES | problem_responses(401, 403, 409)
+# 412 and 428 are added to the operations that take If-Match (preconditions.document).
+WRITE_RESPONSES = PROBLEM_RESPONSES | problem_responses(401, 403, 409, 503)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -116,9 +116,7 @@ def is_database_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away mid-request or ran out of time: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
         return True
-    return isinstance(error, DBAPIError) and (
-        error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES
-    )
+    return isinstance(error, DBAPIError) and (error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES)
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.
@@ -126,7 +124,28 @@ _UNSTORABLE_TEXT = {"22021", "22P05"}
 # query_canceled (statement_timeout), admin_shutdown ("the database system is shutting down"),
 # crash_shutdown, cannot_connect_now (starting up): all pass if the client retries.
 _UNAVAILABLE_STATES = {"57014", "57P01", "57P02", "57P03"}
+UNIQUE_VIOLATION = "23505"
+# deadlock_detected, serialization_failure: the transaction lost a race; running it again can succeed.
+TRANSIENT_CONFLICTS = {"40P01", "40001"}
 DATABASE_UNAVAILABLE = "The database is not reachable right now; retry shortly."
+
+
+def database_problem(error: BaseException) -> Problem | None:
+    """The problem a client can act on behind a database error that got past the domain's own checks."""
+    if not isinstance(error, DBAPIError):
+        return None
+    state = sqlstate(error)
+    if state in _UNSTORABLE_TEXT:
+        return Problem(422, "The input holds a character that cannot be stored (e.g. a NUL byte).")
+    if state == UNIQUE_VIOLATION:
+        return Problem(409, "Another request wrote the same record at the same moment; fetch it and try again.")
+    if state in TRANSIENT_CONFLICTS:
+        return Problem(
+            503,
+            "Concurrent writes to the same records kept colliding; nothing was written. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    return None
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -171,8 +190,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and sqlstate(exc) in _UNSTORABLE_TEXT:
-            return problem_response(422, "The input holds a character that cannot be stored (e.g. a NUL byte).")
+        if (problem := database_problem(exc)) is not None:
+            return problem_response(problem.status, problem.detail, headers=problem.headers)
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return problem_response(503, DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
@@ -190,5 +209,6 @@ class ErrorCode:
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    PRECONDITION_REQUIRED = "PRECONDITION_REQUIRED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL = "INTERNAL_SERVER_ERROR"

@@ -1,17 +1,18 @@
-"""GraphQL plumbing: the per-request context with its DataLoaders, and error codes."""
+"""GraphQL plumbing: the per-request context with its DataLoaders, the one commit, and error codes."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.fastapi import BaseContext
+from strawberry.types.graphql import OperationType
 
-from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, is_database_unavailable
+from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -51,13 +52,42 @@ class Context(BaseContext):
         return self._loaders[batch_load]
 
 
+NOT_SAVED = "The changes could not be saved; nothing was written."
+
+
+async def _settle(session: AsyncSession, result: Any, is_mutation: bool) -> None:
+    if result.errors:
+        await session.rollback()
+        if is_mutation:
+            result.data = None
+        return
+    try:
+        await session.commit()
+    except Exception as error:  # whatever stopped the commit, the answer must not claim the write
+        result.data = None
+        result.errors = [GraphQLError(NOT_SAVED, original_error=error)]
+
+
+class CommitOnce(SchemaExtension):
+    """The operation's writes are committed once, after execution and before the answer is sent, and only if
+    no field failed. Otherwise all are rolled back, and a mutation answers `data: null` beside its errors, so
+    that no field of the answer speaks of a write that did not happen (an operation is all or nothing)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        context, result = self.execution_context.context, self.execution_context.result
+        if isinstance(context, Context) and result is not None:
+            is_mutation = self.execution_context.operation_type == OperationType.MUTATION
+            await context.run(_settle, result, is_mutation)
+
+
 _CODE_BY_STATUS = {
     400: ErrorCode.BAD_USER_INPUT,
     401: ErrorCode.UNAUTHENTICATED,
     403: ErrorCode.FORBIDDEN,
     409: ErrorCode.CONFLICT,
     412: ErrorCode.PRECONDITION_FAILED,
-    428: ErrorCode.PRECONDITION_FAILED,
+    428: ErrorCode.PRECONDITION_REQUIRED,
     404: ErrorCode.NOT_FOUND,
     422: ErrorCode.BAD_USER_INPUT,
     503: ErrorCode.SERVICE_UNAVAILABLE,
@@ -82,6 +112,8 @@ class ErrorCodes(MaskErrors):
 
     def _classify(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and (problem := database_problem(original)) is not None:
+            original = problem
         if isinstance(original, Problem):
             return self._with_code(
                 error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)

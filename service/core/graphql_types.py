@@ -1,8 +1,15 @@
 """GraphQL types every domain shares."""
 
+import dataclasses
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
 import strawberry
+from pydantic import BaseModel, ValidationError
 
 from service.core import partial_date
+from service.core.errors import BadRequest
+from service.core.preconditions import as_entity_tag
 
 Precision = strawberry.enum(partial_date.Precision, description="How precisely the source states a date.")
 
@@ -27,3 +34,55 @@ class LocalizedText:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+@strawberry.input(
+    description="Text in several languages. In an update, a language left out keeps its text; null removes it."
+)
+class LocalizedTextInput:
+    lv: str | None = strawberry.UNSET
+    en: str | None = strawberry.UNSET
+    lt: str | None = strawberry.UNSET
+    original: str | None = strawberry.UNSET
+
+
+def input_fields(value: Any) -> Any:
+    """A Strawberry input as the JSON a REST body would carry: UNSET fields left out, null kept (merge-patch)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: input_fields(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+            if getattr(value, field.name) is not strawberry.UNSET
+        }
+    if isinstance(value, list):
+        return [input_fields(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated_input(model: type[M], value: Any) -> M:
+    """A GraphQL input checked by the REST body's model: one set of rules, two doors."""
+    try:
+        return model.model_validate(input_fields(value))
+    except ValidationError as error:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise BadRequest(reasons) from None
+
+
+ETAG_DESCRIPTION = "The entity's ETag, as REST sends it: what an edit of it passes as `ifMatch`."
+IfMatchArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Required: the `etag` of the entity as you last read it "
+        "(PRECONDITION_REQUIRED without it, PRECONDITION_FAILED when it changed since)."
+    ),
+]
+
+
+def if_match_of(value: str | None) -> str | None:
+    """The `ifMatch` argument as an If-Match value: the ETag with or without its quotes."""
+    return as_entity_tag(value) if value is not None else None

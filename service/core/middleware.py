@@ -26,8 +26,16 @@ SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=31536000"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-# The GraphiQL page loads its scripts from a CDN; every other response is data and needs nothing.
+# Responses are data and need nothing, except the explorers' HTML pages (GraphiQL, Swagger UI, ReDoc): they load
+# scripts and styles from this service only; their libraries set inline styles, use data: fonts and images,
+# and ReDoc starts its search worker from a blob.
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+EXPLORER_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    b"font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; base-uri 'none'; form-action 'none'; "
+    b"frame-ancestors 'none'",
+)
 
 
 class TooLarge(Exception):
@@ -93,9 +101,8 @@ class RequestMiddleware:
                     # Strawberry answers a malformed HTTP request with plain text; say it as a problem.
                     plain_error["status"], plain_error["body"] = message["status"], b""
                     return
-                extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-                if not path.startswith("/graphql") and not path.startswith("/docs"):
-                    extra.append(API_CSP)
+                csp = EXPLORER_CSP if content_type.startswith(b"text/html") else API_CSP
+                extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS, csp]
                 message["headers"] = list(message.get("headers", [])) + extra
             elif plain_error:
                 plain_error["body"] += message.get("body", b"")

@@ -16,7 +16,8 @@ from graphql.error import GraphQLError
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.caching import etag_matches
+from service.core.errors import Problem, problem_response
+from service.core.preconditions import none_match
 
 HIT_HEADER = (b"x-cache", b"hit")
 MISS_HEADER = (b"x-cache", b"miss")
@@ -108,14 +109,21 @@ class ResponseCacheMiddleware:
         key = (version, *key_base)
         hit = self.cache.get(key)
         if hit is not None:
-            await self._send_cached(hit, headers.get(b"if-none-match"), send)
+            await self._send_cached(hit, headers.get(b"if-none-match"), scope, receive, send)
             return
         await self._fill(key, scope, _replay(body) if body else receive, send)
 
-    async def _send_cached(self, entry: tuple[int, list, bytes], if_none_match: bytes | None, send: Send) -> None:
+    async def _send_cached(
+        self, entry: tuple[int, list, bytes], if_none_match: bytes | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         status, response_headers, content = entry
         etag = next((v.decode() for k, v in response_headers if k == b"etag"), None)
-        if etag and if_none_match and etag_matches(if_none_match.decode("latin-1"), etag):
+        try:
+            fresh = bool(etag and if_none_match and none_match(if_none_match.decode("latin-1"), etag))
+        except Problem as problem:  # a malformed If-None-Match: the same 400 the route would send
+            await problem_response(problem.status, problem.detail)(scope, receive, send)
+            return
+        if fresh:
             kept = [(k, v) for k, v in response_headers if k in (b"etag", b"cache-control")]
             await send({"type": "http.response.start", "status": 304, "headers": kept + [HIT_HEADER]})
             await send({"type": "http.response.body", "body": b""})

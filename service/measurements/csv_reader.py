@@ -16,7 +16,7 @@ MAX_ROWS = 10_000
 @dataclass(frozen=True)
 class CsvRow:
     line: int  # the physical line the row ends on, the header being line 1
-    values: dict[str, str]
+    values: dict[str, str]  # by column, without surrounding spaces
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
         faults = "; ".join(
             part
             for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unknown {', '.join(unknown)}" if unknown else "",
-                f"repeated {', '.join(duplicated)}" if duplicated else "",
+                f"missing: {','.join(missing)}" if missing else "",
+                f"unknown: {','.join(unknown)}" if unknown else "",
+                f"repeated: {','.join(duplicated)}" if duplicated else "",
             )
             if part
         )
@@ -125,7 +125,7 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
                     )
                 )
                 continue
-            rows.append(CsvRow(line, dict(zip(names, cells, strict=True))))
+            rows.append(CsvRow(line, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}))
     except csv.Error as error:
         raise Problem(422, f"Line {reader.line_num} cannot be read as CSV ({error}).") from None
     return CsvTable(encoding, separator, names, rows, malformed)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 import strawberry
 from strawberry.types import Info
@@ -9,8 +10,11 @@ from strawberry.types import Info
 from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
+from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, repository, service
 from service.measurements.schemas import MeasurementIn, MeasurementOut
+from service.registry import models as registry_models
+from service.registry import repository as registry_repository
 from service.registry.graphql import Institution, load_institution
 from service.strategy import models as strategy_models
 from service.strategy import repository as strategy_repository
@@ -68,20 +72,31 @@ class Progress:
         return await load_institution(info, self.institution_id)
 
 
+async def _institutions_of(
+    info: Info[Context, None], ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, registry_models.Institution]:
+    """The institutions the service's output names, batched with every other indicator's of the request."""
+    wanted = list({i for i in ids if i is not None})
+    rows = await info.context.loader(registry_repository.institutions_by_ids).load_many(wanted)
+    return {row.id: row for row in rows if row is not None}
+
+
 async def indicator_actuals(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Actual]:
     """The current revision of every year (and institution) of the indicator."""
     rows = await info.context.loader(repository.current_by_indicator, missing=list).load(indicator.id)
-    return [Actual.of(service.measurement_out(row, {})) for row in rows]
+    institutions = await _institutions_of(info, (row.institution_id for row in rows))
+    return [Actual.of(service.measurement_out(row, institutions)) for row in rows]
 
 
 async def indicator_progress(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Progress]:
     values = await info.context.loader(strategy_repository.values_by_indicator, missing=list).load(indicator.id)
     official = await info.context.loader(repository.official_by_indicator, missing=list).load(indicator.id)
     assessed = await info.context.loader(repository.assessments_by_indicator, missing=list).load(indicator.id)
+    institutions = await _institutions_of(info, (value.institution_id for value in values))
     return [
         Progress(year=p.year, target=p.target, actual=p.actual, status=p.status, ratio=p.ratio,
                  institution_id=p.institution.id if p.institution else None)
-        for p in service.indicator_progress(indicator, values, official, assessed, {})
+        for p in service.indicator_progress(indicator, values, official, assessed, institutions)
     ]  # fmt: skip
 
 
@@ -158,12 +173,6 @@ def _indicator_id(value: strawberry.ID) -> uuid.UUID:
         raise BadRequest(f"{value!r} is not an indicator id.") from None
 
 
-def _etag(value: str | None) -> str | None:
-    if value is None or value.startswith('"') or value == "*":
-        return value
-    return f'"{value}"'
-
-
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
     principal = await info.context.run(principal_of, info.context.authorization)
     out, _ = await info.context.run(
@@ -192,7 +201,8 @@ class MeasurementsMutation:
             raise BadRequest(str(error)) from None
         written = await info.context.run(
             service.record_measurement, principal, _indicator_id(input.indicator_id), payload,
-            if_match=_etag(input.if_match), idempotency_key=input.idempotency_key,
+            if_match=as_entity_tag(input.if_match) if input.if_match is not None else None,
+            idempotency_key=input.idempotency_key,
         )  # fmt: skip
         return Actual.of(MeasurementOut.model_validate(written.body))
 

@@ -2,10 +2,10 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import rows_by_parent
@@ -22,16 +22,26 @@ def _slot(indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None):
     )
 
 
-async def lock_slot(
-    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
-) -> None:
-    """Serialise writers of one indicator, year and institution until the transaction ends.
+Slot = tuple[uuid.UUID, int, uuid.UUID | None]
+"""indicator, year, institution: what a value is posted for."""
+
+_LOCK_IN_KEY_ORDER = text(
+    "SELECT pg_advisory_xact_lock(k) FROM "
+    "(SELECT DISTINCT hashtextextended(key, 0) AS k FROM unnest(CAST(:keys AS text[])) AS key ORDER BY k) AS ordered"
+)
+
+
+async def lock_slots(session: AsyncSession, slots: Iterable[Slot], of: str = "measurement") -> None:
+    """Serialise writers of the same indicator, year and institution until the transaction ends.
 
     A row lock would not do: a writer that waited on it would still read the revision it locked,
     not the one committed meanwhile. After this lock, the next statement sees every committed revision.
+    The locks are taken in one statement, in the order of the lock keys themselves, so two writers of
+    overlapping sets of slots (two imports) queue up instead of deadlocking.
     """
-    key = f"measurement:{indicator_id}:{year}:{institution_id or '-'}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    keys = [f"{of}:{indicator_id}:{year}:{institution_id or '-'}" for indicator_id, year, institution_id in slots]
+    if keys:
+        await session.execute(_LOCK_IN_KEY_ORDER, {"keys": keys})
 
 
 async def current_revision(
@@ -77,6 +87,15 @@ async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) 
     return await _latest(session, ids, approved_only=False)
 
 
+async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Measurement]:
+    """The latest revision of every year (and institution) of each indicator, by slot."""
+    return {
+        (row.indicator_id, row.year, row.institution_id): row
+        for rows in (await _latest(session, ids, approved_only=False)).values()
+        for row in rows
+    }
+
+
 async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Measurement]]:
     """The official actual of every year (and institution): the latest approved revision."""
     return await _latest(session, ids, approved_only=True)
@@ -86,3 +105,23 @@ async def assessments_by_indicator(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Assessment]]:
     return await rows_by_parent(session, Assessment, "indicator_id", ids, (Assessment.year,))
+
+
+async def upsert_assessment(session: AsyncSession, values: dict) -> uuid.UUID:
+    """Insert the year's assessment or replace it; concurrent writers meet in the unique key, not in a 500."""
+    stmt = insert(Assessment.__table__).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["indicator_id", "year", "institution_id"],
+        set_={name: stmt.excluded[name] for name in ("status", "comment", "set_by", "set_at")},
+    ).returning(Assessment.__table__.c.id)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def assessment(
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
+) -> Assessment | None:
+    institution = (
+        Assessment.institution_id.is_(None) if institution_id is None else Assessment.institution_id == institution_id
+    )
+    stmt = select(Assessment).where(Assessment.indicator_id == indicator_id, Assessment.year == year, institution)
+    return (await session.scalars(stmt)).first()

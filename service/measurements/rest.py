@@ -1,5 +1,7 @@
 """REST routes of the measurements, under /api/v1."""
 
+import csv
+import io
 import uuid
 from typing import Annotated
 
@@ -11,7 +13,7 @@ from service.core import audit
 from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import WRITE_RESPONSES, Problem, problem_response, problem_responses
+from service.core.errors import WRITE_RESPONSES, Problem, problem_response
 from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.measurements import service
@@ -39,7 +41,7 @@ InstitutionParam = Annotated[
 REVISION_ETAG = {
     "ETag": {"description": "The revision's ETag: send it as If-Match to correct it.", "schema": {"type": "string"}}
 }
-RECORD_RESPONSES = problem_responses(412, 428) | {
+RECORD_RESPONSES = {
     201: {"headers": REVISION_ETAG | {"Location": {"description": "The year's history.", "schema": {"type": "string"}}}}
 }
 REVISION_RESPONSES = {200: {"headers": REVISION_ETAG}}
@@ -59,8 +61,9 @@ async def record_measurement(
     if_match: Annotated[
         str | None,
         Header(
+            max_length=4096,
             description="ETag of the current revision; required to correct one (428 without it, 412 when it is "
-            "no longer the current one)."
+            "no longer the current one).",
         ),
     ] = None,
     idempotency_key: Annotated[
@@ -174,12 +177,14 @@ async def progress_summary(
     return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
+IMPORT_COLUMNS_TEXT = (
+    ", ".join(service.IMPORT_COLUMNS) + " and optionally " + ", ".join(service.OPTIONAL_IMPORT_COLUMNS)
+)
 IMPORT_FORMATS = (
     "Comma- or semicolon-separated (as Excel writes it in a Latvian locale), UTF-8 (with or without BOM) or "
-    "Windows-1257, decimal comma or point; the header names the columns "
-    + ", ".join(service.IMPORT_COLUMNS)
-    + " in any order."
+    f"Windows-1257, decimal comma or point; the header names the columns {IMPORT_COLUMNS_TEXT}, in any order."
 )
+IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream")
 
 
@@ -203,9 +208,11 @@ async def _uploaded_csv(request: Request) -> bytes:
 
 @router.post(
     "/measurements/import",
-    status_code=201,
     response_model=ImportResult,
-    responses={415: {"description": "The body is neither CSV nor a form with a CSV file."}},
+    responses={
+        201: {"model": ImportResult, "description": "At least one revision was written."},
+        415: {"description": "The body is neither CSV nor a form with a CSV file."},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -231,21 +238,47 @@ async def import_measurements(
         str | None, Query(max_length=200, description="Strategy id or key of the indicator codes.")
     ] = None,
 ) -> Response:
-    """A CSV of actuals: all rows are checked first; if any fails nothing is written and every failing row is
-    listed, else all are written at once. The answer says which encoding and separator were read."""
-    table = read_csv(await _uploaded_csv(request), service.IMPORT_COLUMNS)
-    written, errors = await service.import_csv(session, principal, table, strategy)
-    read_as = {"encoding": table.encoding, "separator": table.separator}
+    """A CSV of actuals (indicator_code,year,institution,value,comment[,expected_revision]) under the rules of a
+    single post: a row equal to the year's current revision is `unchanged` and writes nothing; a row that changes
+    a year which has a value names the revision it corrects in `expected_revision` (the template pre-fills it);
+    a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
+    failing row is listed, else all are written at once (201; 200 when nothing needed writing). The answer says
+    which encoding and separator the file was read with."""
+    table = read_csv(await _uploaded_csv(request), service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
+    result, errors = await service.import_rows(session, principal, table, strategy)
     if errors:
         return problem_response(
             422,
             f"{len(errors)} row(s) failed; nothing was written. The file was read as {table.encoding}, "
             f"separated by {table.separator!r}.",
             errors=[e.model_dump() for e in errors],
-            **read_as,
+            encoding=table.encoding,
+            separator=table.separator,
         )
-    result = ImportResult(written=len(written), measurements=written, **read_as)
-    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.written else 200)
+
+
+@router.get(
+    "/measurements/template.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": f"Columns: {IMPORT_HEADER}"}},
+)
+async def import_template(
+    session: SessionDep,
+    principal: PrincipalDep,
+    strategy: Annotated[
+        str | None, Query(max_length=200, description="Strategy id or key; upload the file with the same one.")
+    ] = None,
+) -> Response:
+    """The file to fill in and upload to `/measurements/import`: a row for every year (and institution) the
+    token may post, with the current value, comment and revision (`expected_revision`) pre-filled."""
+    rows = await service.import_template(session, principal, strategy)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    headers = {"Content-Disposition": 'attachment; filename="measurements.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/audit", response_model=Page[AuditOut])

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,9 +120,30 @@ class ImportRowError(BaseModel):
     reason: str
 
 
+class ImportOutcome(StrEnum):
+    created = "created"
+    corrected = "corrected"
+    unchanged = "unchanged"
+    empty = "empty"
+
+
+class ImportRowResult(BaseModel):
+    row: int = Field(description="Line number in the CSV, the header being line 1.")
+    outcome: ImportOutcome = Field(
+        description="created: the year's first value; corrected: a new revision of the one the row named; "
+        "unchanged: equal to the current revision, nothing written; empty: no value, nothing to post."
+    )
+    revision: int | None = Field(description="The year's current revision after the import.")
+
+
 class ImportResult(BaseModel):
-    written: int
-    measurements: list[MeasurementOut]
+    created: int
+    corrected: int
+    unchanged: int
+    empty: int
+    written: int = Field(description="Revisions written: created + corrected.")
+    rows: list[ImportRowResult]
+    measurements: list[MeasurementOut] = Field(description="The revisions written.")
     encoding: Literal["utf-8", "windows-1257"] = Field(description="How the file's bytes were read.")
     separator: Literal[",", ";"] = Field(description="The column separator found in the header.")
 

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import audit, idempotency
+from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
+from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem
 from service.measurements import repository
 from service.measurements.csv_reader import CsvTable
@@ -21,7 +22,10 @@ from service.measurements.schemas import (
     AreaProgress,
     AssessmentIn,
     GoalProgress,
+    ImportOutcome,
+    ImportResult,
     ImportRowError,
+    ImportRowResult,
     MeasurementIn,
     MeasurementOut,
     ProgressCounts,
@@ -197,7 +201,7 @@ async def _locked_current(
     session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
 ) -> Measurement | None:
     """The current revision, read after taking the slot's lock so that concurrent writers queue up."""
-    await repository.lock_slot(session, indicator_id, year, institution_id)
+    await repository.lock_slots(session, [(indicator_id, year, institution_id)])
     return await repository.current_revision(session, indicator_id, year, institution_id)
 
 
@@ -256,7 +260,7 @@ async def prepare(
 async def append_revision(
     session: AsyncSession, principal: Principal, posting: Posting, current: Measurement | None
 ) -> Measurement:
-    """The next revision, audited; the caller commits."""
+    """The next revision, audited; the request commits."""
     row = Measurement(
         indicator_id=posting.ctx.indicator.id,
         year=posting.year,
@@ -273,35 +277,36 @@ async def append_revision(
         posted_by_token=principal.token_id,
         posted_at=dt.datetime.now(dt.UTC),
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Problem(
-            409, "Another value for the same year was posted at the same moment; fetch it and correct it."
-        ) from None
+    conflict = "Another value for the same year was posted at the same moment; fetch it and correct it."
+    async with journal.savepoint(session, "measurement", conflict):
+        session.add(row)
     action = "correct" if current else "create"
-    await audit.record(session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row))
+    await audit.record(
+        session, principal, action, "measurement", row.id, _snapshot(current), _snapshot(row),
+        parent=("indicator", row.indicator_id),
+    )  # fmt: skip
     return row
 
 
 def _check_precondition(current: Measurement | None, if_match: str | None, year: int) -> None:
+    tags = preconditions.parse("If-Match", if_match) if if_match is not None else None
     if current is not None:
-        if if_match is None:
+        # `*` matches any current revision, so it would let a correction overwrite one its sender never saw.
+        if tags is None or tags == preconditions.ANY:
             raise Problem(
                 428,
                 f"A value for {year} exists (revision {current.revision}); a correction must send "
-                f"If-Match: {revision_etag(current.id)} so that it cannot overwrite a change it has not seen.",
+                f"If-Match: {revision_etag(current.id)}, the ETag of the current revision (not `*`), "
+                "so that it cannot overwrite a change it has not seen.",
             )
-        if if_match.strip() not in (revision_etag(current.id), "*"):
+        if not preconditions.strong_match(tags, revision_etag(current.id)):
             raise Problem(
                 412,
                 f"The value changed meanwhile: the current revision is {current.revision}, "
                 f"ETag {revision_etag(current.id)}.",
             )
-    elif if_match is not None and if_match.strip() != "*":
-        raise Problem(412, f"There is no value for {year} yet to match {if_match}.")
+    elif tags is not None:
+        raise Problem(412, f"There is no value for {year} yet to match {if_match}; post it without If-Match.")
 
 
 async def record_measurement(
@@ -315,100 +320,229 @@ async def record_measurement(
 ) -> Written:
     """Post a year's actual, or correct it: every post is a new revision, none overwrites another."""
     posting = await prepare(session, principal, await indicator_context(session, indicator_id), payload)
+    fingerprint = None
     if idempotency_key is not None:
         fingerprint = idempotency.fingerprint("measurement", str(indicator_id), payload.model_dump(mode="json"))
-        earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
-        if earlier is not None:
-            replay = Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
-            await session.rollback()
-            return replay
-    current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
-    _check_precondition(current, if_match, posting.year)
-    row = await append_revision(session, principal, posting, current)
-    institutions = {posting.institution.id: posting.institution} if posting.institution else {}
-    body = measurement_out(row, institutions, current).model_dump(mode="json")
-    if idempotency_key is not None:
-        await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
-    await session.commit()
-    return Written(201, body, revision_etag(row.id))
+
+    async def write() -> Written:
+        if idempotency_key is not None:
+            earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
+            if earlier is not None:
+                return Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
+        current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
+        _check_precondition(current, if_match, posting.year)
+        row = await append_revision(session, principal, posting, current)
+        institutions = {posting.institution.id: posting.institution} if posting.institution else {}
+        body = measurement_out(row, institutions, current).model_dump(mode="json")
+        if idempotency_key is not None:
+            await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
+        return Written(201, body, revision_etag(row.id))
+
+    return await retrying_conflicts(session, write)
 
 
-IMPORT_COLUMNS = ["indicator_code", "year", "institution", "value", "comment"]
+IMPORT_COLUMNS = ("indicator_code", "year", "institution", "value", "comment")
+OPTIONAL_IMPORT_COLUMNS = ("expected_revision",)
 
 
-async def import_csv(
+@dataclass(frozen=True)
+class ImportLine:
+    line: int
+    posting: Posting
+    expected_revision: int | None
+
+
+def _same_value(posting: Posting, current: Measurement) -> bool:
+    return (
+        posting.parsed.kind.value == current.kind
+        and posting.parsed.number == current.number
+        and posting.parsed.second == current.second
+        and (posting.comment or None) == (current.comment or None)
+    )
+
+
+def _import_outcome(line: ImportLine, current: Measurement | None) -> ImportOutcome:
+    """The same rule as a single post: a year with a value is corrected only by naming the revision corrected."""
+    year, expected = line.posting.year, line.expected_revision
+    if current is None:
+        if expected is not None:
+            raise Invalid("expected_revision", f"year {year} has no value yet; leave expected_revision empty")
+        return ImportOutcome.created
+    if _same_value(line.posting, current):
+        return ImportOutcome.unchanged
+    if expected is None:
+        raise Invalid(
+            "expected_revision",
+            f"year {year} already has revision {current.revision} ({current.text}); add expected_revision "
+            f"{current.revision} to correct it",
+        )
+    if expected != current.revision:
+        raise Invalid(
+            "expected_revision",
+            f"year {year} is at revision {current.revision} ({current.text}), not {expected}: it changed since "
+            "the file was made; download the template again",
+        )
+    return ImportOutcome.corrected
+
+
+def _problem_row(line: int, problem: Problem) -> ImportRowError:
+    field = (problem.extra.get("errors") or [{}])[0].get("field")
+    return ImportRowError(row=line, field=field, reason=problem.detail)
+
+
+async def _import_line(
+    session: AsyncSession,
+    principal: Principal,
+    line: int,
+    cells: dict[str, str],
+    by_code: dict[str, list[Indicator]],
+    contexts: dict[uuid.UUID, IndicatorContext],
+) -> ImportLine:
+    """A row validated and authorized exactly as a single post of it would be."""
+    code = cells["indicator_code"]
+    candidates = by_code.get(code, [])
+    if len(candidates) != 1:
+        reason = f"no indicator with code {code!r}" if not candidates else f"{code!r} is in several strategies"
+        raise Invalid("indicator_code", reason + ("" if not candidates else "; pass ?strategy="))
+    try:
+        year = int(cells["year"])
+    except ValueError:
+        raise Invalid("year", f"{cells['year']!r} is not a year") from None
+    expected_text = cells.get("expected_revision", "")
+    if expected_text and not (expected_text.isdigit() and int(expected_text) >= 1):
+        raise Invalid("expected_revision", f"{expected_text!r} is not a revision number")
+    indicator = candidates[0]
+    if indicator.id not in contexts:
+        contexts[indicator.id] = await indicator_context(session, indicator.id)
+    fields = {"year": year, "value": cells["value"], "institution": cells["institution"] or None,
+              "comment": cells["comment"] or None}  # fmt: skip
+    try:
+        payload = MeasurementIn.model_validate(fields)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise Invalid(str(first["loc"][0]) if first["loc"] else "row", first["msg"]) from None
+    posting = await prepare(session, principal, contexts[indicator.id], payload)
+    return ImportLine(line, posting, int(expected_text) if expected_text else None)
+
+
+async def import_rows(
     session: AsyncSession, principal: Principal, table: CsvTable, strategy_key: str | None
-) -> tuple[list[MeasurementOut], list[ImportRowError]]:
-    """Validate every row first; write all of them in one transaction, or none if any row fails."""
-    strategy_id = None
-    if strategy_key:
-        strategy_id = await resolve_strategy_id(session, strategy_key)
+) -> tuple[ImportResult | None, list[ImportRowError]]:
+    """Check every row first; write all of them in one transaction, or none if any row fails."""
+    strategy_id = await resolve_strategy_id(session, strategy_key) if strategy_key else None
     by_code: dict[str, list[Indicator]] = {}
     for indicator in await strategy.list_indicators(
         session, strategy.IndicatorQuery(strategy_id=strategy_id), 100_000, None
     ):
         by_code.setdefault(indicator.code, []).append(indicator)
     contexts: dict[uuid.UUID, IndicatorContext] = {}
-    postings: list[Posting] = []
+    lines: list[ImportLine] = []
     errors = [ImportRowError(row=line, field=None, reason=reason) for line, reason in table.malformed]
-    seen: dict[tuple, int] = {}
-    for line, row in ((r.line, r.values) for r in table.rows):
-        code = row["indicator_code"].strip()
-        candidates = by_code.get(code, [])
-        if len(candidates) != 1:
-            reason = (
-                f"no indicator with code {code!r}"
-                if not candidates
-                else f"{code!r} is in several strategies; pass ?strategy="
-            )
-            errors.append(ImportRowError(row=line, field="indicator_code", reason=reason))
+    empty: list[int] = []
+    seen: dict[repository.Slot, int] = {}
+    for line, cells in ((row.line, row.values) for row in table.rows):
+        if not cells["value"]:
+            empty.append(line)  # a template's year left blank: nothing to post
             continue
         try:
-            year = int(row["year"].strip())
-        except ValueError:
-            errors.append(ImportRowError(row=line, field="year", reason=f"{row['year']!r} is not a year"))
-            continue
-        indicator = candidates[0]
-        if indicator.id not in contexts:
-            contexts[indicator.id] = await indicator_context(session, indicator.id)
-        payload_fields = {
-            "year": year,
-            "value": row["value"],
-            "institution": row["institution"].strip() or None,
-            "comment": row["comment"].strip() or None,
-        }
-        try:
-            payload = MeasurementIn.model_validate(payload_fields)
-            posting = await prepare(session, principal, contexts[indicator.id], payload)
+            checked = await _import_line(session, principal, line, cells, by_code, contexts)
         except Problem as problem:
-            field = (problem.extra.get("errors") or [{}])[0].get("field")
-            errors.append(ImportRowError(row=line, field=field, reason=problem.detail))
+            errors.append(_problem_row(line, problem))
             continue
-        except ValueError as error:
-            errors.append(ImportRowError(row=line, field=None, reason=str(error)))
-            continue
-        slot = (indicator.id, posting.year, posting.institution_id)
+        slot = _slot_of(checked.posting)
         if slot in seen:
-            errors.append(
-                ImportRowError(
-                    row=line, field=None, reason=f"the same indicator, year and institution as row {seen[slot]}"
-                )
-            )
+            reason = f"the same indicator, year and institution as row {seen[slot]}"
+            errors.append(ImportRowError(row=line, field=None, reason=reason))
             continue
         seen[slot] = line
-        postings.append(posting)
-    if errors or not postings:
-        errors.sort(key=lambda error: error.row)
-        await session.rollback()
-        return [], errors or [ImportRowError(row=1, field=None, reason="the file has no data rows")]
-    written = []
-    for posting in postings:
-        current = await _locked_current(session, posting.ctx.indicator.id, posting.year, posting.institution_id)
-        row = await append_revision(session, principal, posting, current)
-        institutions = {posting.institution.id: posting.institution} if posting.institution else {}
-        written.append(measurement_out(row, institutions, current))
-    await session.commit()
-    return written, []
+        lines.append(checked)
+    if not lines and not empty and not errors:
+        errors.append(ImportRowError(row=1, field=None, reason="the file has no data rows"))
+
+    async def write() -> tuple[ImportResult | None, list[ImportRowError]]:
+        await repository.lock_slots(session, seen)
+        current = await repository.current_by_slot(session, list(contexts))
+        outcomes: list[tuple[ImportLine, ImportOutcome]] = []
+        failed = list(errors)
+        for checked in lines:
+            try:
+                outcomes.append((checked, _import_outcome(checked, current.get(_slot_of(checked.posting)))))
+            except Problem as problem:
+                failed.append(_problem_row(checked.line, problem))
+        if failed:
+            return None, sorted(failed, key=lambda e: e.row)
+        results, written = [], []
+        for checked, outcome in outcomes:
+            previous = current.get(_slot_of(checked.posting))
+            row = previous
+            if outcome != ImportOutcome.unchanged:
+                row = await append_revision(session, principal, checked.posting, previous)
+                institution = checked.posting.institution
+                written.append(measurement_out(row, {institution.id: institution} if institution else {}, previous))
+            results.append(ImportRowResult(row=checked.line, outcome=outcome, revision=row.revision))
+        results += [ImportRowResult(row=number, outcome=ImportOutcome.empty, revision=None) for number in empty]
+        counts = Counter(r.outcome for r in results)
+        return ImportResult(
+            created=counts[ImportOutcome.created], corrected=counts[ImportOutcome.corrected],
+            unchanged=counts[ImportOutcome.unchanged], empty=counts[ImportOutcome.empty],
+            written=len(written), rows=sorted(results, key=lambda r: r.row), measurements=written,
+            encoding=table.encoding, separator=table.separator,
+        ), []  # fmt: skip
+
+    return await retrying_conflicts(session, write)
+
+
+def _slot_of(posting: Posting) -> repository.Slot:
+    return (posting.ctx.indicator.id, posting.year, posting.institution_id)
+
+
+def _may_post(principal: Principal, ctx: IndicatorContext, institution: Institution | None) -> bool:
+    try:
+        authorize(principal, ctx, institution)
+    except Forbidden:
+        return False
+    return True
+
+
+async def import_template(
+    session: AsyncSession, principal: Principal, strategy_key: str | None
+) -> list[dict[str, str]]:
+    """A row for every year (and institution) the principal may post, pre-filled with the current revision
+    and its number as expected_revision: uploaded again it changes nothing, and an edited value corrects
+    exactly the revision the row names."""
+    strategy_id = await resolve_strategy_id(session, strategy_key) if strategy_key else None
+    query = strategy.IndicatorQuery(
+        strategy_id=strategy_id, institution_id=None if principal.is_admin else principal.institution_id
+    )
+    indicators = await strategy.list_indicators(session, query, 100_000, None)
+    ids = [i.id for i in indicators]
+    values = await strategy.values_by_indicator(session, ids)
+    links = await strategy.goal_institutions_by_goal(session, list({i.goal_id for i in indicators}))
+    strategies = await strategy.strategies_by_ids(session, list({i.strategy_id for i in indicators}))
+    institutions = await registry.institutions_by_ids(
+        session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
+    )
+    current = await repository.current_by_slot(session, ids)
+    this_year = dt.datetime.now(dt.UTC).year
+    rows = []
+    for indicator in indicators:
+        ctx = IndicatorContext(indicator, strategies[indicator.strategy_id], values[indicator.id],
+                               frozenset(link.institution_id for link in links[indicator.goal_id]))  # fmt: skip
+        if not ctx.kinds:
+            continue
+        owners = sorted((institutions[i] for i in ctx.own_value_institutions), key=lambda i: i.code) or [None]
+        for year in range(ctx.strategy.period_start, min(ctx.strategy.period_end, this_year) + 1):
+            for institution in owners:
+                if not _may_post(principal, ctx, institution):
+                    continue
+                revision = current.get((indicator.id, year, institution.id if institution else None))
+                rows.append({
+                    "indicator_code": indicator.code, "year": str(year),
+                    "institution": institution.code if institution else "",
+                    "value": revision.text if revision else "", "comment": (revision.comment or "") if revision else "",
+                    "expected_revision": str(revision.revision) if revision else "",
+                })  # fmt: skip
+    return rows
 
 
 async def review(
@@ -426,27 +560,33 @@ async def review(
     ctx = await indicator_context(session, indicator_id)
     institution = await resolve_institution(session, ctx, institution_code)
     institution_id = institution.id if institution else None
-    current = await _locked_current(session, indicator_id, year, institution_id)
-    if current is None:
-        raise NotFound("measurement", f"{ctx.indicator.code} {year}")
-    if current.status != Status.submitted:
-        raise Problem(
-            409, f"Revision {current.revision} is already {current.status}; only a submitted value is reviewed."
-        )
     if not approve and not (comment and comment.strip()):
         raise Invalid("comment", "say why the value is returned, so that the agency can correct it")
-    before = _snapshot(current)
-    current.status = Status.approved if approve else Status.returned
-    current.reviewed_by = principal.describe()
-    current.reviewed_at = dt.datetime.now(dt.UTC)
-    current.review_comment = comment
-    await session.flush()
-    await audit.record(
-        session, principal, "approve" if approve else "return", "measurement", current.id, before, _snapshot(current)
-    )
-    await session.commit()
+
+    async def write() -> Measurement:
+        current = await _locked_current(session, indicator_id, year, institution_id)
+        if current is None:
+            raise NotFound("measurement", f"{ctx.indicator.code} {year}")
+        if current.status != Status.submitted:
+            raise Problem(
+                409, f"Revision {current.revision} is already {current.status}; only a submitted value is reviewed."
+            )
+        before = _snapshot(current)
+        current.status = Status.approved if approve else Status.returned
+        current.reviewed_by = principal.describe()
+        current.reviewed_at = dt.datetime.now(dt.UTC)
+        current.review_comment = comment
+        await session.flush()
+        action = "approve" if approve else "return"
+        await audit.record(
+            session, principal, action, "measurement", current.id, before, _snapshot(current),
+            parent=("indicator", current.indicator_id),
+        )  # fmt: skip
+        return current
+
+    reviewed = await retrying_conflicts(session, write)
     institutions = {institution.id: institution} if institution else {}
-    return measurement_out(current, institutions), revision_etag(current.id)
+    return measurement_out(reviewed, institutions), revision_etag(reviewed.id)
 
 
 async def _institutions(session: AsyncSession, rows: Sequence) -> dict[uuid.UUID, Institution]:
@@ -502,29 +642,24 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
     )
     if target is None or target.kind != ValueKind.qualitative:
         raise Invalid("year", f"indicator {ctx.indicator.code} has no qualitative target for {payload.year}")
-    existing = next(
-        (a for a in (await repository.assessments_by_indicator(session, [indicator_id]))[indicator_id]
-         if a.year == payload.year and a.institution_id == institution_id),
-        None,
-    )  # fmt: skip
-    before = {"status": existing.status, "comment": existing.comment} if existing else None
-    row = existing or Assessment(
-        indicator_id=indicator_id, year=payload.year, institution_id=institution_id, status="", set_by=""
-    )
-    row.status, row.comment, row.set_by = payload.status.value, payload.comment, principal.describe()
-    row.set_at = dt.datetime.now(dt.UTC)
-    session.add(row)
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        "assess",
-        "progress_assessment",
-        row.id,
-        before,
-        {"status": row.status, "comment": row.comment},
-    )
-    await session.commit()
+    values = {
+        "indicator_id": indicator_id, "year": payload.year, "institution_id": institution_id,
+        "status": payload.status.value, "comment": payload.comment, "set_by": principal.describe(),
+    }  # fmt: skip
+
+    async def write() -> None:
+        # The upsert alone would not fail; the lock makes `before` the assessment this one replaces.
+        await repository.lock_slots(session, [(indicator_id, payload.year, institution_id)], of="assessment")
+        existing = await repository.assessment(session, indicator_id, payload.year, institution_id)
+        before = {"status": existing.status, "comment": existing.comment} if existing else None
+        row_id = await repository.upsert_assessment(
+            session, values | {"id": uuid.uuid4(), "set_at": dt.datetime.now(dt.UTC)}
+        )
+        after = {"status": values["status"], "comment": values["comment"]}
+        parent = ("indicator", indicator_id)
+        await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after, parent=parent)
+
+    await retrying_conflicts(session, write)
 
 
 def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:

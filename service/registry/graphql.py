@@ -5,15 +5,22 @@ import uuid
 from typing import Annotated
 
 import strawberry
-from pydantic import BaseModel, ValidationError
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from service.core import partial_date
 from service.core.auth import Principal, principal_of, require_admin
 from service.core.errors import BadRequest
 from service.core.graphql import Context
-from service.core.graphql_types import LocalizedText, PageInfo, Precision
+from service.core.graphql_types import (
+    ETAG_DESCRIPTION,
+    IfMatchArgument,
+    LocalizedText,
+    LocalizedTextInput,
+    PageInfo,
+    Precision,
+    if_match_of,
+    validated_input,
+)
 from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
 from service.registry import models, repository, service
 from service.registry.schemas import (
@@ -82,6 +89,10 @@ class Institution:
     async def parent(self, info: Info[Context, None]) -> "Institution | None":
         return await load_institution(info, self.parent_id)
 
+    @strawberry.field(description=ETAG_DESCRIPTION)
+    async def etag(self, info: Info[Context, None]) -> str:
+        return await info.context.loader(service.institution_etags).load(uuid.UUID(self.id))
+
 
 @strawberry.type
 class MembershipEvent:
@@ -148,6 +159,10 @@ class Membership:
     async def coordinator(self, info: Info[Context, None]) -> Institution | None:
         return await load_institution(info, self.coordinator_id)
 
+    @strawberry.field(description=ETAG_DESCRIPTION)
+    async def etag(self, info: Info[Context, None]) -> str:
+        return await info.context.loader(service.membership_etags).load(uuid.UUID(self.id))
+
 
 @strawberry.type(description="An international organisation, body, committee or forum.")
 class Organization:
@@ -185,6 +200,10 @@ class Organization:
     async def memberships(self, info: Info[Context, None]) -> list[Membership]:
         rows = await info.context.loader(repository.memberships_by_organization, missing=list).load(self.row_id)
         return [Membership.of(row) for row in rows]
+
+    @strawberry.field(description=ETAG_DESCRIPTION)
+    async def etag(self, info: Info[Context, None]) -> str:
+        return await info.context.loader(service.organization_etags).load(self.row_id)
 
 
 @strawberry.type
@@ -368,15 +387,6 @@ class RegistryQuery:
         ]
 
 
-def _validated(model: type[BaseModel], data: JSON) -> BaseModel:
-    """The same rules as the REST bodies: one schema, two doors."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise BadRequest(reasons) from None
-
-
 def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -390,66 +400,161 @@ async def _admin(info: Info[Context, None]) -> Principal:
     return principal
 
 
+@strawberry.input
+class InstitutionInput:
+    code: str
+    name: LocalizedTextInput
+    kind: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, upper case.")
+    parent: str | None = strawberry.field(default=strawberry.UNSET, description="Code of the parent institution.")
+    aliases: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
+class InstitutionPatchInput:
+    name: LocalizedTextInput | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    parent: str | None = strawberry.UNSET
+    aliases: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class OrganizationInput:
+    name: LocalizedTextInput
+    kind: str
+    acronym: str | None = strawberry.UNSET
+    parent: str | None = strawberry.field(default=strawberry.UNSET, description="Parent organisation id or acronym.")
+    aliases: list[str] | None = strawberry.UNSET
+    established: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 8601 partial date.")
+    sources: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
+class OrganizationPatchInput:
+    acronym: str | None = strawberry.UNSET
+    name: LocalizedTextInput | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    parent: str | None = strawberry.UNSET
+    aliases: list[str] | None = strawberry.UNSET
+    established: str | None = strawberry.UNSET
+    sources: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class MembershipEventInput:
+    date: str = strawberry.field(description="ISO 8601 partial date.")
+    kind: str
+    organization: str | None = strawberry.field(default=strawberry.UNSET, description="The other organisation.")
+
+
+@strawberry.input
+class MembershipInput:
+    member: str = strawberry.field(description="Code of the member institution.")
+    relation: Relation
+    since: str | None = strawberry.UNSET
+    until: str | None = strawberry.UNSET
+    coordinator: str | None = strawberry.UNSET
+    financial_obligation: bool | None = strawberry.UNSET
+    events: list[MembershipEventInput] | None = strawberry.UNSET
+    note: LocalizedTextInput | None = strawberry.UNSET
+    sources: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input(description="A merge patch: a field left out keeps its value, null removes it; `events` replaces.")
+class MembershipPatchInput:
+    since: str | None = strawberry.UNSET
+    until: str | None = strawberry.UNSET
+    coordinator: str | None = strawberry.UNSET
+    financial_obligation: bool | None = strawberry.UNSET
+    events: list[MembershipEventInput] | None = strawberry.UNSET
+    note: LocalizedTextInput | None = strawberry.UNSET
+    sources: list[str] | None = strawberry.UNSET
+
+
 @strawberry.type
 class RegistryMutation:
-    @strawberry.mutation(description="Admin: add an institution. `input` has the REST body's fields (InstitutionIn).")
-    async def create_institution(self, info: Info[Context, None], input: JSON) -> Institution:
+    @strawberry.mutation(description="Admin: add an institution.")
+    async def create_institution(self, info: Info[Context, None], input: InstitutionInput) -> Institution:
         principal = await _admin(info)
-        out = await info.context.run(service.create_institution, principal, _validated(InstitutionIn, input))
+        data = validated_input(InstitutionIn, input)
+        out = await info.context.run(service.create_institution, principal, data)
         return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
 
-    @strawberry.mutation(description="Admin: change an institution (InstitutionPatch fields).")
-    async def update_institution(self, info: Info[Context, None], code: str, input: JSON) -> Institution:
+    @strawberry.mutation(description="Admin: change an institution (a merge patch, against its `etag`).")
+    async def update_institution(
+        self, info: Info[Context, None], code: str, input: InstitutionPatchInput, if_match: IfMatchArgument = None
+    ) -> Institution:
         principal = await _admin(info)
-        out = await info.context.run(service.update_institution, principal, code, _validated(InstitutionPatch, input))
+        patch = validated_input(InstitutionPatch, input)
+        out = await info.context.run(service.update_institution, principal, code, patch, if_match_of(if_match))
         return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
 
     @strawberry.mutation(description="Admin: delete an institution nothing refers to.")
-    async def delete_institution(self, info: Info[Context, None], code: str) -> bool:
-        await info.context.run(service.delete_institution, await _admin(info), code)
+    async def delete_institution(self, info: Info[Context, None], code: str, if_match: IfMatchArgument = None) -> bool:
+        await info.context.run(service.delete_institution, await _admin(info), code, if_match_of(if_match))
         return True
 
-    @strawberry.mutation(description="Admin: add an organisation (OrganizationIn fields).")
-    async def create_organization(self, info: Info[Context, None], input: JSON) -> Organization:
+    @strawberry.mutation(description="Admin: add an organisation.")
+    async def create_organization(self, info: Info[Context, None], input: OrganizationInput) -> Organization:
         principal = await _admin(info)
-        out = await info.context.run(service.create_organization, principal, _validated(OrganizationIn, input))
+        data = validated_input(OrganizationIn, input)
+        out = await info.context.run(service.create_organization, principal, data)
         return Organization.of(await info.context.run(repository.get_organization, out.id))
 
-    @strawberry.mutation(description="Admin: change an organisation (OrganizationPatch fields).")
-    async def update_organization(self, info: Info[Context, None], id: strawberry.ID, input: JSON) -> Organization:
+    @strawberry.mutation(description="Admin: change an organisation (a merge patch, against its `etag`).")
+    async def update_organization(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: OrganizationPatchInput,
+        if_match: IfMatchArgument = None,
+    ) -> Organization:
         principal = await _admin(info)
         organization_id = _uuid(id, "an organisation")
-        await info.context.run(
-            service.update_organization, principal, organization_id, _validated(OrganizationPatch, input)
-        )
+        patch = validated_input(OrganizationPatch, input)
+        await info.context.run(service.update_organization, principal, organization_id, patch, if_match_of(if_match))
         return Organization.of(await info.context.run(repository.get_organization, organization_id))
 
     @strawberry.mutation(description="Admin: delete an organisation and its memberships (tombstones stay).")
-    async def delete_organization(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        await info.context.run(service.delete_organization, await _admin(info), _uuid(id, "an organisation"))
+    async def delete_organization(
+        self, info: Info[Context, None], id: strawberry.ID, if_match: IfMatchArgument = None
+    ) -> bool:
+        organization_id = _uuid(id, "an organisation")
+        await info.context.run(service.delete_organization, await _admin(info), organization_id, if_match_of(if_match))
         return True
 
-    @strawberry.mutation(description="Admin: add a membership to an organisation (MembershipIn fields).")
+    @strawberry.mutation(description="Admin: add a membership to an organisation.")
     async def create_membership(
-        self, info: Info[Context, None], organization_id: strawberry.ID, input: JSON
+        self, info: Info[Context, None], organization_id: strawberry.ID, input: MembershipInput
     ) -> Membership:
         principal = await _admin(info)
         out = await info.context.run(
             service.create_membership,
             principal,
             _uuid(organization_id, "an organisation"),
-            _validated(MembershipIn, input),
+            validated_input(MembershipIn, input),
         )
         return Membership.of(await info.context.run(repository.get_membership, out.id))
 
-    @strawberry.mutation(description="Admin: change a membership (MembershipPatch fields).")
-    async def update_membership(self, info: Info[Context, None], id: strawberry.ID, input: JSON) -> Membership:
+    @strawberry.mutation(description="Admin: change a membership (a merge patch, against its `etag`).")
+    async def update_membership(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: MembershipPatchInput,
+        if_match: IfMatchArgument = None,
+    ) -> Membership:
         principal = await _admin(info)
         membership_id = _uuid(id, "a membership")
-        await info.context.run(service.update_membership, principal, membership_id, _validated(MembershipPatch, input))
+        patch = validated_input(MembershipPatch, input)
+        await info.context.run(service.update_membership, principal, membership_id, patch, if_match_of(if_match))
         return Membership.of(await info.context.run(repository.get_membership, membership_id))
 
     @strawberry.mutation(description="Admin: delete a membership (a tombstone stays).")
-    async def delete_membership(self, info: Info[Context, None], id: strawberry.ID) -> bool:
-        await info.context.run(service.delete_membership, await _admin(info), _uuid(id, "a membership"))
+    async def delete_membership(
+        self, info: Info[Context, None], id: strawberry.ID, if_match: IfMatchArgument = None
+    ) -> bool:
+        membership_id = _uuid(id, "a membership")
+        await info.context.run(service.delete_membership, await _admin(info), membership_id, if_match_of(if_match))
         return True

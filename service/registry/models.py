@@ -1,5 +1,6 @@
 import uuid
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -64,6 +65,8 @@ class Membership(Timestamped, table=True):
         Index("membership_organization", "organization_id"),
         Index("membership_coordinator", "coordinator_id"),
     )
+    # A membership's changes are also its organisation's, in the changes feed.
+    journal_parent: ClassVar[tuple[str, str]] = ("organization", "organization_id")
 
     id: uuid.UUID = Field(primary_key=True)
     organization_id: uuid.UUID = Field(

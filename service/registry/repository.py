@@ -106,11 +106,21 @@ async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Mem
     return await session.get(Membership, membership_id)
 
 
+async def memberships_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Membership]:
+    return await rows_by_id(session, Membership, ids)
+
+
 async def memberships_by_organization(
     session: AsyncSession, organization_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Membership]]:
     order = (Membership.relation, Membership.since.nulls_last(), Membership.id)
     return await rows_by_parent(session, Membership, "organization_id", organization_ids, order)
+
+
+async def lock_memberships_of(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[Membership]:
+    """The organisation's memberships, locked: one deleted meanwhile is left out rather than deleted twice."""
+    stmt = select(Membership).where(Membership.organization_id == organization_id).order_by(Membership.id)
+    return (await session.scalars(stmt.with_for_update().execution_options(populate_existing=True))).all()
 
 
 async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Institution]:

@@ -8,15 +8,15 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from fastapi.responses import StreamingResponse
 
 from service.core.auth import AdminDep
-from service.core.caching import CONDITIONAL_READ, json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.core.preconditions import IfMatch
 from service.registry import repository, service
 from service.registry.schemas import (
     EngagementOut,
@@ -88,8 +88,9 @@ async def list_organizations(
     )
     rows, next_cursor = await service.page_organizations(session, query, limit, cursor)
     if expand == "memberships":
-        details = await service.organization_details(session, rows)
-        return json_with_etag(request, Page[OrganizationDetail](items=details, next_cursor=next_cursor))
+        details = await service.organization_details(session, [row.id for row in rows])
+        items = [details[row.id] for row in rows]
+        return json_with_etag(request, Page[OrganizationDetail](items=items, next_cursor=next_cursor))
     items = await service.organizations_out(session, rows)
     return json_with_etag(request, Page[OrganizationOut](items=items, next_cursor=next_cursor))
 
@@ -195,6 +196,12 @@ async def get_organization(request: Request, session: SessionDep, organization_i
     return json_with_etag(request, await service.get_organization(session, organization_id))
 
 
+@router.get("/memberships/{membership_id:uuid}", response_model=MembershipOut, responses=CONDITIONAL_READ)
+async def get_membership(request: Request, session: SessionDep, membership_id: uuid.UUID) -> Response:
+    """One membership; its ETag is what an edit of it sends as If-Match."""
+    return json_with_etag(request, await service.get_membership(session, membership_id))
+
+
 @router.get("/engagements", response_model=Page[EngagementOut], responses=CONDITIONAL_READ)
 async def list_engagements(
     request: Request,
@@ -227,70 +234,76 @@ async def list_representations(
 
 
 # --- admin writes ---------------------------------------------------------------------------
+# PATCH bodies are JSON Merge Patches; every PATCH and DELETE names the version it was made against in
+# If-Match (the ETag of the entity's GET), and answers with the new state's ETag.
 
 admin_router = APIRouter(prefix="/api/v1", tags=["registry: admin"], responses=WRITE_RESPONSES)
 
 
-def _created(body: BaseModel, location: str) -> JSONResponse:
-    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers={"Location": location})
-
-
 @admin_router.post("/institutions", status_code=201, response_model=InstitutionOut)
-async def create_institution(session: SessionDep, admin: AdminDep, payload: InstitutionIn) -> JSONResponse:
+async def create_institution(session: SessionDep, admin: AdminDep, payload: InstitutionIn) -> Response:
     out = await service.create_institution(session, admin, payload)
-    return _created(out, f"/api/v1/institutions/{quote(out.code)}")
+    return written(out, 201, {"Location": f"/api/v1/institutions/{quote(out.code)}"})
 
 
 @admin_router.patch("/institutions/{code}", response_model=InstitutionOut)
 async def update_institution(
-    session: SessionDep, admin: AdminDep, code: str, payload: InstitutionPatch
-) -> InstitutionOut:
-    return await service.update_institution(session, admin, code, payload)
+    session: SessionDep, admin: AdminDep, code: str, payload: InstitutionPatch, if_match: IfMatch = None
+) -> Response:
+    return written(await service.update_institution(session, admin, code, payload, if_match))
 
 
 @admin_router.delete("/institutions/{code}", status_code=204)
-async def delete_institution(session: SessionDep, admin: AdminDep, code: str) -> Response:
+async def delete_institution(session: SessionDep, admin: AdminDep, code: str, if_match: IfMatch = None) -> Response:
     """Refused with 409 while memberships, goals or tasks refer to the institution."""
-    await service.delete_institution(session, admin, code)
+    await service.delete_institution(session, admin, code, if_match)
     return Response(status_code=204)
 
 
 @admin_router.post("/organizations", status_code=201, response_model=OrganizationDetail)
-async def create_organization(session: SessionDep, admin: AdminDep, payload: OrganizationIn) -> JSONResponse:
+async def create_organization(session: SessionDep, admin: AdminDep, payload: OrganizationIn) -> Response:
     out = await service.create_organization(session, admin, payload)
-    return _created(out, f"/api/v1/organizations/{out.id}")
+    return written(out, 201, {"Location": f"/api/v1/organizations/{out.id}"})
 
 
 @admin_router.patch("/organizations/{organization_id:uuid}", response_model=OrganizationDetail)
 async def update_organization(
-    session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: OrganizationPatch
-) -> OrganizationDetail:
-    return await service.update_organization(session, admin, organization_id, payload)
+    session: SessionDep,
+    admin: AdminDep,
+    organization_id: uuid.UUID,
+    payload: OrganizationPatch,
+    if_match: IfMatch = None,
+) -> Response:
+    return written(await service.update_organization(session, admin, organization_id, payload, if_match))
 
 
 @admin_router.delete("/organizations/{organization_id:uuid}", status_code=204)
-async def delete_organization(session: SessionDep, admin: AdminDep, organization_id: uuid.UUID) -> Response:
+async def delete_organization(
+    session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
     """Deletes the organisation and its memberships, leaving tombstones in the changes feed."""
-    await service.delete_organization(session, admin, organization_id)
+    await service.delete_organization(session, admin, organization_id, if_match)
     return Response(status_code=204)
 
 
 @admin_router.post("/organizations/{organization_id:uuid}/memberships", status_code=201, response_model=MembershipOut)
 async def create_membership(
     session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: MembershipIn
-) -> JSONResponse:
+) -> Response:
     out = await service.create_membership(session, admin, organization_id, payload)
-    return _created(out, f"/api/v1/organizations/{organization_id}")
+    return written(out, 201, {"Location": f"/api/v1/memberships/{out.id}"})
 
 
 @admin_router.patch("/memberships/{membership_id:uuid}", response_model=MembershipOut)
 async def update_membership(
-    session: SessionDep, admin: AdminDep, membership_id: uuid.UUID, payload: MembershipPatch
-) -> MembershipOut:
-    return await service.update_membership(session, admin, membership_id, payload)
+    session: SessionDep, admin: AdminDep, membership_id: uuid.UUID, payload: MembershipPatch, if_match: IfMatch = None
+) -> Response:
+    return written(await service.update_membership(session, admin, membership_id, payload, if_match))
 
 
 @admin_router.delete("/memberships/{membership_id:uuid}", status_code=204)
-async def delete_membership(session: SessionDep, admin: AdminDep, membership_id: uuid.UUID) -> Response:
-    await service.delete_membership(session, admin, membership_id)
+async def delete_membership(
+    session: SessionDep, admin: AdminDep, membership_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
+    await service.delete_membership(session, admin, membership_id, if_match)
     return Response(status_code=204)

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import partial_date, writes
+from service.core import merge_patch, partial_date, preconditions, writes
 from service.core.auth import Principal, require_admin
+from service.core.caching import etag_of_payload
+from service.core.db import lock_row
 from service.core.errors import NotFound, Problem
-from service.core.i18n import LocalizedText, fold
+from service.core.i18n import LocalizedText, fold, required_text
 from service.core.models import as_utc, stable_id
 from service.core.pagination import decode_cursor, encode_cursor
 from service.registry import repository
@@ -188,27 +190,51 @@ async def organizations_out(session: AsyncSession, rows: Sequence[Organization])
     return [organization_out(row, parents) for row in rows]
 
 
-async def organization_details(session: AsyncSession, rows: Sequence[Organization]) -> list[OrganizationDetail]:
-    """The organisations with their memberships, in four statements however many there are."""
-    by_organization = await repository.memberships_by_organization(session, [row.id for row in rows])
-    memberships = [m for ms in by_organization.values() for m in ms]
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids(memberships))
-    related = event_organization_ids(memberships) + [row.parent_id for row in rows if row.parent_id]
+async def organization_details(
+    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, OrganizationDetail]:
+    """Organisations with their memberships, in a fixed number of statements however many."""
+    orgs = await repository.organizations_by_ids(session, organization_ids)
+    memberships = await repository.memberships_by_organization(session, list(orgs))
+    every_membership = [m for ms in memberships.values() for m in ms]
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(every_membership))
+    related = event_organization_ids(every_membership) + [org.parent_id for org in orgs.values() if org.parent_id]
     organizations = await repository.organizations_by_ids(session, related)
-    return [
-        OrganizationDetail(
-            **organization_out(row, organizations).model_dump(),
-            memberships=[membership_out(m, institutions, organizations) for m in by_organization[row.id]],
+    return {
+        org.id: OrganizationDetail(
+            **organization_out(org, organizations).model_dump(),
+            memberships=[membership_out(m, institutions, organizations) for m in memberships[org.id]],
         )
-        for row in rows
-    ]
+        for org in orgs.values()
+    }
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
-    org = await repository.get_organization(session, organization_id)
-    if org is None:
+    detail = (await organization_details(session, [organization_id])).get(organization_id)
+    if detail is None:
         raise NotFound("organization", str(organization_id))
-    return (await organization_details(session, [org]))[0]
+    return detail
+
+
+# The ETags GraphQL's `etag` fields serve, many at once through a DataLoader: the same values as the
+# ETag of each entity's REST GET, which an edit checks its If-Match against.
+
+
+async def institution_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await repository.institutions_by_ids(session, ids)
+    parents = await repository.institutions_by_ids(session, [row.parent_id for row in rows.values() if row.parent_id])
+    return {row.id: etag_of_payload(institution_out(row, parents)) for row in rows.values()}
+
+
+async def organization_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {key: etag_of_payload(detail) for key, detail in (await organization_details(session, ids)).items()}
+
+
+async def membership_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.memberships_by_ids(session, ids)).values())
+    institutions = await repository.institutions_by_ids(session, membership_institution_ids(rows))
+    organizations = await repository.organizations_by_ids(session, event_organization_ids(rows))
+    return {row.id: etag_of_payload(membership_out(row, institutions, organizations)) for row in rows}
 
 
 async def page_engagements(
@@ -279,17 +305,8 @@ async def representations_out(session: AsyncSession, rows: Sequence[Representati
 
 
 # --- admin writes ---------------------------------------------------------------------------
-
-
-def _name(name: LocalizedText | None, field: str = "name") -> dict:
-    if name is None:
-        raise Problem(422, f"{field}: cannot be removed", errors=[{"field": field, "message": "required"}])
-    value = name.model_dump(exclude_none=True)
-    if not any(text.strip() for text in value.values()):
-        raise Problem(
-            422, f"{field}: give the text in at least one language", errors=[{"field": field, "message": "empty"}]
-        )
-    return value
+# An edit locks its row, checks If-Match against the ETag a GET of the entity sends now, merges the
+# patch into the entity's input shape and validates the whole (RFC 7396), then writes what changed.
 
 
 async def _institution_id(session: AsyncSession, code: str | None, field: str) -> uuid.UUID | None:
@@ -319,7 +336,7 @@ async def create_institution(session: AsyncSession, principal: Principal, data: 
     row = Institution(
         id=stable_id("institution", data.code),
         code=data.code,
-        name=_name(data.name),
+        name=required_text(data.name, "name"),
         aliases=data.aliases,
         kind=data.kind,
         country=data.country,
@@ -328,48 +345,63 @@ async def create_institution(session: AsyncSession, principal: Principal, data: 
         sources=[],
     )
     await writes.save(session, principal, "institution", row, None)
-    await session.commit()
+    await session.flush()
     return await get_institution(session, row.code)
 
 
-async def _institution(session: AsyncSession, code: str) -> Institution:
-    institution = await repository.get_institution_by_code(session, code)
+async def _locked_institution(
+    session: AsyncSession, code: str, if_match: str | None
+) -> tuple[Institution, InstitutionOut]:
+    found = await repository.get_institution_by_code(session, code)
+    institution = await lock_row(session, Institution, found.id) if found else None
     if institution is None:
         raise NotFound("institution", code)
-    return institution
+    current = await get_institution(session, code)
+    preconditions.require_match(if_match, etag_of_payload(current), what="institution")
+    return institution, current
 
 
 async def update_institution(
-    session: AsyncSession, principal: Principal, code: str, data: InstitutionPatch
+    session: AsyncSession, principal: Principal, code: str, data: InstitutionPatch, if_match: str | None
 ) -> InstitutionOut:
     require_admin(principal)
-    row = await _institution(session, code)
+    row, current = await _locked_institution(session, code, if_match)
+    document = {
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "country": row.country,
+        "parent": current.parent.code if current.parent else None,
+        "aliases": row.aliases,
+    }
+    edit, changed = merge_patch.merged(InstitutionIn, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes:
-        row.name = _name(data.name)
-    if "parent" in changes:
-        row.parent_id = await _institution_id(session, data.parent, "parent")
+    if "name" in changed:
+        row.name = required_text(edit.name, "name")
+    if "parent" in changed:
+        row.parent_id = await _institution_id(session, edit.parent, "parent")
         if row.parent_id == row.id:
             raise Problem(422, "parent: an institution cannot be its own parent")
-    for field in ("kind", "country", "aliases"):
-        if field in changes and changes[field] is not None:
-            setattr(row, field, changes[field])
+    for field in {"kind", "country", "aliases"} & changed:
+        setattr(row, field, getattr(edit, field))
     await writes.save(session, principal, "institution", row, before)
-    await session.commit()
+    await session.flush()
     return await get_institution(session, row.code)
 
 
-async def delete_institution(session: AsyncSession, principal: Principal, code: str) -> None:
+async def delete_institution(session: AsyncSession, principal: Principal, code: str, if_match: str | None) -> None:
     require_admin(principal)
-    await writes.remove(session, principal, "institution", await _institution(session, code))
-    await session.commit()
+    row, _ = await _locked_institution(session, code, if_match)
+    await writes.remove(session, principal, "institution", row)
+    await session.flush()
 
 
-async def _organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
-    org = await repository.get_organization(session, organization_id)
+async def _locked_organization(session: AsyncSession, organization_id: uuid.UUID, if_match: str | None) -> Organization:
+    org = await lock_row(session, Organization, organization_id)
     if org is None:
         raise NotFound("organization", str(organization_id))
+    current = await get_organization(session, organization_id)
+    preconditions.require_match(if_match, etag_of_payload(current), what="organisation")
     return org
 
 
@@ -379,7 +411,7 @@ def _index(org: Organization) -> None:
 
 async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> OrganizationDetail:
     require_admin(principal)
-    name = _name(data.name)
+    name = required_text(data.name, "name")
     key = data.acronym or name.get("lv") or name.get("lt") or name["en"]
     row = Organization(
         id=stable_id("organization", key),
@@ -395,39 +427,53 @@ async def create_organization(session: AsyncSession, principal: Principal, data:
     )
     _index(row)
     await writes.save(session, principal, "organization", row, None)
-    await session.commit()
+    await session.flush()
     return await get_organization(session, row.id)
 
 
 async def update_organization(
-    session: AsyncSession, principal: Principal, organization_id: uuid.UUID, data: OrganizationPatch
+    session: AsyncSession,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    data: OrganizationPatch,
+    if_match: str | None,
 ) -> OrganizationDetail:
     require_admin(principal)
-    row = await _organization(session, organization_id)
+    row = await _locked_organization(session, organization_id, if_match)
+    document = {
+        "acronym": row.acronym,
+        "name": row.name,
+        "kind": row.kind,
+        "parent": str(row.parent_id) if row.parent_id else None,
+        "aliases": row.aliases,
+        "established": row.established,
+        "sources": row.sources,
+    }
+    edit, changed = merge_patch.merged(OrganizationIn, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes:
-        row.name = _name(data.name)
-    if "parent" in changes:
-        row.parent_id = await _organization_id(session, data.parent, "parent")
+    if "name" in changed:
+        row.name = required_text(edit.name, "name")
+    if "parent" in changed:
+        row.parent_id = await _organization_id(session, edit.parent, "parent")
         if row.parent_id == row.id:
             raise Problem(422, "parent: an organisation cannot be its own parent")
-    for field in ("acronym", "kind", "aliases", "established", "sources"):
-        if field in changes and (changes[field] is not None or field in ("acronym", "established")):
-            setattr(row, field, changes[field])
+    for field in {"acronym", "kind", "aliases", "established", "sources"} & changed:
+        setattr(row, field, getattr(edit, field))
     _index(row)
     await writes.save(session, principal, "organization", row, before)
-    await session.commit()
+    await session.flush()
     return await get_organization(session, row.id)
 
 
-async def delete_organization(session: AsyncSession, principal: Principal, organization_id: uuid.UUID) -> None:
+async def delete_organization(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID, if_match: str | None
+) -> None:
     require_admin(principal)
-    row = await _organization(session, organization_id)
-    for membership in (await repository.memberships_by_organization(session, [row.id]))[row.id]:
+    row = await _locked_organization(session, organization_id, if_match)
+    for membership in await repository.lock_memberships_of(session, row.id):
         await writes.remove(session, principal, "membership", membership)
     await writes.remove(session, principal, "organization", row)
-    await session.commit()
+    await session.flush()
 
 
 async def _events(session: AsyncSession, events: list[EventIn]) -> list[dict]:
@@ -440,11 +486,18 @@ async def _events(session: AsyncSession, events: list[EventIn]) -> list[dict]:
     return result
 
 
+def _note(note: LocalizedText | None) -> dict | None:
+    text = note.model_dump(exclude_none=True) if note else {}
+    return text or None
+
+
 async def create_membership(
     session: AsyncSession, principal: Principal, organization_id: uuid.UUID, data: MembershipIn
 ) -> MembershipOut:
     require_admin(principal)
-    org = await _organization(session, organization_id)
+    org = await repository.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound("organization", str(organization_id))
     member_id = await _institution_id(session, data.member, "member")
     row = Membership(
         id=stable_id("membership", data.member, org.acronym or str(org.id), data.relation.value),
@@ -456,19 +509,12 @@ async def create_membership(
         coordinator_id=await _institution_id(session, data.coordinator, "coordinator"),
         financial_obligation=data.financial_obligation,
         events=await _events(session, data.events),
-        note=data.note.model_dump(exclude_none=True) if data.note else None,
+        note=_note(data.note),
         sources=data.sources,
     )
     await writes.save(session, principal, "membership", row, None)
-    await session.commit()
+    await session.flush()
     return await _membership_out(session, row)
-
-
-async def _membership(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
-    row = await repository.get_membership(session, membership_id)
-    if row is None:
-        raise NotFound("membership", str(membership_id))
-    return row
 
 
 async def _membership_out(session: AsyncSession, row: Membership) -> MembershipOut:
@@ -477,30 +523,61 @@ async def _membership_out(session: AsyncSession, row: Membership) -> MembershipO
     return membership_out(row, institutions, organizations)
 
 
-async def update_membership(
-    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, data: MembershipPatch
-) -> MembershipOut:
-    require_admin(principal)
-    row = await _membership(session, membership_id)
-    before = writes.snapshot(row)
-    changes = data.model_dump(exclude_unset=True)
-    if "coordinator" in changes:
-        row.coordinator_id = await _institution_id(session, data.coordinator, "coordinator")
-    if "events" in changes:
-        row.events = await _events(session, data.events or [])
-    if "note" in changes:
-        row.note = data.note.model_dump(exclude_none=True) if data.note else None
-    for field in ("since", "until", "financial_obligation"):
-        if field in changes:
-            setattr(row, field, changes[field])
-    if "sources" in changes:
-        row.sources = changes["sources"] or []
-    await writes.save(session, principal, "membership", row, before)
-    await session.commit()
+async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> MembershipOut:
+    row = await repository.get_membership(session, membership_id)
+    if row is None:
+        raise NotFound("membership", str(membership_id))
     return await _membership_out(session, row)
 
 
-async def delete_membership(session: AsyncSession, principal: Principal, membership_id: uuid.UUID) -> None:
+async def _locked_membership(
+    session: AsyncSession, membership_id: uuid.UUID, if_match: str | None
+) -> tuple[Membership, MembershipOut]:
+    row = await lock_row(session, Membership, membership_id)
+    if row is None:
+        raise NotFound("membership", str(membership_id))
+    current = await _membership_out(session, row)
+    preconditions.require_match(if_match, etag_of_payload(current), what="membership")
+    return row, current
+
+
+async def update_membership(
+    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, data: MembershipPatch, if_match: str | None
+) -> MembershipOut:
     require_admin(principal)
-    await writes.remove(session, principal, "membership", await _membership(session, membership_id))
-    await session.commit()
+    row, current = await _locked_membership(session, membership_id, if_match)
+    document = {
+        "member": current.member.code,
+        "relation": row.relation,
+        "since": row.since,
+        "until": row.until,
+        "coordinator": current.coordinator.code if current.coordinator else None,
+        "financial_obligation": row.financial_obligation,
+        "events": [
+            {"date": e["date"], "kind": e["kind"], "organization": e.get("organization_id")} for e in row.events
+        ],
+        "note": row.note,
+        "sources": row.sources,
+    }
+    edit, changed = merge_patch.merged(MembershipIn, document, merge_patch.changes_of(data))
+    before = writes.snapshot(row)
+    if "coordinator" in changed:
+        row.coordinator_id = await _institution_id(session, edit.coordinator, "coordinator")
+    if "events" in changed:
+        row.events = await _events(session, edit.events)
+    if "note" in changed:
+        row.note = _note(edit.note)
+    for field in {"since", "until", "financial_obligation", "sources"} & changed:
+        setattr(row, field, getattr(edit, field))
+    await writes.save(session, principal, "membership", row, before)
+    await session.flush()
+    return await _membership_out(session, row)
+
+
+async def delete_membership(
+    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, if_match: str | None
+) -> None:
+    require_admin(principal)
+    row, _ = await _locked_membership(session, membership_id, if_match)
+    await writes.remove(session, principal, "membership", row)
+    await session.flush()

@@ -30,10 +30,22 @@ from sqlmodel import SQLModel
 import service.models  # noqa: F401  (every table, so that references from any of them are seen)
 from service.core import audit
 from service.core.auth import SEED
-from service.core.tombstones import Tombstone
 from service.seed.models import SeedBaseline, SeedConflict
 
 _TIMESTAMPS = frozenset({"created_at", "updated_at"})
+# The parents tables declare for the changes feed (`journal_parent`), by table, for rows read as plain values.
+_JOURNAL_PARENTS = {
+    mapper.class_.__tablename__: mapper.class_.journal_parent
+    for mapper in SQLModel._sa_registry.mappers
+    if hasattr(mapper.class_, "journal_parent")
+}
+
+
+def _parent(table: Table, row: dict) -> tuple[str, object] | None:
+    declared = _JOURNAL_PARENTS.get(table.name)
+    return (declared[0], row[declared[1]]) if declared else None
+
+
 _SEED_LOCK = 0x5EED  # two seeds started at once (two containers) take turns
 
 
@@ -284,8 +296,9 @@ class _Run:
             self.report.created += 1
             self.applied(table, entity_id, values, file)
             await audit.record(
-                self.session, SEED, "create", table.name, entity_id, None, as_json(values) | file.provenance()
-            )
+                self.session, SEED, "create", table.name, entity_id, None, as_json(values) | file.provenance(),
+                parent=_parent(table, values),
+            )  # fmt: skip
 
     async def update(self, table: Table, items: list[tuple[str, dict, DataFile]]) -> None:
         if not items:
@@ -310,7 +323,7 @@ class _Run:
                 self.applied(table, entity_id, values, file)
                 await audit.record(
                     self.session, SEED, "update", table.name, entity_id, as_json(current),
-                    as_json(values) | file.provenance(),
+                    as_json(values) | file.provenance(), parent=_parent(table, current),
                 )  # fmt: skip
 
     async def _try(self, stmt) -> str | None:
@@ -337,11 +350,10 @@ class _Run:
                 self.conflict(table, entity_id, "referenced", file, current, None, ", ".join(referenced[entity_id]))
             else:
                 await self.session.execute(delete(table).where(self._where(table, entity_id)))
-                if "updated_at" in table.c:  # the tables the changes feed reports
-                    self.session.add(Tombstone(entity=table.name, entity_id=current["id"], deleted_by=SEED.describe()))
                 await audit.record(
-                    self.session, SEED, "delete", table.name, entity_id, as_json(current), file.provenance()
-                )
+                    self.session, SEED, "delete", table.name, entity_id, as_json(current), file.provenance(),
+                    parent=_parent(table, current),
+                )  # fmt: skip
                 self.baseline_drops.append((table.name, entity_id))
                 self.report.deleted += 1
 

@@ -1,6 +1,8 @@
 """The shape of the seed data files; a typo in a file fails loudly instead of loading wrong."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.core.i18n import LocalizedText
 from service.core.partial_date import PartialDate
@@ -179,3 +181,42 @@ class StrategyFile(_Strict):
     footnotes: list[FootnoteSeed] = []
     swot: list[SwotSeed] = []
     areas: list[AreaSeed]
+
+
+class SourceSeed(_Strict):
+    """A source document, so that a reader knows which one a `sources` code means. `publisher` and
+    `date` must be written out, null where neither the document nor shared/seeds/README.md states
+    them; `note` then says so."""
+
+    code: str = Field(pattern=r"^\d{3}$", description="The prefix of its file name, as `sources` lists give it.")
+    file: str = Field(pattern=r"^\d{3}_[0-9a-f]+\.txt$")
+    title: LocalizedText
+    publisher: str | None = Field(description="Code of the institution that publishes it.")
+    date: PartialDate | None
+    date_kind: Literal["agreed", "last_updated"] | None = None
+    date_as_written: str | None = Field(None, description="The document's own words for the date.")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _stated_or_explained(self) -> Self:
+        if not self.file.startswith(f"{self.code}_"):
+            raise ValueError(f"source {self.code}: file {self.file!r} does not start with its code")
+        if not any(self.title.model_dump().values()):
+            raise ValueError(f"source {self.code}: a title is needed")
+        dated = (self.date is not None, self.date_kind is not None, self.date_as_written is not None)
+        if len(set(dated)) != 1:
+            raise ValueError(f"source {self.code}: date, date_kind and date_as_written go together")
+        if (self.publisher is None or self.date is None) and not self.note:
+            raise ValueError(f"source {self.code}: a null publisher or date needs a note saying why")
+        return self
+
+
+class SourcesFile(_Strict):
+    sources: list[SourceSeed]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Self:
+        codes = [source.code for source in self.sources]
+        if len(codes) != len(set(codes)):
+            raise ValueError("a source code is listed twice")
+        return self

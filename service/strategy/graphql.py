@@ -10,8 +10,14 @@ from strawberry.types import Info
 from service.core.auth import principal_of
 from service.core.errors import BadRequest
 from service.core.graphql import Context
-from service.core.graphql_types import LocalizedText
-from service.core.i18n import LocalizedText as LocalizedTextModel
+from service.core.graphql_types import (
+    ETAG_DESCRIPTION,
+    IfMatchArgument,
+    LocalizedText,
+    LocalizedTextInput,
+    if_match_of,
+    validated_input,
+)
 from service.core.pagination import MAX_LIMIT
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
@@ -162,6 +168,10 @@ class Indicator:
     async def goal(self, info: Info[Context, None]) -> "Goal":
         return Goal.of(await info.context.loader(repository.goals_by_ids).load(self.row.goal_id))
 
+    @strawberry.field(description=ETAG_DESCRIPTION)
+    async def etag(self, info: Info[Context, None]) -> str:
+        return await info.context.loader(service.indicator_etags).load(self.row.id)
+
 
 @strawberry.type
 class Goal:
@@ -242,6 +252,10 @@ class Task:
     @strawberry.field
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.row.strategy_id, self.row.footnote_numbers)
+
+    @strawberry.field(description=ETAG_DESCRIPTION)
+    async def etag(self, info: Info[Context, None]) -> str:
+        return await info.context.loader(service.task_etags).load(self.row.id)
 
 
 @strawberry.type
@@ -396,43 +410,40 @@ class TaskRoleInput:
     role: TaskRole | None
 
 
-@strawberry.input
-class LocalizedTextInput:
-    lv: str | None = None
-    en: str | None = None
+@strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
+class IndicatorPatchInput:
+    name: LocalizedTextInput | None = strawberry.UNSET
+    unit: str | None = strawberry.UNSET
+    direction: Direction | None = strawberry.UNSET
 
 
 @strawberry.type
 class StrategyMutation:
     @strawberry.mutation(description="Admin: set the roles of a task's listed institutions (responsible / involved).")
     async def set_task_roles(
-        self, info: Info[Context, None], task_id: strawberry.ID, roles: list[TaskRoleInput]
+        self,
+        info: Info[Context, None],
+        task_id: strawberry.ID,
+        roles: list[TaskRoleInput],
+        if_match: IfMatchArgument = None,
     ) -> Task:
         principal = await info.context.run(principal_of, info.context.authorization)
         patch = TaskPatch(roles=[TaskInstitutionRoleIn(institution=r.institution, role=r.role) for r in roles])
-        await info.context.run(service.update_task, principal, _parse_id(task_id, "task"), patch)
-        row = await info.context.run(
-            lambda session, task_id: session.get(models.Task, task_id), _parse_id(task_id, "task")
-        )
-        return Task.of(row)
+        task_id = _parse_id(task_id, "task")
+        await info.context.run(service.update_task, principal, task_id, patch, if_match_of(if_match))
+        return Task.of((await info.context.run(repository.tasks_by_ids, [task_id]))[task_id])
 
-    @strawberry.mutation(description="Admin: correct an indicator's name, unit or direction of improvement.")
+    @strawberry.mutation(description="Admin: correct an indicator's name, unit or direction (a merge patch).")
     async def update_indicator(
         self,
         info: Info[Context, None],
         id: strawberry.ID,
-        name: LocalizedTextInput | None = None,
-        unit: str | None = None,
-        direction: Direction | None = None,
+        input: IndicatorPatchInput,
+        if_match: IfMatchArgument = None,
     ) -> Indicator:
         principal = await info.context.run(principal_of, info.context.authorization)
-        try:
-            patch = IndicatorPatch(
-                name=LocalizedTextModel(lv=name.lv, en=name.en) if name else None, unit=unit, direction=direction
-            )
-        except ValueError as error:
-            raise BadRequest(str(error)) from None
+        patch = validated_input(IndicatorPatch, input)
         indicator_id = _parse_id(id, "indicator")
-        await info.context.run(service.update_indicator, principal, indicator_id, patch)
+        await info.context.run(service.update_indicator, principal, indicator_id, patch, if_match_of(if_match))
         row = (await info.context.run(repository.indicators_by_ids, [indicator_id]))[indicator_id]
         return Indicator.of(row)

@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from service.core.auth import AdminDep
-from service.core.caching import CONDITIONAL_READ, json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES, problem_responses
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.core.preconditions import IfMatch
 from service.strategy import service
 from service.strategy.schemas import (
     IndicatorOut,
@@ -103,45 +103,49 @@ async def list_tasks(
 
 @router.get("/tasks/{task_id:uuid}", response_model=TaskOut, responses=CONDITIONAL_READ)
 async def get_task(request: Request, session: SessionDep, task_id: uuid.UUID) -> Response:
+    """One task; its ETag is what an edit of it sends as If-Match."""
     return json_with_etag(request, await service.get_task(session, task_id))
 
 
 # --- admin writes ---------------------------------------------------------------------------
+# PATCH bodies are JSON Merge Patches; PATCH and DELETE send the entity's ETag in If-Match.
 
 admin_router = APIRouter(prefix="/api/v1", tags=["strategy: admin"], responses=WRITE_RESPONSES)
 
 
 @admin_router.post("/strategies", status_code=201, response_model=StrategyDetail)
-async def create_strategy(session: SessionDep, admin: AdminDep, payload: StrategyIn) -> JSONResponse:
+async def create_strategy(session: SessionDep, admin: AdminDep, payload: StrategyIn) -> Response:
     """A strategy of its own (an agency's), cascading from a parent strategy."""
     out = await service.create_strategy(session, admin, payload)
-    return JSONResponse(
-        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/strategies/{out.id}"}
-    )
+    return written(out, 201, {"Location": f"/api/v1/strategies/{out.id}"})
 
 
 @admin_router.patch("/strategies/{strategy_id:uuid}", response_model=StrategyDetail)
 async def update_strategy(
-    session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID, payload: StrategyPatch
-) -> StrategyDetail:
-    return await service.update_strategy(session, admin, strategy_id, payload)
+    session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID, payload: StrategyPatch, if_match: IfMatch = None
+) -> Response:
+    return written(await service.update_strategy(session, admin, strategy_id, payload, if_match))
 
 
 @admin_router.delete("/strategies/{strategy_id:uuid}", status_code=204)
-async def delete_strategy(session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID) -> Response:
+async def delete_strategy(
+    session: SessionDep, admin: AdminDep, strategy_id: uuid.UUID, if_match: IfMatch = None
+) -> Response:
     """Refused with 409 while a strategy cascades from it or its indicators hold actuals."""
-    await service.delete_strategy(session, admin, strategy_id)
+    await service.delete_strategy(session, admin, strategy_id, if_match)
     return Response(status_code=204)
 
 
 @admin_router.patch("/indicators/{indicator_id:uuid}", response_model=IndicatorOut)
 async def update_indicator(
-    session: SessionDep, admin: AdminDep, indicator_id: uuid.UUID, payload: IndicatorPatch
-) -> IndicatorOut:
-    return await service.update_indicator(session, admin, indicator_id, payload)
+    session: SessionDep, admin: AdminDep, indicator_id: uuid.UUID, payload: IndicatorPatch, if_match: IfMatch = None
+) -> Response:
+    return written(await service.update_indicator(session, admin, indicator_id, payload, if_match))
 
 
 @admin_router.patch("/tasks/{task_id:uuid}", response_model=TaskOut)
-async def update_task(session: SessionDep, admin: AdminDep, task_id: uuid.UUID, payload: TaskPatch) -> TaskOut:
+async def update_task(
+    session: SessionDep, admin: AdminDep, task_id: uuid.UUID, payload: TaskPatch, if_match: IfMatch = None
+) -> Response:
     """Set a task's text or the roles of its listed institutions (responsible / involved)."""
-    return await service.update_task(session, admin, task_id, payload)
+    return written(await service.update_task(session, admin, task_id, payload, if_match))

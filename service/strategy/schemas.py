@@ -135,6 +135,14 @@ class StrategyPatch(_Input):
     baseline_year: int | None = Field(None, ge=1990, le=2100)
 
 
+class IndicatorEdit(_Input):
+    """The fields of an indicator an administrator corrects; a patch is merged into these."""
+
+    name: LocalizedText
+    unit: str = Field(min_length=1, max_length=64)
+    direction: Direction
+
+
 class IndicatorPatch(_Input):
     name: LocalizedText | None = None
     unit: str | None = Field(None, min_length=1, max_length=64)
@@ -146,8 +154,14 @@ class TaskInstitutionRoleIn(_Input):
     role: TaskRole | None
 
 
+class TaskEdit(_Input):
+    text: LocalizedText
+
+
 class TaskPatch(_Input):
     text: LocalizedText | None = None
     roles: list[TaskInstitutionRoleIn] | None = Field(
-        None, max_length=50, description="Set the role of listed institutions (the bold the PDF text lost)."
+        None,
+        max_length=50,
+        description="Set the role of the institutions named here (the bold the PDF text lost); the others keep theirs.",
     )

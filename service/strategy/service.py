@@ -5,9 +5,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import writes
+from service.core import merge_patch, preconditions, writes
 from service.core.auth import Principal, require_admin
+from service.core.caching import etag_of_payload
+from service.core.db import lock_row
 from service.core.errors import NotFound, Problem
+from service.core.i18n import required_text
 from service.core.models import stable_id
 from service.core.pagination import decode_cursor, encode_cursor
 from service.registry import repository as registry
@@ -20,6 +23,7 @@ from service.strategy.schemas import (
     AreaOut,
     FootnoteOut,
     GoalOut,
+    IndicatorEdit,
     IndicatorOut,
     IndicatorPatch,
     StrategyDetail,
@@ -27,6 +31,7 @@ from service.strategy.schemas import (
     StrategyOut,
     StrategyPatch,
     SwotOut,
+    TaskEdit,
     TaskInstitutionOut,
     TaskOut,
     TaskPatch,
@@ -287,13 +292,6 @@ async def tasks_out(session: AsyncSession, page: Sequence[Task]) -> list[TaskOut
     return [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
 
 
-async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskOut:
-    task = (await repository.tasks_by_ids(session, [task_id])).get(task_id)
-    if task is None:
-        raise NotFound("task", str(task_id))
-    return (await tasks_out(session, [task]))[0]
-
-
 async def page_tasks(
     session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
 ) -> tuple[list[TaskOut], str | None]:
@@ -324,7 +322,7 @@ async def create_strategy(session: AsyncSession, principal: Principal, data: Str
     row = Strategy(
         id=stable_id("strategy", data.key),
         key=data.key,
-        title=data.title.model_dump(exclude_none=True),
+        title=required_text(data.title, "title"),
         period_start=data.period_start,
         period_end=data.period_end,
         baseline_year=data.baseline_year,
@@ -335,72 +333,115 @@ async def create_strategy(session: AsyncSession, principal: Principal, data: Str
         sources=[],
     )
     await writes.save(session, principal, "strategy", row, None)
-    await session.commit()
+    await session.flush()
     return await get_strategy(session, row.id)
 
 
-async def _strategy(session: AsyncSession, strategy_id: uuid.UUID) -> Strategy:
-    row = (await repository.strategies_by_ids(session, [strategy_id])).get(strategy_id)
+async def _locked_strategy(
+    session: AsyncSession, strategy_id: uuid.UUID, if_match: str | None
+) -> tuple[Strategy, StrategyDetail]:
+    row = await lock_row(session, Strategy, strategy_id)
     if row is None:
         raise NotFound("strategy", str(strategy_id))
-    return row
+    current = await get_strategy(session, strategy_id)
+    preconditions.require_match(if_match, etag_of_payload(current), what="strategy")
+    return row, current
 
 
 async def update_strategy(
-    session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, data: StrategyPatch
+    session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, data: StrategyPatch, if_match: str | None
 ) -> StrategyDetail:
     require_admin(principal)
-    row = await _strategy(session, strategy_id)
+    row, current = await _locked_strategy(session, strategy_id, if_match)
+    document = {
+        "key": row.key,
+        "title": row.title,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "baseline_year": row.baseline_year,
+        "parent": str(row.parent_id) if row.parent_id else None,
+        "owner": current.owner.code if current.owner else None,
+    }
+    edit, changed = merge_patch.merged(StrategyIn, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if "title" in changes:
-        row.title = data.title.model_dump(exclude_none=True)
-    for field in ("period_start", "period_end", "baseline_year"):
-        if field in changes:
-            setattr(row, field, changes[field])
+    if "title" in changed:
+        row.title = required_text(edit.title, "title")
+    for field in {"period_start", "period_end", "baseline_year"} & changed:
+        setattr(row, field, getattr(edit, field))
     _check_period(row.period_start, row.period_end, row.baseline_year)
     await writes.save(session, principal, "strategy", row, before)
-    await session.commit()
+    await session.flush()
     return await get_strategy(session, row.id)
 
 
-async def delete_strategy(session: AsyncSession, principal: Principal, strategy_id: uuid.UUID) -> None:
+async def delete_strategy(
+    session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, if_match: str | None
+) -> None:
     """Refused (409) while a strategy cascades from it or its indicators hold actuals."""
     require_admin(principal)
-    await writes.remove(session, principal, "strategy", await _strategy(session, strategy_id))
-    await session.commit()
+    row, _ = await _locked_strategy(session, strategy_id, if_match)
+    await writes.remove(session, principal, "strategy", row)
+    await session.flush()
 
 
 async def update_indicator(
-    session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, data: IndicatorPatch
+    session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, data: IndicatorPatch, if_match: str | None
 ) -> IndicatorOut:
     require_admin(principal)
-    row = (await repository.indicators_by_ids(session, [indicator_id])).get(indicator_id)
+    row = await lock_row(session, Indicator, indicator_id)
     if row is None:
         raise NotFound("indicator", str(indicator_id))
+    preconditions.require_match(if_match, etag_of_payload(await get_indicator(session, indicator_id)), what="indicator")
+    document = {"name": row.name, "unit": row.unit, "direction": row.direction}
+    edit, changed = merge_patch.merged(IndicatorEdit, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if "name" in changes:
-        row.name = data.name.model_dump(exclude_none=True)
-    if "unit" in changes:
-        row.unit = data.unit
-    if "direction" in changes:
-        row.direction = data.direction
+    if "name" in changed:
+        row.name = required_text(edit.name, "name")
+    for field in {"unit", "direction"} & changed:
+        setattr(row, field, getattr(edit, field))
     await writes.save(session, principal, "indicator", row, before)
-    await session.commit()
+    await session.flush()
     return await get_indicator(session, row.id)
 
 
-async def update_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID, data: TaskPatch) -> TaskOut:
-    require_admin(principal)
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskOut:
     task = (await repository.tasks_by_ids(session, [task_id])).get(task_id)
     if task is None:
         raise NotFound("task", str(task_id))
+    (out,) = await tasks_out(session, [task])
+    return out
+
+
+# The ETags GraphQL's `etag` fields serve, many at once through a DataLoader (the REST GETs' ETags).
+
+
+async def indicator_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.indicators_by_ids(session, ids)).values())
+    return {row.id: etag_of_payload(out) for row, out in zip(rows, await indicators_out(session, rows), strict=True)}
+
+
+async def task_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = list((await repository.tasks_by_ids(session, ids)).values())
+    return {row.id: etag_of_payload(out) for row, out in zip(rows, await tasks_out(session, rows), strict=True)}
+
+
+async def update_task(
+    session: AsyncSession, principal: Principal, task_id: uuid.UUID, data: TaskPatch, if_match: str | None
+) -> TaskOut:
+    """`text` merges (RFC 7396); `roles` sets the role of each institution it names."""
+    require_admin(principal)
+    task = await lock_row(session, Task, task_id)
+    if task is None:
+        raise NotFound("task", str(task_id))
+    preconditions.require_match(if_match, etag_of_payload(await get_task(session, task_id)), what="task")
+    changes = merge_patch.changes_of(data)
+    changes.pop("roles", None)
+    edit, changed = merge_patch.merged(TaskEdit, {"text": task.text}, changes)
     before = writes.snapshot(task)
     links = (await repository.task_institutions_by_task(session, [task.id]))[task.id]
     before["roles"] = {str(link.institution_id): link.role for link in links}
-    if data.text is not None:
-        task.text = {**task.text, **data.text.model_dump(exclude_none=True)}
+    if "text" in changed:
+        task.text = required_text(edit.text, "text")
     for item in data.roles or []:
         institution_id = await resolve_institution_id(session, item.institution)
         link = next((link for link in links if link.institution_id == institution_id), None)
@@ -409,6 +450,5 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: uuid
         link.role = item.role
     roles = {"roles": {str(link.institution_id): link.role for link in links}}
     await writes.save(session, principal, "task", task, before, roles)
-    await session.commit()
-    (out,) = await tasks_out(session, [task])
-    return out
+    await session.flush()
+    return await get_task(session, task.id)

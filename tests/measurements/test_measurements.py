@@ -7,21 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.helpers import bearer, graphql, indicator_id
-
-PROBLEM = "application/problem+json"
-
-
-async def post(client, code, token, body, **headers):
-    ind = await indicator_id(client, code)
-    return await client.post(f"/api/v1/indicators/{ind}/measurements", json=body, headers=bearer(token) | headers)
-
-
-def assert_problem(response, status, *fragments):
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    for fragment in fragments:
-        assert fragment in response.json()["detail"]
+from tests.helpers import assert_problem, bearer, graphql, indicator_id
+from tests.helpers import post_measurement as post
 
 
 async def test_writing_needs_a_valid_token(client, tokens):

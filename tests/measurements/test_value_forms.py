@@ -4,30 +4,28 @@ import pytest
 
 from tests.helpers import bearer, indicator_id
 
-YEAR = 2026  # no other test posts for this year
 
-
-async def _post(client, code: str, value, token: str):
+async def _post(client, code: str, value, token: str, year: int = 2026):
     ind = await indicator_id(client, code)
     return await client.post(
-        f"/api/v1/indicators/{ind}/measurements", json={"year": YEAR, "value": value}, headers=bearer(token)
+        f"/api/v1/indicators/{ind}/measurements", json={"year": year, "value": value}, headers=bearer(token)
     )
 
 
 @pytest.mark.parametrize(
-    ("code", "token", "typed", "stored", "value", "pair"),
-    [
-        ("2.2.1", "VRS", "13\u00a0404", "13404", 13404.0, None),  # Excel's no-break space between thousands
-        ("1.1.2", "VP", "81,5 %", "81,5%", 81.5, None),
-        ("5.1.2", "PMLP", "81,5", "81,5%", 81.5, None),  # the string form of a number, for a percent indicator
-        ("2.2.2", "VRS", "11 / 935", "11/935", None, [11.0, 935.0]),
-        ("4.1.1", "VUGD", "palielinās", "Palielinās", None, None),
-        ("5.2.1", "PMLP", "+ 12 %", "+12%", 12.0, None),
+    ("code", "year", "token", "typed", "stored", "value", "pair"),
+    [  # slots (indicator, year) no other test writes
+        ("2.2.1", 2025, "VRS", "13\u00a0404", "13404", 13404.0, None),  # Excel's no-break space between thousands
+        ("1.1.2", 2024, "VP", "81,5 %", "81,5%", 81.5, None),
+        ("5.1.2", 2026, "PMLP", "81,5", "81,5%", 81.5, None),  # the string form of a number, for a percent indicator
+        ("2.2.2", 2026, "VRS", "11 / 935", "11/935", None, [11.0, 935.0]),
+        ("4.1.1", 2025, "VUGD", "palielinās", "Palielinās", None, None),
+        ("5.2.1", 2026, "PMLP", "+ 12 %", "+12%", 12.0, None),
     ],
 )
-async def test_a_value_as_typed_is_stored_as_the_strategy_writes_it(client, tokens, code, token, typed, stored, value,
-                                                                    pair):  # fmt: skip
-    response = await _post(client, code, typed, tokens[token])
+async def test_a_value_as_typed_is_stored_as_the_strategy_writes_it(client, tokens, code, year, token, typed, stored,
+                                                                    value, pair):  # fmt: skip
+    response = await _post(client, code, typed, tokens[token], year)
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["text"], body["value"], body["pair"]) == (stored, value, pair)

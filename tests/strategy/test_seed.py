@@ -9,7 +9,10 @@ from service.registry.models import Institution
 from service.strategy.models import ActionDirection, Goal, Indicator, IndicatorValue, PolicyArea, Task
 from tests.helpers import seed_text
 
-SOURCE = re.sub(r"\s+", " ", seed_text("002"))
+
+def _source() -> str:
+    """The strategy document with its whitespace folded (the PDF extraction breaks lines anywhere)."""
+    return re.sub(r"\s+", " ", seed_text("002"))
 
 
 async def _strategy(client) -> dict:
@@ -134,27 +137,32 @@ async def test_every_text_is_the_documents_own(session):
     texts += [row.name["lv"] for row in await session.scalars(select(Indicator))]
     texts += [row.title["lv"] for row in await session.scalars(select(ActionDirection))]
     texts += [row.text["lv"] for row in await session.scalars(select(Task))]
-    missing = [text for text in texts if text not in SOURCE]
+    source = _source()
+    missing = [text for text in texts if text not in source]
     assert len(texts) == 7 + 12 + 34 + 33 + 109
     assert len(missing) <= 8, missing
 
 
-@pytest.mark.parametrize(
-    ("code", "values"),
-    [
-        ("3.1.5", ["339", "374", "392", "410", "430", "432"]),
-        ("4.2.1", ["354,8", "340", "330", "320", "310", "300"]),
-        ("H2.1.1", ["3,8%", "6,8%", "6,9%", "6,9%", "9,9%", "10,2%"]),
-    ],
-)
+# Three rows as the document prints them: the data keeps them exactly, and they stand in the document.
+TRANSCRIBED_ROWS = [
+    ("3.1.5", ["339", "374", "392", "410", "430", "432"]),
+    ("4.2.1", ["354,8", "340", "330", "320", "310", "300"]),
+    ("H2.1.1", ["3,8%", "6,8%", "6,9%", "6,9%", "9,9%", "10,2%"]),
+]
+
+
+@pytest.mark.parametrize(("code", "values"), TRANSCRIBED_ROWS)
 async def test_table_rows_are_transcribed_exactly(session, code, values):
     indicator = (await session.scalars(select(Indicator).where(Indicator.code == code))).one()
     rows = await session.scalars(
         select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id).order_by(IndicatorValue.year)
     )
-    printed = [row.text for row in rows]
-    assert printed == values
-    assert " ".join(printed) in SOURCE
+    assert [row.text for row in rows] == values
+
+
+@pytest.mark.parametrize(("code", "values"), TRANSCRIBED_ROWS)
+def test_the_transcribed_rows_stand_in_the_document(code, values):
+    assert " ".join(values) in _source(), code
 
 
 async def test_every_table_row_of_values_is_the_documents(session):
@@ -168,5 +176,6 @@ async def test_every_table_row_of_values_is_the_documents(session):
             printed = f"{codes[value.institution_id]}: {printed}"
         rows.setdefault((value.indicator_id, value.institution_id), []).append(printed)
     assert len(rows) == 32 + 2 * 9
-    missing = [row for row in rows.values() if " ".join(row) not in SOURCE]
+    source = _source()
+    missing = [row for row in rows.values() if " ".join(row) not in source]
     assert missing == [] and all(len(row) == 6 for row in rows.values())

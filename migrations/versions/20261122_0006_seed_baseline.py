@@ -1,7 +1,7 @@
 """seed baseline: what the seed last applied per row, and the rows it kept over the data file
 
 Revision ID: 0005_seed_baseline
-Revises: 0004
+Revises: 0005_journal_feed
 Create Date: 2026-11-22 10:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005_seed_baseline"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_journal_feed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""The changes feed: every journaled change, in commit order, for integrators' sync (REST and GraphQL)."""

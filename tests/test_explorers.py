@@ -1,0 +1,150 @@
+"""GraphiQL, Swagger UI and ReDoc work on a closed network: headless Chromium (Debian's `chromium`) uses
+them against the service under uvicorn on 127.0.0.1 while every request to any other address is
+aborted, and no page may even try one. Plus the pages' Content-Security-Policy and the page GraphiQL
+shows when `make install` has not fetched its files."""
+
+import json
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from service.app import create_app
+from service.core import explorers
+from tests.helpers import ROOT, served
+
+OPENAPI = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("Chromium is not installed; .ci/run installs it (apt-get install chromium)")
+    pytest.skip("Chromium is not installed: `apt-get install chromium` runs these browser tests")
+
+
+@pytest.fixture(scope="module")
+def base_url(settings, seeded) -> str:
+    env = os.environ | {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "warning"}
+    with served(env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        # --no-sandbox: Chromium's sandbox refuses to start as root, which CI is.
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
+
+
+class Offline:
+    """A page whose requests may go to the service only; what it tried elsewhere, and what its CSP refused."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page, self.base_url = page, base_url
+        self.elsewhere: list[str] = []
+        self.refused_own: list[str] = []
+        page.on("console", self._console)
+
+    async def route(self, route) -> None:
+        if route.request.url.startswith(self.base_url + "/"):
+            await route.continue_()
+        else:
+            self.elsewhere.append(route.request.url)
+            await route.abort("internetdisconnected")
+
+    def _console(self, message) -> None:
+        # A CSP refusal of the service's own file would break the page; refusing another origin is the point.
+        text = message.text
+        if "Content Security Policy" in text and not re.search(r"'(https?|wss?)://(?!127\.0\.0\.1)", text):
+            self.refused_own.append(text)
+
+
+@pytest.fixture
+async def offline(browser: Browser, base_url: str) -> AsyncIterator[Offline]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    watched = Offline(page, base_url)
+    await context.route("**/*", watched.route)
+    yield watched
+    await context.close()
+    assert watched.elsewhere == [], "the page tried to reach beyond the service"
+    assert watched.refused_own == [], "the page's Content-Security-Policy refused the service's own files"
+
+
+async def test_graphiql_runs_a_typed_query(offline: Offline):
+    page = offline.page
+    await page.goto(offline.base_url + "/graphql")
+    editor = page.locator(".graphiql-query-editor .CodeMirror")
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Delete")
+    await page.keyboard.type('{ institution(code: "VP") { code name { en } } }')
+    await page.locator(".graphiql-execute-button").click()
+    response = page.locator(".graphiql-response")
+    await response.get_by_text('"State Police"').wait_for()
+    shown = json.loads((await response.locator(".CodeMirror-code").inner_text()).replace("\xa0", " "))  # CodeMirror's
+    assert shown == {"data": {"institution": {"code": "VP", "name": {"en": "State Police"}}}}
+
+
+async def test_swagger_ui_tries_out_a_get(offline: Offline):
+    page = offline.page
+    await page.goto(offline.base_url + "/docs")
+    operation = page.locator("#operations-registry-get_institution")
+    await operation.locator(".opblock-summary").click()
+    await operation.get_by_role("button", name="Try it out").click()
+    await operation.locator("input[placeholder=code]").fill("VP")
+    await operation.get_by_role("button", name="Execute").click()
+    answer = operation.locator(".live-responses-table tr.response")
+    await answer.locator(".response-col_status").get_by_text("200").wait_for()
+    body = json.loads(await answer.locator(".response-col_description .microlight").first.inner_text())
+    assert body["code"] == "VP" and body["name"]["en"] == "State Police"
+
+
+async def test_redoc_renders_every_operation(offline: Offline):
+    page = offline.page
+    await page.goto(offline.base_url + "/redoc")
+    await page.locator("h2", has_text="List Institutions").wait_for()
+    summaries = {op["summary"] for path in OPENAPI["paths"].values() for op in path.values()}
+    headings = {text.strip() for text in await page.locator("h2").all_inner_texts()}
+    assert summaries <= headings, f"ReDoc does not show {sorted(summaries - headings)}"
+
+
+async def test_explorer_pages_allow_only_the_service_itself(client):
+    for path in ("/graphql", "/docs", "/redoc"):
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        policy = response.headers["content-security-policy"]
+        sources = {token for directive in policy.split(";") for token in directive.split()[1:]}
+        assert sources <= {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}, policy
+        assert "script-src 'self'" in policy and "<script>" not in response.text  # no inline script
+        loaded = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+        assert loaded and all(urlsplit(url).netloc == "" for url in loaded), loaded
+        for url in loaded:
+            assert (await client.get(url)).status_code == 200, url
+    api = await client.get("/api/v1/institutions")
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+async def test_missing_graphiql_files_say_to_run_make_install(settings, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(explorers, "GRAPHIQL_ASSETS", {name: tmp_path / name for name in explorers.GRAPHIQL_ASSETS})
+    app = create_app(settings)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "GraphiQL" in line]
+    assert len(warnings) == 1 and "make install" in json.loads(warnings[0])["message"]
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                                   base_url="http://test") as client:  # fmt: skip
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "make install" in page.text and "graphiql.min.js" not in page.text
+        missing = await client.get("/explorer-assets/graphiql.min.js")
+        assert missing.status_code == 404 and "make install" in missing.json()["detail"]
+        assert (await client.get("/docs")).status_code == 200
