@@ -127,7 +127,8 @@ async def principal_of(session: AsyncSession, authorization: str | None) -> Prin
 BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="A token from `python -m service tokens create`; reading needs none.",
+    description="A token from `python -m service tokens create` (or `make token`): writes, the audit log and "
+    "the import template need one; public reads do not.",
 )
 
 

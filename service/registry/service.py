@@ -412,7 +412,8 @@ def _index(org: Organization) -> None:
 async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> OrganizationDetail:
     require_admin(principal)
     name = required_text(data.name, "name")
-    key = data.acronym or name.get("lv") or name.get("lt") or name["en"]
+    # required_text leaves at least one language that is not blank: an organisation may be named only in its own.
+    key = data.acronym or next(name[lang] for lang in ("lv", "lt", "en", "original") if (name.get(lang) or "").strip())
     row = Organization(
         id=stable_id("organization", key),
         acronym=data.acronym,
