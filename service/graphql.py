@@ -3,64 +3,100 @@
 import strawberry
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.fastapi import GraphQLRouter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from service.core.db import UncommittedSessionDep
 from service.core.explorers import graphiql_page
-from service.core.graphql import CommitOnce, Context, ErrorCodes
+from service.core.graphql import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    CodedParserCache,
+    CommitOnce,
+    Context,
+    ErrorCodes,
+    LimitedGraphQLRouter,
+)
+from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
+from service.core.graphql_cost import CostBudget
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
-from service.settings import Settings
+from service.settings import Settings, get_settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
 
+GRAPHQL_DOCUMENT_CACHE = 256  # distinct documents whose parse and validation are kept per process
+# The depth and alias rules, made once: a limiter built per request makes new rule classes, and the
+# validation cache, keyed on the rules too, would then never find a document it validated.
+DOCUMENT_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
-@strawberry.type
+
+TEXT_BOUNDS = (
+    f"Every String or ID argument or input field holds at most {DEFAULT_MAX_LENGTH} characters unless its "
+    "description gives another bound; a longer one is refused (BAD_USER_INPUT, naming it) before anything runs."
+)
+
+
+@strawberry.type(description=TEXT_BOUNDS)
 class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
     pass
 
 
-@strawberry.type
+@strawberry.type(description=TEXT_BOUNDS)
 class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
     pass
 
 
-MAX_DEPTH, MAX_ALIASES, MAX_TOKENS = 12, 30, 5000
-
-
-def build_schema(introspection: bool = True) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or get_settings()
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(DOCUMENT_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        GraphQLOperationMetrics,
+        # After the token limit, which sets the parse options the parser cache keys on. Both caches are LRUs
+        # bounded by entry count and hold only what parsed / validated: a frontend's few documents stay hot.
+        lambda: CodedParserCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
+        lambda: ValidationCache(maxsize=GRAPHQL_DOCUMENT_CACHE),
+        TextBounds,
+        lambda: CostBudget(budget_ms=settings.graphql_cost_budget_ms),
+        lambda: GraphQLOperationMetrics(known_names=frozenset(settings.graphql_metric_operations)),
         CommitOnce,
         ErrorCodes,
     ]
-    if not introspection:
+    if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
-schema = build_schema()
+schema = build_schema()  # for `export-schema`: the SDL does not depend on the settings
 
 
 async def _context(request: Request, session: UncommittedSessionDep) -> Context:
-    return Context(session, request.headers.get("authorization"))
+    return Context(session, request.app.state.write_limiter, request.headers.get("authorization"))
 
 
-class _LocalGraphiQLRouter(GraphQLRouter):
-    """Strawberry's router with a GraphiQL page whose files this service serves (Strawberry's loads them from a CDN)."""
+class _LocalGraphiQLRouter(LimitedGraphQLRouter):
+    """The bounded router with a GraphiQL page whose files this service serves (Strawberry's loads them from a CDN)."""
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql_page(request)
 
 
-def graphql_router(settings: Settings) -> GraphQLRouter:
+def graphql_router(settings: Settings) -> LimitedGraphQLRouter:
     return _LocalGraphiQLRouter(
-        schema if settings.graphql_introspection else build_schema(introspection=False),
+        build_schema(settings),
+        timeout_s=settings.graphql_timeout_s,
+        max_answer_bytes=settings.graphql_max_answer_bytes,
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=False,

@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     graphql_introspection: bool = Field(True, description="Answer GraphQL introspection queries.")
     log_level: str = Field("info", description="Python logging level.")
     max_body_bytes: int = Field(5_000_000, ge=1_000, description="Larger request bodies get 413.")
+    graphql_max_body_bytes: int = Field(
+        100_000, ge=1_000, description="Larger GraphQL request bodies get 413 before anything parses them."
+    )
+    graphql_cost_budget_ms: float = Field(
+        5_000, gt=0, description="Estimated execution (ms) over which a GraphQL operation is refused: QUERY_TOO_COSTLY."
+    )
+    graphql_timeout_s: float = Field(30, gt=0, description="Wall-clock limit of one GraphQL execution (QUERY_TIMEOUT).")
+    graphql_max_answer_bytes: int = Field(
+        5_000_000, ge=1_000, description="Larger GraphQL answers are replaced by an ANSWER_TOO_LARGE error."
+    )
+    graphql_metric_operations: list[str] = Field(
+        default_factory=lambda: ["Strategy", "Strategies", "Organizations", "Indicators", "Progress"],
+        description="GraphQL operation names counted by name in /metrics (JSON list); any other counts as `other`.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     write_rate_per_token: int = Field(600, ge=0, description="Writes a minute per token; 0 disables the limit.")
     server_max_header_bytes: int = Field(

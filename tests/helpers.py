@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def graphql(client: httpx.AsyncClient, query: str, *, uncached: bool = False, **variables) -> dict:
-    """POST a GraphQL query; `uncached` makes the body unique so the response cache cannot answer it."""
+    """POST a GraphQL query; `uncached` adds a unique (unused) variable so the response cache cannot answer it:
+    the cache keys on the normalised document, so a comment would not do."""
     if uncached:
-        query += f"\n# {uuid.uuid4()}"
+        variables["cacheBuster"] = str(uuid.uuid4())
     response = await client.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
     return response.json()

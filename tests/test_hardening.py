@@ -73,7 +73,8 @@ async def test_cors_only_for_configured_origins(tight_client, client):
 
 
 async def test_graphql_limits(client, tight_client):
-    deep = "{ strategies { areas { goals " + "{ indicators { goal " * 6 + "{ id }" + " } }" * 6 + " } } }"
+    deep = "{ strategies { edges { node { areas { goals " + "{ indicators { goal " * 6 + "{ id }" + " } }" * 6
+    deep += " } } } } }"
     assert "exceeds maximum operation depth" in (await graphql(client, deep))["errors"][0]["message"]
     aliases = "{ " + " ".join(f"a{n}: institutions {{ code }}" for n in range(40)) + " }"
     assert (await graphql(client, aliases))["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -116,11 +117,13 @@ async def test_odd_text_is_stored_exactly_or_refused_clearly(client, tokens):
 
 async def test_metrics(client):
     await client.get("/api/v1/institutions")
+    await graphql(client, "query Strategies { strategies { totalCount } }")
     await graphql(client, "query Probe { institutions { code } }")
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/api/v1/institutions",status="200"}' in text
-    assert 'http_request_duration_seconds_bucket{method="GET",route="/api/v1/institutions",le="+Inf"}' in text
-    assert 'graphql_operations_total{type="query",name="Probe"}' in text
+    assert 'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/institutions"}' in text
+    assert 'graphql_operations_total{name="Strategies",type="query"}' in text
+    assert 'graphql_operations_total{name="other",type="query"}' in text  # Probe is not a known operation
     assert 'db_pool_connections{state="size"}' in text
 
 
@@ -148,8 +151,8 @@ async def test_server_faults_reach_clients_without_internals(settings):
     """A statement that outlives the database's timeout: 503 / SERVICE_UNAVAILABLE, and no SQL in the answer."""
     app = create_app(settings.model_copy(update={"db_statement_timeout_ms": 1, "response_cache_mb": 0}))
     tree = (
-        "{ strategies { areas { goals { indicators { targets { text } } } "
-        "actionDirections { tasks { text { lv } } } } } }"
+        "{ strategies { edges { node { areas { goals { indicators { targets { text } } } "
+        "actionDirections { tasks { text { lv } } } } } } } }"
     )
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

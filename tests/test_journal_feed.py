@@ -141,7 +141,10 @@ async def test_graphql_serves_the_same_feed(client, tokens):
 
 async def test_a_failing_mutation_field_writes_nothing(client, tokens):
     body = {"code": "FEED ALL", "name": {"en": "All or nothing"}, "kind": "agency", "country": "FI"}
-    query = "mutation($i: InstitutionInput!) { a: createInstitution(input: $i) { code } b: createInstitution(input: $i) { code } }"
+    query = (
+        "mutation($i: InstitutionInput!) { a: createInstitution(input: $i) { code } b: createInstitution(input: $i) "
+        "{ code } }"
+    )
     response = await client.post(
         "/graphql", json={"query": query, "variables": {"i": body}}, headers=bearer(tokens["admin"])
     )

@@ -174,6 +174,10 @@ async def test_engagements_and_representations(client):
 
 async def test_strategy_tree(client, measured):
     strategies = await rest_items(client, "/api/v1/strategies")
+    connection = await query(client, "{ strategies(first: 500) { edges { node { id key } } totalCount } }")
+    listed = [edge["node"] for edge in connection["strategies"]["edges"]]
+    assert listed == [{"id": s["id"], "key": s["key"]} for s in strategies]
+    assert connection["strategies"]["totalCount"] == len(strategies)
     for listed in strategies:
         rest = (await client.get(f"/api/v1/strategies/{listed['id']}")).json()
         gql = (await query(client, f'{{ strategy(id: "{listed["id"]}") {STRATEGY} }}'))["strategy"]

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from service.core.db import SessionDep
 from service.core.errors import Problem
+from service.core.limits import RateLimiter, TooManyWrites
 
 TOKEN_PREFIX = "iem_"
 
@@ -124,22 +126,31 @@ async def principal_of(session: AsyncSession, authorization: str | None) -> Prin
     )
 
 
-BEARER = HTTPBearer(
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def count_write(limiter: RateLimiter, principal: Principal) -> None:
+    """One write by this principal: keyed on the resolved token, however its header was spelled."""
+    if wait := limiter.retry_after(f"token:{principal.token_id}", time.monotonic()):
+        raise TooManyWrites(wait)
+
+
+# Declares the bearer scheme, so that the OpenAPI document says which operations need a token (and
+# `Security(..., scopes=...)` which role); the header itself is read by `principal_of`, whose 401 is a problem.
+bearer_token = HTTPBearer(
     auto_error=False,
-    scheme_name="bearer",
-    description="A token from `python -m service tokens create` (or `make token`): writes, the audit log and "
-    "the import template need one; public reads do not.",
+    scheme_name="bearerToken",
+    description="An opaque token issued by `make token` (stored only as a hash); reads need none.",
 )
 
 
 async def current_principal(
-    request: Request,
-    session: SessionDep,
-    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],  # names the scheme in OpenAPI
+    request: Request, session: SessionDep, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)]
 ) -> Principal:
-    # The raw header, not HTTPBearer's parse of it, so that a malformed one gets its own 401 detail.
     principal = await principal_of(session, request.headers.get("authorization"))
     request.state.principal = principal.describe()  # for the access log
+    if request.method in WRITE_METHODS:
+        count_write(request.app.state.write_limiter, principal)
     return principal
 
 
@@ -156,4 +167,4 @@ async def current_admin(principal: PrincipalDep) -> Principal:
     return principal
 
 
-AdminDep = Annotated[Principal, Depends(current_admin)]
+AdminDep = Annotated[Principal, Security(current_admin, scopes=[Role.admin.value])]

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import BaseModel
 
-from service.core.preconditions import none_match
+from service.core.preconditions import MAX_IF_MATCH, none_match
 
 ETAG_HEADER: dict[str, Any] = {
     "ETag": {"description": "A strong validator of this representation.", "schema": {"type": "string"}}
@@ -21,7 +21,7 @@ IF_NONE_MATCH = {
     "name": "If-None-Match",
     "in": "header",
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "maxLength": MAX_IF_MATCH},
     "description": 'ETags the client holds (`"…"`, comma-separated, or `*`); a match gives 304 without a body.',
 }
 

@@ -1,7 +1,6 @@
 """RFC 9457 problem details for REST, stable error codes for GraphQL."""
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -31,9 +31,19 @@ class Problem(Exception):
         self.extra = extra
 
 
+# An error detail quotes at most this much of what the client sent: enough to recognise it, never the whole.
+QUOTE_MAX = 40
+
+
+def quoted(value: object) -> str:
+    """A client's text for an error detail: in quotes, cut to `QUOTE_MAX` characters and `…`."""
+    text = str(value)
+    return repr(text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…")
+
+
 class NotFound(Problem):
     def __init__(self, what: str, key: object):
-        super().__init__(404, f"No {what} with id or key {key!r}.")
+        super().__init__(404, f"No {what} with id or key {quoted(key)}.")
 
 
 class BadRequest(Problem):
@@ -64,17 +74,47 @@ class ProblemDetails(BaseModel):
     errors: list[dict[str, Any]] | None = Field(None, description="Per-field reasons, for invalid input.")
 
 
+# What the plumbing answers before or around any route: too large a body (413), too many writes (429),
+# the database away (503). /healthz and /metrics do not touch the database.
+_BODY_METHODS, _WRITE_METHODS = {"post", "put", "patch"}, {"post", "put", "patch", "delete"}
+_WITHOUT_DATABASE = {"/healthz", "/metrics"}
+
+
+def _plumbing_statuses(path: str, method: str) -> dict[str, str]:
+    statuses = {}
+    if method in _BODY_METHODS:
+        statuses["413"] = "The request body is larger than the limit (`MAX_BODY_BYTES`)."
+    if method in _WRITE_METHODS:
+        statuses["429"] = "Too many writes a minute from this token or address; see `Retry-After`."
+    if path not in _WITHOUT_DATABASE:
+        statuses["503"] = "The database is not reachable right now; retry after `Retry-After`."
+    return statuses
+
+
+# Every 429 and 503 the service sends says when to try again.
+_RETRY_STATUSES = {"429", "503"}
+_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 3600, "format": "int32"},
+}
+
+
 def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     """Make the OpenAPI document say what the service sends: every error is problem+json."""
     openapi.setdefault("components", {}).setdefault("schemas", {})["Problem"] = ProblemDetails.model_json_schema()
     schemas = openapi["components"]["schemas"]
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    for path in openapi.get("paths", {}).values():
-        for operation in path.values():
-            for status, response in operation.get("responses", {}).items():
+    for template, path in openapi.get("paths", {}).items():
+        for method, operation in path.items():
+            responses = operation.setdefault("responses", {})
+            for status, description in _plumbing_statuses(template, method).items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
                 if status[0] in "45":
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                if status in _RETRY_STATUSES:
+                    response.setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
     return openapi
 
 
@@ -148,18 +188,20 @@ def database_problem(error: BaseException) -> Problem | None:
     return None
 
 
-def _allowed_methods(app: FastAPI, path: str) -> list[str]:
-    if not hasattr(app.state, "path_methods"):
-        app.state.path_methods = [
-            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"), operations)
-            for template, operations in app.openapi()["paths"].items()
-        ]
-    matching = [(pattern.pattern.count("[^/]+"), operations) for pattern, operations in app.state.path_methods
-                if pattern.match(path)]  # fmt: skip
-    # A literal path (`/organizations/export.csv`) wins over a template (`/organizations/{id}`), as in routing.
-    fewest = min((params for params, _ in matching), default=0)
-    methods = {m.upper() for params, operations in matching if params == fewest for m in operations}
-    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+_PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the routes serve `path` with (GraphQL's included), as routing decides, plus HEAD and OPTIONS."""
+
+    def served(method: str) -> bool:
+        scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": []}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+    methods = {method for method in _PROBED_METHODS if served(method)}
+    if not methods:
+        return []
+    return sorted(methods | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set()))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -179,7 +221,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             # Starlette names only the methods of the first matching route; a path served by several
             # routers has more. Name them all, as the OpenAPI document does.
-            allowed = _allowed_methods(request.app, request.url.path)
+            allowed = allowed_methods(request.app, request.url.path)
             headers["Allow"] = ", ".join(allowed)
             detail = f"{request.method} is not supported here; use {' or '.join(allowed)}."
         return problem_response(exc.status_code, detail, headers=headers or None)
@@ -211,4 +253,8 @@ class ErrorCode:
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
     PRECONDITION_REQUIRED = "PRECONDITION_REQUIRED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    TIMEOUT = "QUERY_TIMEOUT"
+    TOO_LARGE = "ANSWER_TOO_LARGE"
     INTERNAL = "INTERNAL_SERVER_ERROR"

@@ -1,23 +1,30 @@
-"""GraphQL plumbing: the per-request context with its DataLoaders, the one commit, and error codes."""
+"""GraphQL plumbing: the per-request context with its DataLoaders, the one commit, error codes, and the router
+that bounds an execution's wall-clock time and its answer's size."""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.fastapi import BaseContext
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from service.core.auth import Principal, count_write, principal_of
 from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
+from service.core.limits import RateLimiter
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 R = TypeVar("R")
 log = logging.getLogger(__name__)
+# The document limits, applied while parsing and validating (the response cache parses with the same token limit).
+MAX_DEPTH, MAX_ALIASES, MAX_TOKENS = 12, 30, 5000
 
 BatchLoad = Callable[[AsyncSession, Sequence[K]], Awaitable[dict[K, V]]]
 
@@ -29,9 +36,10 @@ class Context(BaseContext):
     concurrently, so every database call of a request goes through one lock.
     """
 
-    def __init__(self, session: AsyncSession, authorization: str | None = None):
+    def __init__(self, session: AsyncSession, write_limiter: RateLimiter, authorization: str | None = None):
         super().__init__()
         self.session = session
+        self.write_limiter = write_limiter
         self.authorization = authorization
         self._lock = asyncio.Lock()
         self._loaders: dict[Callable, DataLoader] = {}
@@ -39,6 +47,12 @@ class Context(BaseContext):
     async def run(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         async with self._lock:
             return await fn(self.session, *args, **kwargs)
+
+    async def writer(self) -> Principal:
+        """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
+        principal = await self.run(principal_of, self.authorization)
+        count_write(self.write_limiter, principal)
+        return principal
 
     def loader(self, batch_load: BatchLoad, missing: Callable[[], Any] = lambda: None) -> DataLoader:
         """The request's DataLoader over `batch_load(session, keys) -> {key: value}`."""
@@ -50,6 +64,17 @@ class Context(BaseContext):
 
             self._loaders[batch_load] = DataLoader(load_fn=load)
         return self._loaders[batch_load]
+
+
+class CodedParserCache(ParserCache):
+    """Strawberry's parser cache, except for a document that does not parse: raised from this hook, its syntax
+    error would skip the error-code extension, so the hook steps aside and Strawberry's own parse reports it."""
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError:
+            yield
 
 
 NOT_SAVED = "The changes could not be saved; nothing was written."
@@ -86,6 +111,7 @@ _CODE_BY_STATUS = {
     401: ErrorCode.UNAUTHENTICATED,
     403: ErrorCode.FORBIDDEN,
     409: ErrorCode.CONFLICT,
+    429: ErrorCode.RATE_LIMITED,
     412: ErrorCode.PRECONDITION_FAILED,
     428: ErrorCode.PRECONDITION_REQUIRED,
     404: ErrorCode.NOT_FOUND,
@@ -129,3 +155,36 @@ class ErrorCodes(MaskErrors):
             return self._with_code(error, original.message, original.extensions["code"])
         log.error("unhandled error in GraphQL resolver", exc_info=original)
         return self._with_code(error, "An unexpected error occurred; it has been logged.", ErrorCode.INTERNAL)
+
+
+class LimitedGraphQLRouter(GraphQLRouter):
+    """Cancels an execution that outlives `timeout_s` and replaces an answer larger than `max_answer_bytes`,
+    each with a coded error: the cost budget estimates, these two hold whatever the estimate missed."""
+
+    def __init__(self, *args: Any, timeout_s: float, max_answer_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_s = timeout_s
+        self.max_answer_bytes = max_answer_bytes
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await super().execute_single(*args, **kwargs)
+        except TimeoutError:
+            message = (
+                f"The query ran longer than {self.timeout_s:g} s and was cancelled; "
+                "ask for fewer items or fewer nested lists."
+            )
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": ErrorCode.TIMEOUT})])
+
+    def encode_json(self, data: object) -> str | bytes:
+        encoded = orjson.dumps(data)
+        if len(encoded) <= self.max_answer_bytes:
+            return encoded
+        message = (
+            f"The answer would be {len(encoded)} bytes, over the limit of {self.max_answer_bytes}; "
+            "ask for fewer items (`first`) or fewer fields."
+        )
+        return orjson.dumps(
+            {"data": None, "errors": [{"message": message, "extensions": {"code": ErrorCode.TOO_LARGE}}]}
+        )

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from service.core import partial_date
 from service.core.errors import BadRequest
+from service.core.graphql_bounds import at_most_characters, max_length
+from service.core.i18n import NAME_MAX, TEXT_MAX
+from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from service.core.preconditions import as_entity_tag
 
 Precision = strawberry.enum(partial_date.Precision, description="How precisely the source states a date.")
@@ -36,14 +39,23 @@ class PageInfo:
     end_cursor: str | None
 
 
+def check_first(first: int) -> None:
+    """A connection's page size; GraphQL has no `ge`/`le` on an argument, so it is checked here."""
+    if not 1 <= first <= MAX_LIMIT:
+        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
+
+
+_TEXT = f"At most {TEXT_MAX} characters; a name or title at most {NAME_MAX}."
+
+
 @strawberry.input(
     description="Text in several languages. In an update, a language left out keeps its text; null removes it."
 )
 class LocalizedTextInput:
-    lv: str | None = strawberry.UNSET
-    en: str | None = strawberry.UNSET
-    lt: str | None = strawberry.UNSET
-    original: str | None = strawberry.UNSET
+    lv: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
+    en: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
+    lt: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
+    original: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
 
 
 def input_fields(value: Any) -> Any:
@@ -60,6 +72,14 @@ def input_fields(value: Any) -> Any:
         return value.value
     return value
 
+
+CursorArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description=at_most_characters(MAX_CURSOR_LENGTH, "`endCursor` of the previous page."),
+        metadata=max_length(MAX_CURSOR_LENGTH),
+    ),
+]
 
 M = TypeVar("M", bound=BaseModel)
 

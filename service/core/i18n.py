@@ -1,19 +1,40 @@
 """Text in several languages. `lv` is the source text where the source is Latvian."""
 
 import unicodedata
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.core.errors import Problem
 
+# A paragraph (a task, a SWOT factor, a note): the longest text in the sources is 700 characters.
+TEXT_MAX = 2000
+# A name or a title. An organisation's folded name is its sort key, and a btree index row holds at most
+# 2,704 bytes: 500 characters of up to 4 bytes each stay below it.
+NAME_MAX = 500
+
+Text = Annotated[str | None, Field(max_length=TEXT_MAX)]
+NameText = Annotated[str | None, Field(max_length=NAME_MAX)]
+
 
 class LocalizedText(BaseModel):
+    """A text in the languages the sources give; each at most `TEXT_MAX` characters."""
+
     model_config = ConfigDict(extra="forbid")
 
-    lv: str | None = None
-    en: str | None = None
-    lt: str | None = None
-    original: str | None = None
+    lv: Text = None
+    en: Text = None
+    lt: Text = None
+    original: Text = None
+
+
+class LocalizedName(LocalizedText):
+    """A name or title in the languages the sources give; each at most `NAME_MAX` characters."""
+
+    lv: NameText = None
+    en: NameText = None
+    lt: NameText = None
+    original: NameText = None
 
 
 def fold(text: str) -> str:

@@ -16,6 +16,8 @@ from sqlmodel import Field, SQLModel
 
 from service.core.errors import Problem
 
+MAX_KEY_LENGTH = 200
+
 
 class IdempotentRequest(SQLModel, table=True):
     __tablename__ = "idempotent_request"
@@ -38,8 +40,8 @@ async def claim(
     session: AsyncSession, token_id: uuid.UUID, key: str, request_fingerprint: str
 ) -> IdempotentRequest | None:
     """Claim the key for this request; the earlier request's record if it was already used."""
-    if not 1 <= len(key) <= 200:
-        raise Problem(400, "Idempotency-Key must be 1 to 200 characters.")
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise Problem(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
     stmt = (
         insert(IdempotentRequest.__table__)
         .values(token_id=token_id, key=key, fingerprint=request_fingerprint)

@@ -1,66 +1,61 @@
-"""Prometheus metrics, rendered in the text exposition format by hand: a few counters and histograms."""
+"""Prometheus metrics through `prometheus_client`, which escapes label values and renders the exposition.
 
-import threading
-from collections import defaultdict
+Every label value is bounded: methods and routes come from the routing table, GraphQL operation names from
+an allow-list (`GRAPHQL_METRIC_OPERATIONS`), anything else is `other`. Served by several workers, each
+process writes its samples to files in PROMETHEUS_MULTIPROC_DIR (`python -m service serve` sets one up), and
+whichever worker answers /metrics reports the sum over all of them; a single process keeps them in memory.
+"""
+
+import os
 from collections.abc import Iterator
 
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from strawberry.extensions import SchemaExtension
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+OTHER = "other"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+REQUESTS = Counter("http_requests", "HTTP requests by method, route and status.", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds", "HTTP request latency by method and route.", ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)  # fmt: skip
+GRAPHQL_OPERATIONS = Counter("graphql_operations", "GraphQL operations by type and known name.", ["type", "name"])
+POOL = Gauge("db_pool_connections", "Database pool connections by state.", ["state"], multiprocess_mode="livesum")
 
 
-class Metrics:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.latency_counts: dict[tuple[str, str], list[int]] = {}
-        self.latency_sums: dict[tuple[str, str], float] = defaultdict(float)
-        self.graphql_operations: dict[tuple[str, str], int] = defaultdict(int)
-
-    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            counts = self.latency_counts.setdefault((method, route), [0] * (len(LATENCY_BUCKETS) + 1))
-            index = next((i for i, bound in enumerate(LATENCY_BUCKETS) if seconds <= bound), len(LATENCY_BUCKETS))
-            counts[index] += 1
-            self.latency_sums[(method, route)] += seconds
-
-    def observe_graphql(self, operation_type: str, name: str) -> None:
-        with self._lock:
-            self.graphql_operations[(operation_type, name)] += 1
-
-    def render(self, pool: dict[str, int]) -> str:
-        lines = ["# TYPE http_requests_total counter"]
-        with self._lock:
-            for (method, route, status), value in sorted(self.requests.items()):
-                lines.append(f'http_requests_total{{method="{method}",route="{route}",status="{status}"}} {value}')
-            lines.append("# TYPE http_request_duration_seconds histogram")
-            for (method, route), counts in sorted(self.latency_counts.items()):
-                labels = f'method="{method}",route="{route}"'
-                cumulative = 0
-                for bound, count in zip((*LATENCY_BUCKETS, "+Inf"), counts, strict=True):
-                    cumulative += count
-                    lines.append(f'http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {cumulative}')
-                lines.append(f"http_request_duration_seconds_sum{{{labels}}} {self.latency_sums[(method, route)]:.6f}")
-                lines.append(f"http_request_duration_seconds_count{{{labels}}} {cumulative}")
-            lines.append("# TYPE graphql_operations_total counter")
-            for (kind, name), value in sorted(self.graphql_operations.items()):
-                lines.append(f'graphql_operations_total{{type="{kind}",name="{name}"}} {value}')
-        lines.append("# TYPE db_pool_connections gauge")
-        for state, value in pool.items():
-            lines.append(f'db_pool_connections{{state="{state}"}} {value}')
-        return "\n".join(lines) + "\n"
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method if method in _METHODS else OTHER
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
 
 
-METRICS = Metrics()
+def observe_pool(pool) -> None:
+    POOL.labels("size").set(pool.size())
+    POOL.labels("checked_out").set(pool.checkedout())
+    POOL.labels("overflow").set(max(pool.overflow(), 0))
+
+
+def render() -> bytes:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
 
 
 class GraphQLOperationMetrics(SchemaExtension):
-    """Counts GraphQL operations by type and name."""
+    """Counts GraphQL operations by type and name; a name outside `known_names` counts as `other`."""
+
+    def __init__(self, *, known_names: frozenset[str]) -> None:
+        self.known_names = known_names
 
     def on_operation(self) -> Iterator[None]:
         yield
         context = self.execution_context
         # A document that did not parse (too long, bad syntax) has no operation type.
         kind = context.operation_type.value if context.graphql_document is not None else "invalid"
-        METRICS.observe_graphql(kind, (context.operation_name or "anonymous")[:64])
+        name = context.operation_name or "anonymous"
+        GRAPHQL_OPERATIONS.labels(kind, name if name in self.known_names or name == "anonymous" else OTHER).inc()

@@ -6,14 +6,13 @@ import logging
 import re
 import time
 import uuid
-from collections import deque
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.auth import hash_token
-from service.core.errors import PROBLEM_JSON
-from service.core.metrics import METRICS
+from service.core import metrics
+from service.core.errors import PROBLEM_JSON, allowed_methods
+from service.core.limits import RateLimiter
 from service.settings import Settings
 
 access_log = logging.getLogger("service.access")
@@ -42,28 +41,6 @@ class TooLarge(Exception):
     pass
 
 
-class RateLimiter:
-    """Sliding one-minute windows per key, in this process's memory (per worker)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.hits: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str, now: float) -> int:
-        """0 when the call may go ahead (and is counted), else seconds to wait."""
-        if not self.per_minute:
-            return 0
-        window = self.hits.setdefault(key, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return max(1, int(window[0] + 60 - now) + 1)
-        window.append(now)
-        if len(self.hits) > 100_000:  # bounded memory: forget idle keys
-            self.hits = {k: v for k, v in self.hits.items() if v and v[-1] > now - 60}
-        return 0
-
-
 def _problem(status: int, detail: str, request_id: str, extra_headers: list[tuple[bytes, bytes]] = ()) -> tuple:
     title = HTTPStatus(status).phrase
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
@@ -76,7 +53,9 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.max_body = settings.max_body_bytes
-        self.per_token = RateLimiter(settings.write_rate_per_token)
+        self.max_graphql_body = settings.graphql_max_body_bytes
+        # With CORS on, an answer differs by the caller's Origin: say so on every answer, with or without one.
+        self.vary_origin = bool(settings.cors_origins)
         self.per_address = RateLimiter(settings.write_rate_per_address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,6 +82,10 @@ class RequestMiddleware:
                     return
                 csp = EXPLORER_CSP if content_type.startswith(b"text/html") else API_CSP
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS, csp]
+                if self.vary_origin and not any(
+                    k.lower() == b"vary" and b"origin" in v.lower() for k, v in message.get("headers", [])
+                ):
+                    extra.append((b"vary", b"Origin"))
                 message["headers"] = list(message.get("headers", [])) + extra
             elif plain_error:
                 plain_error["body"] += message.get("body", b"")
@@ -122,11 +105,14 @@ class RequestMiddleware:
             declared = int(headers.get(b"content-length", b"0") or 0)
         except ValueError:
             declared = 0
+        # A GraphQL document is bounded tighter than other bodies, before the response cache or GraphQL parses it.
+        max_body = self.max_graphql_body if path.startswith("/graphql") else self.max_body
+        too_large = f"The request body is larger than {max_body} bytes."
         try:
-            if declared > self.max_body:
-                await reply(413, f"The request body is larger than {self.max_body} bytes.")
+            if declared > max_body:
+                await reply(413, too_large)
                 return
-            if self._is_write(method, path, headers) and (wait := self._rate_limited(scope, headers)):
+            if self._is_write(method, path, headers) and (wait := self._rate_limited(scope)):
                 await reply(429, "Too many writes; slow down.", [(b"retry-after", str(wait).encode())])
                 return
             received = 0
@@ -136,19 +122,21 @@ class RequestMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body:
+                    if received > max_body:
                         raise TooLarge
                 return message
 
             try:
                 await self.app(scope, limited_receive, send_with_headers)
             except TooLarge:
-                await reply(413, f"The request body is larger than {self.max_body} bytes.")
+                await reply(413, too_large)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or ("/graphql" if path.startswith("/graphql") else "unmatched")
-            METRICS.observe_request(method, template, status["code"], elapsed)
+            metrics.observe_request(method, template, status["code"], elapsed)
+            if (engine := getattr(scope["app"].state, "engine", None)) is not None:
+                metrics.observe_pool(engine.pool)
             access_log.info(
                 "request",
                 extra={
@@ -168,14 +156,40 @@ class RequestMiddleware:
             return method == "POST" and b"authorization" in headers
         return method in _WRITES
 
-    def _rate_limited(self, scope: Scope, headers: dict[bytes, bytes]) -> int:
-        now = time.monotonic()
+    def _rate_limited(self, scope: Scope) -> int:
+        """The per-address limit, before anything else runs; the per-principal one counts once the token
+        is resolved (core/auth.py), each GraphQL mutation field as one write."""
         client = (scope.get("client") or ("unknown", 0))[0]
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        waits = [self.per_address.retry_after(f"addr:{client}", now)]
-        if authorization:
-            waits.append(self.per_token.retry_after("token:" + hash_token(authorization), now))
-        return max(waits)
+        return self.per_address.retry_after(f"addr:{client}", time.monotonic())
+
+
+class MethodsMiddleware:
+    """HEAD is answered as GET without the body; OPTIONS (other than a CORS preflight, which the CORS
+    middleware answers first) with the methods the path is really served with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        allowed = allowed_methods(scope["app"], scope["path"])
+        if scope["method"] == "OPTIONS" and allowed:
+            headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["method"] == "HEAD" and "GET" in allowed:
+
+            async def without_body(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b""}
+                await send(message)
+
+            await self.app({**scope, "method": "GET"}, receive, without_body)
+            return
+        await self.app(scope, receive, send)
 
 
 class JsonFormatter(logging.Formatter):

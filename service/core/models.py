@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, SQLModel
 
@@ -45,7 +45,9 @@ class Timestamped(SQLModel):
     )
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?$")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?$")
+# The longest text the pattern accepts: 2024-01-31T00:00:00.123456789+14:00.
+RFC3339_MAX = 35
 
 
 def _rfc3339(value: object) -> object:
@@ -54,6 +56,12 @@ def _rfc3339(value: object) -> object:
     return value
 
 
-Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339), AfterValidator(as_utc), AfterValidator(_representable)]
+Rfc3339 = Annotated[
+    dt.datetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(as_utc),
+    AfterValidator(_representable),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": RFC3339_MAX}),
+]
 
 YearPath = Annotated[int, Path(ge=1900, le=2100, description="A calendar year, e.g. 2024.")]

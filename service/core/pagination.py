@@ -7,6 +7,7 @@ neither repeat nor skip rows, and a deep page costs what the first one does.
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -30,6 +31,11 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def next_cursor(rows: Sequence[T], limit: int, sort_key: Callable[[T], list[Any]]) -> str | None:
+    """The cursor after a page fetched with `limit + 1` rows; None when that extra row did not come."""
+    return encode_cursor(sort_key(rows[limit - 1])) if len(rows) > limit else None
+
+
 def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
     """The sort key inside a cursor, each part converted to its kind (str, int, UUID)."""
     try:
@@ -45,4 +51,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
 
 
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT}).")]
-CursorParam = Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")]
+MAX_CURSOR_LENGTH = 2000
+CursorParam = Annotated[
+    str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page.")
+]

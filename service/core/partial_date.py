@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from service.core.errors import quoted
+
 _PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -24,13 +26,13 @@ def parse(text: str) -> Precision:
     """Validate a partial date and return its precision; ValueError if it is not one."""
     match = _PATTERN.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not an ISO 8601 date of the form YYYY, YYYY-MM or YYYY-MM-DD")
+        raise ValueError(f"{quoted(text)} is not an ISO 8601 date of the form YYYY, YYYY-MM or YYYY-MM-DD")
     year, month, day = match.groups()
     if month is None:
         return Precision.year
     if day is None:
         if not 1 <= int(month) <= 12:
-            raise ValueError(f"{text!r} has no month {month}")
+            raise ValueError(f"{quoted(text)} has no month {month}")
         return Precision.month
     dt.date(int(year), int(month), int(day))  # raises ValueError for 2019-02-30
     return Precision.day
@@ -44,5 +46,9 @@ def _validated(text: str) -> str:
 PartialDate = Annotated[
     str,
     AfterValidator(_validated),
-    Field(examples=["1999", "2010-05", "2018-11-06"], description="ISO 8601 date in the precision the source gives"),
+    Field(
+        max_length=10,
+        examples=["1999", "2010-05", "2018-11-06"],
+        description="ISO 8601 date in the precision the source gives",
+    ),
 ]

@@ -10,6 +10,7 @@ from service.core.errors import BadRequest, Problem, problem_responses
 
 # At most this many entity-tags in one header: a client holds one version of a resource, rarely a few.
 MAX_TAGS = 32
+MAX_IF_MATCH = 4096
 EXAMPLE = '"3f2a9c…"'
 # One element of the list: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text
 # (a comma inside the quotes belongs to the tag); the list syntax allows empty elements.
@@ -27,7 +28,7 @@ ANY = "*"
 IfMatch = Annotated[
     str | None,
     Header(
-        max_length=4096,
+        max_length=MAX_IF_MATCH,
         description="The ETag of your last read of this entity (428 without it, 412 when it changed since).",
     ),
 ]

@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections import OrderedDict
 
-from graphql import OperationType, parse
+from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 from graphql.error import GraphQLError
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.errors import Problem, problem_response
+from service.core.graphql import MAX_TOKENS
 from service.core.preconditions import none_match
 
 HIT_HEADER = (b"x-cache", b"hit")
@@ -50,17 +51,22 @@ class LruBytes:
             self.size -= len(body) + 512
 
 
-def _is_query(body: bytes) -> bool:
-    """A GraphQL request body whose operation reads (a mutation is never cached)."""
+def graphql_read_key(body: bytes) -> bytes | None:
+    """The cache key of a GraphQL request that reads: its normalised document (whitespace and comments do
+    not count), operation name and variables; None for a mutation or a body GraphQL would refuse. The body
+    is already within the GraphQL body limit, and parsing stops at the token limit."""
     try:
         payload = json.loads(body)
-        document = parse(payload["query"])
-    except (ValueError, KeyError, TypeError, GraphQLError):
-        return False
-    operations = [d for d in document.definitions if getattr(d, "operation", None) is not None]
-    name = payload.get("operationName")
+        document = parse(payload["query"], no_location=True, max_tokens=MAX_TOKENS)
+        name = payload.get("operationName")
+        variables = json.dumps(payload.get("variables"), sort_keys=True, separators=(",", ":"))
+    except (ValueError, KeyError, TypeError, AttributeError, GraphQLError):
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [d for d in operations if name is None or (d.name and d.name.value == name)]
-    return len(chosen) == 1 and chosen[0].operation == OperationType.QUERY
+    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+        return None
+    return hashlib.sha256("\0".join((print_ast(document), str(name), variables)).encode()).digest()
 
 
 class ResponseCacheMiddleware:
@@ -94,10 +100,11 @@ class ResponseCacheMiddleware:
                 if not message.get("more_body"):
                     break
             body = b"".join(chunks)
-            if not _is_query(body):
+            document_key = graphql_read_key(body)
+            if document_key is None:
                 await self.app(scope, _replay(body), send)
                 return
-            key_base = ("POST", path, hashlib.sha256(body).digest())
+            key_base = ("POST", path, document_key)
         else:
             await self.app(scope, receive, send)
             return

@@ -7,7 +7,8 @@ import strawberry
 from strawberry.types import Info
 
 from service.core.graphql import Context
-from service.core.graphql_types import PageInfo
+from service.core.graphql_cost import PAGE_OF_FIRST
+from service.core.graphql_types import CursorArgument, PageInfo
 from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
 from service.feed import schemas, service
@@ -45,7 +46,7 @@ class Change:
 
 @strawberry.type(description="A page of the changes feed.")
 class ChangeFeed:
-    items: list[Change]
+    items: list[Change] = strawberry.field(metadata=PAGE_OF_FIRST)
     page_info: PageInfo = strawberry.field(description="`endCursor` while more changes are waiting.")
     resume_cursor: str = strawberry.field(
         description="Store it and pass it as `after` on the next poll; it never skips a change that commits later."
@@ -62,7 +63,7 @@ class FeedQuery:
         self,
         info: Info[Context, None],
         since: dt.datetime | None = None,
-        after: str | None = None,
+        after: CursorArgument = None,
         first: int = DEFAULT_LIMIT,
     ) -> ChangeFeed:
         page = await info.context.run(

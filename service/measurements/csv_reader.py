@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.core.errors import Problem
+from service.core.errors import Problem, quoted
 
 SEPARATORS = (",", ";")
 MAX_ROWS = 10_000
@@ -64,6 +64,12 @@ def _separator(header_line: str, known: Sequence[str]) -> str:
     return max(SEPARATORS, key=fit)
 
 
+def _listed(names: Sequence[str]) -> str:
+    """Column names from the file, each quoted within bounds, the first ten of them."""
+    shown = ",".join(quoted(name) for name in names[:10])
+    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
 def _expected(columns: Sequence[str], optional: Sequence[str], separator: str) -> str:
     text = separator.join(columns)
     return text + (f" (optionally also {separator.join(optional)})" if optional else "")
@@ -93,14 +99,14 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
             part
             for part in (
                 f"missing: {','.join(missing)}" if missing else "",
-                f"unknown: {','.join(unknown)}" if unknown else "",
-                f"repeated: {','.join(duplicated)}" if duplicated else "",
+                f"unknown: {_listed(unknown)}" if unknown else "",
+                f"repeated: {_listed(duplicated)}" if duplicated else "",
             )
             if part
         )
         raise Problem(
             422,
-            f"Line 1, the header, read with {found}, has the columns {names} ({faults}). "
+            f"Line 1, the header, read with {found}, has the columns {_listed(names)} ({faults}). "
             f"Expected: {_expected(columns, optional, separator)}; either ',' or ';' separates them.",
             separator=separator,
             encoding=encoding,

@@ -3,16 +3,18 @@
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from service.core.auth import principal_of
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
+from service.core.graphql_bounds import at_most_characters, max_length
+from service.core.graphql_cost import at_most
 from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, repository, service
-from service.measurements.schemas import MeasurementIn, MeasurementOut
+from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
 from service.registry import models as registry_models
 from service.registry import repository as registry_repository
 from service.registry.graphql import Institution, load_institution
@@ -22,6 +24,9 @@ from service.strategy.service import indicator_query
 
 MeasurementStatus = strawberry.enum(models.Status, name="MeasurementStatus")
 ProgressStatus = strawberry.enum(progress.ProgressStatus)
+
+COMMENT = strawberry.argument(description=at_most_characters(COMMENT_MAX), metadata=max_length(COMMENT_MAX))
+CommentArgument = Annotated[str | None, COMMENT]
 
 
 @strawberry.type(description="One revision of a year's actual.")
@@ -125,8 +130,8 @@ class GoalProgress:
 @strawberry.type
 class ProgressSummary:
     year: int
-    areas: list[AreaProgress]
-    goals: list[GoalProgress]
+    areas: list[AreaProgress] = strawberry.field(metadata=at_most(10))
+    goals: list[GoalProgress] = strawberry.field(metadata=at_most(30))
 
 
 @strawberry.type
@@ -160,8 +165,12 @@ class RecordMeasurementInput:
     number: float | None = strawberry.field(default=None, description="Or a number.")
     pair: list[float] | None = strawberry.field(default=None, description="Or a pair: [units, days].")
     institution: str | None = None
-    comment: str | None = None
-    source: str | None = None
+    comment: str | None = strawberry.field(
+        default=None, description=at_most_characters(COMMENT_MAX), metadata=max_length(COMMENT_MAX)
+    )
+    source: str | None = strawberry.field(
+        default=None, description=at_most_characters(SOURCE_MAX), metadata=max_length(SOURCE_MAX)
+    )
     if_match: str | None = strawberry.field(default=None, description="ETag (id) of the current revision, to correct.")
     idempotency_key: str | None = None
 
@@ -170,11 +179,11 @@ def _indicator_id(value: strawberry.ID) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise BadRequest(f"{value!r} is not an indicator id.") from None
+        raise BadRequest(f"{quoted(value)} is not an indicator id.") from None
 
 
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     out, _ = await info.context.run(
         service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
     )
@@ -185,7 +194,7 @@ async def _review(info: Info[Context, None], indicator_id, year, institution, co
 class MeasurementsMutation:
     @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
     async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
             raise BadRequest("Give exactly one of `value`, `number` and `pair`.")
@@ -209,13 +218,13 @@ class MeasurementsMutation:
     @strawberry.mutation(description="Admin: the current revision becomes the year's official actual.")
     async def approve_measurement(
         self, info: Info[Context, None], indicator_id: strawberry.ID, year: int,
-        institution: str | None = None, comment: str | None = None,
+        institution: str | None = None, comment: CommentArgument = None,
     ) -> Actual:  # fmt: skip
         return await _review(info, indicator_id, year, institution, comment, approve=True)
 
     @strawberry.mutation(description="Admin: send the current revision back with a comment.")
     async def return_measurement(
-        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, comment: str,
+        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, comment: Annotated[str, COMMENT],
         institution: str | None = None,
     ) -> Actual:  # fmt: skip
         return await _review(info, indicator_id, year, institution, comment, approve=False)

@@ -13,9 +13,11 @@ from service.core import audit
 from service.core.auth import AdminDep, PrincipalDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import WRITE_RESPONSES, Problem, problem_response
+from service.core.errors import WRITE_RESPONSES, Problem, problem_response, quoted
+from service.core.idempotency import MAX_KEY_LENGTH
 from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from service.core.preconditions import MAX_IF_MATCH
 from service.measurements import service
 from service.measurements.csv_reader import read_csv
 from service.measurements.schemas import (
@@ -61,13 +63,14 @@ async def record_measurement(
     if_match: Annotated[
         str | None,
         Header(
-            max_length=4096,
+            max_length=MAX_IF_MATCH,
             description="ETag of the current revision; required to correct one (428 without it, 412 when it is "
             "no longer the current one).",
         ),
     ] = None,
     idempotency_key: Annotated[
-        str | None, Header(description="A retry with the same key returns the first response.")
+        str | None,
+        Header(max_length=MAX_KEY_LENGTH, description="A retry with the same key returns the first response."),
     ] = None,
 ) -> Response:
     """Post a year's actual (a new revision: a second post for the same year is a correction)."""
@@ -200,7 +203,7 @@ async def _uploaded_csv(request: Request) -> bytes:
     if media_type and media_type not in CSV_MEDIA_TYPES:
         raise Problem(
             415,
-            f"{media_type} is not a CSV; send the file as a text/csv body or as the `file` field of "
+            f"{quoted(media_type)} is not a CSV; send the file as a text/csv body or as the `file` field of "
             "multipart/form-data.",
         )
     return await request.body()

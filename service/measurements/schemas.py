@@ -12,8 +12,12 @@ from service.measurements.progress import ProgressStatus
 from service.registry.schemas import InstitutionRef
 from service.strategy.models import ValueKind
 
+COMMENT_MAX = 4000
+SOURCE_MAX = 1000
+# The longest value text the strategy prints is a few words (`Palielinās`, `29/2195`).
+VALUE_TEXT_MAX = 100
 ValueInput = Annotated[
-    str | float | list[float],
+    Annotated[str, Field(max_length=VALUE_TEXT_MAX)] | float | Annotated[list[float], Field(max_length=2)],
     Field(
         description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`) or as people "
         "type them (`81,5 %`, `13 404`, `12 / 940`, `palielinās`; ASCII digits), or a number, or a pair "
@@ -29,8 +33,8 @@ class MeasurementIn(BaseModel):
     year: int = Field(ge=1900, le=2100)
     value: ValueInput
     institution: str | None = Field(None, max_length=64, description="Required where the indicator is per institution.")
-    comment: str | None = Field(None, max_length=4000)
-    source: str | None = Field(None, max_length=1000)
+    comment: str | None = Field(None, max_length=COMMENT_MAX)
+    source: str | None = Field(None, max_length=SOURCE_MAX)
 
 
 class MeasurementOut(BaseModel):
@@ -64,7 +68,7 @@ class YearActual(BaseModel):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: str | None = Field(None, max_length=4000, description="Required when returning a value.")
+    comment: str | None = Field(None, max_length=COMMENT_MAX, description="Required when returning a value.")
 
 
 class AssessmentIn(BaseModel):
@@ -73,7 +77,7 @@ class AssessmentIn(BaseModel):
     year: int = Field(ge=1900, le=2100)
     institution: str | None = Field(None, max_length=64)
     status: ProgressStatus
-    comment: str | None = Field(None, max_length=4000)
+    comment: str | None = Field(None, max_length=COMMENT_MAX)
 
 
 class ProgressOut(BaseModel):

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
-from service.core.errors import NotFound, Problem
+from service.core.errors import NotFound, Problem, quoted
 from service.measurements import repository
 from service.measurements.csv_reader import CsvTable
 from service.measurements.models import Assessment, Measurement, Status
 from service.measurements.progress import ProgressStatus, evaluate
 from service.measurements.schemas import (
+    VALUE_TEXT_MAX,
     AreaProgress,
     AssessmentIn,
     GoalProgress,
@@ -83,7 +84,7 @@ def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> ParsedValue
     """The posted value in its typed form, read the way the indicator's own values are written."""
     kinds = ctx.kinds
     if isinstance(raw, str):
-        if not raw.strip() or len(raw) > 100:
+        if not raw.strip() or len(raw) > VALUE_TEXT_MAX:
             raise Invalid("value", f"give the value as {_accepted_forms(kinds) or 'the strategy writes it'}")
         try:
             parsed = parse(raw)
@@ -115,15 +116,15 @@ def validate_value(ctx: IndicatorContext, raw: str | float | list[float]) -> tup
         expected = ", ".join(sorted(k.value for k in allowed)) or "none"
         raise Invalid(
             "value",
-            f"this indicator takes {expected} values; {text!r} is a {parsed.kind.value}. "
+            f"this indicator takes {expected} values; {quoted(text)} is a {parsed.kind.value}. "
             f"Accepted: {_accepted_forms(allowed) or 'nothing (it has no values)'}",
         )
     if parsed.kind == ValueKind.percent and not Decimal(0) <= parsed.number <= Decimal(100):
-        raise Invalid("value", f"a percentage is between 0 and 100; {text!r} is not")
+        raise Invalid("value", f"a percentage is between 0 and 100; {quoted(text)} is not")
     if parsed.kind in (ValueKind.number, ValueKind.pair) and any(
         n < 0 for n in (parsed.number, parsed.second) if n is not None
     ):
-        raise Invalid("value", f"{text!r} is negative; this indicator counts or measures")
+        raise Invalid("value", f"{quoted(text)} is negative; this indicator counts or measures")
     return text, parsed
 
 
@@ -144,7 +145,7 @@ async def resolve_institution(session: AsyncSession, ctx: IndicatorContext, code
         return None
     institution = await registry.get_institution_by_code(session, code)
     if institution is None:
-        raise Invalid("institution", f"no institution with code {code!r}")
+        raise Invalid("institution", f"no institution with code {quoted(code)}")
     if not per_institution:
         raise Invalid("institution", "this indicator has no per-institution values; leave institution out")
     if institution.id not in per_institution:
@@ -306,7 +307,7 @@ def _check_precondition(current: Measurement | None, if_match: str | None, year:
                 f"ETag {revision_etag(current.id)}.",
             )
     elif tags is not None:
-        raise Problem(412, f"There is no value for {year} yet to match {if_match}; post it without If-Match.")
+        raise Problem(412, f"There is no value for {year} yet to match {quoted(if_match)}; post it without If-Match.")
 
 
 async def record_measurement(
@@ -407,10 +408,10 @@ async def _import_line(
     try:
         year = int(cells["year"])
     except ValueError:
-        raise Invalid("year", f"{cells['year']!r} is not a year") from None
+        raise Invalid("year", f"{quoted(cells['year'])} is not a year") from None
     expected_text = cells.get("expected_revision", "")
     if expected_text and not (expected_text.isdigit() and int(expected_text) >= 1):
-        raise Invalid("expected_revision", f"{expected_text!r} is not a revision number")
+        raise Invalid("expected_revision", f"{quoted(expected_text)} is not a revision number")
     indicator = candidates[0]
     if indicator.id not in contexts:
         contexts[indicator.id] = await indicator_context(session, indicator.id)

@@ -8,16 +8,19 @@ import strawberry
 from strawberry.types import Info
 
 from service.core import partial_date
-from service.core.auth import Principal, principal_of, require_admin
-from service.core.errors import BadRequest
+from service.core.auth import Principal, require_admin
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
+    CursorArgument,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
     PageInfo,
     Precision,
+    check_first,
     if_match_of,
     validated_input,
 )
@@ -115,7 +118,7 @@ class Membership:
     until: str | None
     until_precision: Precision | None
     financial_obligation: bool | None = strawberry.field(description="null where the source does not say.")
-    events: list[MembershipEvent]
+    events: list[MembershipEvent] = strawberry.field(metadata=at_most(5))
     note: LocalizedText | None
     sources: list[str]
     updated_at: dt.datetime
@@ -196,7 +199,7 @@ class Organization:
     async def parent(self, info: Info[Context, None]) -> "Organization | None":
         return await load_organization(info, self.parent_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(6))
     async def memberships(self, info: Info[Context, None]) -> list[Membership]:
         rows = await info.context.loader(repository.memberships_by_organization, missing=list).load(self.row_id)
         return [Membership.of(row) for row in rows]
@@ -214,7 +217,7 @@ class OrganizationEdge:
 
 @strawberry.type
 class OrganizationConnection:
-    edges: list[OrganizationEdge]
+    edges: list[OrganizationEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
     page_info: PageInfo
     query: strawberry.Private[repository.OrganizationQuery]
 
@@ -240,7 +243,7 @@ class Engagement:
     title: LocalizedText
     place: LocalizedText
     country: str
-    participants: list[LocalizedText]
+    participants: list[LocalizedText] = strawberry.field(metadata=at_most(5))
     sources: list[str]
     updated_at: dt.datetime
     institution_id: strawberry.Private[uuid.UUID | None]
@@ -267,7 +270,7 @@ class Representation:
     organization_ids: strawberry.Private[list[uuid.UUID]]
     coordinator_id: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(5))
     async def organizations(self, info: Info[Context, None]) -> list[Organization]:
         rows = await info.context.loader(repository.organizations_by_ids).load_many(self.organization_ids)
         return [Organization.of(row) for row in rows]
@@ -275,11 +278,6 @@ class Representation:
     @strawberry.field
     async def coordinator(self, info: Info[Context, None]) -> Institution | None:
         return await load_institution(info, self.coordinator_id)
-
-
-def _check_first(first: int) -> None:
-    if not 1 <= first <= MAX_LIMIT:
-        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
 
 
 @strawberry.type
@@ -290,9 +288,9 @@ class RegistryQuery:
         info: Info[Context, None],
         filter: OrganizationFilter | None = None,
         first: int = DEFAULT_LIMIT,
-        after: str | None = None,
+        after: CursorArgument = None,
     ) -> OrganizationConnection:
-        _check_first(first)
+        check_first(first)
         f = filter or OrganizationFilter()
         query = service.organization_query(
             q=f.q,
@@ -319,13 +317,13 @@ class RegistryQuery:
             try:
                 organization_id = uuid.UUID(str(id))
             except ValueError:
-                raise BadRequest(f"{id!r} is not an organisation id.") from None
+                raise BadRequest(f"{quoted(id)} is not an organisation id.") from None
             row = await info.context.run(repository.get_organization, organization_id)
         else:
             row = await info.context.run(repository.get_organization_by_acronym, acronym)
         return Organization.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(50))
     async def institutions(self, info: Info[Context, None], country: str | None = None) -> list[Institution]:
         rows = await info.context.run(repository.list_institutions, country.upper() if country else None)
         return [Institution.of(row) for row in rows]
@@ -335,7 +333,7 @@ class RegistryQuery:
         row = await info.context.run(repository.get_institution_by_code, code)
         return Institution.of(row) if row else None
 
-    @strawberry.field(description="Visits and meetings, oldest first.")
+    @strawberry.field(description="Visits and meetings, oldest first.", metadata=at_most(MAX_LIMIT))
     async def engagements(
         self,
         info: Info[Context, None],
@@ -365,7 +363,7 @@ class RegistryQuery:
             for row in rows[:MAX_LIMIT]
         ]
 
-    @strawberry.field(description="Permanent representations, in the source's order.")
+    @strawberry.field(description="Permanent representations, in the source's order.", metadata=at_most(20))
     async def representations(self, info: Info[Context, None]) -> list[Representation]:
         rows = await info.context.run(
             repository.list_representations, organization_id=None, limit=MAX_LIMIT, after=None
@@ -391,11 +389,11 @@ def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise BadRequest(f"{value!r} is not {what} id.") from None
+        raise BadRequest(f"{quoted(value)} is not {what} id.") from None
 
 
 async def _admin(info: Info[Context, None]) -> Principal:
-    principal = await info.context.run(principal_of, info.context.authorization)
+    principal = await info.context.writer()
     require_admin(principal)
     return principal
 

@@ -35,7 +35,10 @@ from service.registry.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=PROBLEM_RESPONSES)
 
-CountryParam = Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 country code.")]
+InstitutionCode = Annotated[str, Path(max_length=64, description="e.g. `VP`, `IeM%20IC`")]
+CountryParam = Annotated[
+    str | None, Query(max_length=2, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 country code.")
+]
 
 
 @router.get("/institutions", response_model=Page[InstitutionOut], responses=CONDITIONAL_READ)
@@ -48,7 +51,7 @@ async def list_institutions(request: Request, session: SessionDep, country: Coun
 async def get_institution(
     request: Request,
     session: SessionDep,
-    code: Annotated[str, Path(max_length=64, description="e.g. `VP`, `IeM%20IC`")],
+    code: InstitutionCode,
 ) -> Response:
     return json_with_etag(request, await service.get_institution(session, code))
 
@@ -116,9 +119,18 @@ EXPORT_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, made plain text by a leading `'`."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv_line(values: list) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerow([spreadsheet_safe(value) for value in values])
     return buffer.getvalue()
 
 
@@ -166,7 +178,8 @@ def _export_row(row: tuple) -> list:
     responses={
         200: {
             "content": {"text/csv": {}},
-            "description": "One row per membership; organisations without one get one row.",
+            "description": "One row per membership; organisations without one get one row. A text cell that "
+            "starts with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet does not run it.",
         }
     },
 )
@@ -248,13 +261,15 @@ async def create_institution(session: SessionDep, admin: AdminDep, payload: Inst
 
 @admin_router.patch("/institutions/{code}", response_model=InstitutionOut)
 async def update_institution(
-    session: SessionDep, admin: AdminDep, code: str, payload: InstitutionPatch, if_match: IfMatch = None
+    session: SessionDep, admin: AdminDep, code: InstitutionCode, payload: InstitutionPatch, if_match: IfMatch = None
 ) -> Response:
     return written(await service.update_institution(session, admin, code, payload, if_match))
 
 
 @admin_router.delete("/institutions/{code}", status_code=204)
-async def delete_institution(session: SessionDep, admin: AdminDep, code: str, if_match: IfMatch = None) -> Response:
+async def delete_institution(
+    session: SessionDep, admin: AdminDep, code: InstitutionCode, if_match: IfMatch = None
+) -> Response:
     """Refused with 409 while memberships, goals or tasks refer to the institution."""
     await service.delete_institution(session, admin, code, if_match)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from service.core import partial_date
-from service.core.i18n import LocalizedText
+from service.core.i18n import LocalizedName, LocalizedText
 from service.core.partial_date import PartialDate
 from service.registry.models import Relation
 
@@ -123,24 +123,24 @@ class _Input(BaseModel):
 
 class InstitutionIn(_Input):
     code: str = Field(min_length=1, max_length=64)
-    name: LocalizedText
+    name: LocalizedName
     kind: str = Field(min_length=1, max_length=64)
-    country: str = Field(pattern="^[A-Z]{2}$")
+    country: str = Field(max_length=2, pattern="^[A-Z]{2}$")
     parent: str | None = Field(None, max_length=64, description="Code of the parent institution.")
     aliases: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
 
 
 class InstitutionPatch(_Input):
-    name: LocalizedText | None = None
+    name: LocalizedName | None = None
     kind: str | None = Field(None, min_length=1, max_length=64)
-    country: str | None = Field(None, pattern="^[A-Z]{2}$")
+    country: str | None = Field(None, max_length=2, pattern="^[A-Z]{2}$")
     parent: str | None = Field(None, max_length=64)
     aliases: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=20)
 
 
 class OrganizationIn(_Input):
     acronym: str | None = Field(None, min_length=1, max_length=64)
-    name: LocalizedText
+    name: LocalizedName
     kind: str = Field(min_length=1, max_length=64)
     parent: str | None = Field(None, max_length=200, description="Parent organisation id or acronym.")
     aliases: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
@@ -150,7 +150,7 @@ class OrganizationIn(_Input):
 
 class OrganizationPatch(_Input):
     acronym: str | None = Field(None, min_length=1, max_length=64)
-    name: LocalizedText | None = None
+    name: LocalizedName | None = None
     kind: str | None = Field(None, min_length=1, max_length=64)
     parent: str | None = Field(None, max_length=200)
     aliases: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=20)

@@ -13,7 +13,7 @@ from service.core.db import lock_row
 from service.core.errors import NotFound, Problem
 from service.core.i18n import LocalizedText, fold, required_text
 from service.core.models import as_utc, stable_id
-from service.core.pagination import decode_cursor, encode_cursor
+from service.core.pagination import decode_cursor, next_cursor
 from service.registry import repository
 from service.registry.models import Engagement, Institution, Membership, Organization, Representation
 from service.registry.repository import OrganizationQuery
@@ -64,16 +64,12 @@ def organization_search_fields(acronym: str | None, name: dict, aliases: list[st
     return search_text, sort_key
 
 
-def _next_cursor(rows: Sequence, limit: int, key) -> str | None:
-    return encode_cursor(key(rows[limit - 1])) if len(rows) > limit else None
-
-
 async def page_organizations(
     session: AsyncSession, query: OrganizationQuery, limit: int, cursor: str | None
 ) -> tuple[Sequence[Organization], str | None]:
     after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
     rows = await repository.list_organizations(session, query, limit, after)
-    return rows[:limit], _next_cursor(rows, limit, lambda org: [org.sort_key, str(org.id)])
+    return rows[:limit], next_cursor(rows, limit, lambda org: [org.sort_key, str(org.id)])
 
 
 async def resolve_organization_id(session: AsyncSession, id_or_acronym: str) -> uuid.UUID:
@@ -245,8 +241,8 @@ async def page_engagements(
     rows = await repository.list_engagements(
         session, year=year, organization_id=organization_id, limit=limit, after=after
     )
-    next_cursor = _next_cursor(rows, limit, lambda e: [e.start_date, str(e.id)])
-    return await engagements_out(session, rows[:limit]), next_cursor
+    following = next_cursor(rows, limit, lambda e: [e.start_date, str(e.id)])
+    return await engagements_out(session, rows[:limit]), following
 
 
 async def engagements_out(session: AsyncSession, rows: Sequence[Engagement]) -> list[EngagementOut]:
@@ -278,8 +274,8 @@ async def page_representations(
     organization_id = await resolve_organization_id(session, organization) if organization else None
     after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
     rows = await repository.list_representations(session, organization_id=organization_id, limit=limit, after=after)
-    next_cursor = _next_cursor(rows, limit, lambda r: [r.position, str(r.id)])
-    return await representations_out(session, rows[:limit]), next_cursor
+    following = next_cursor(rows, limit, lambda r: [r.position, str(r.id)])
+    return await representations_out(session, rows[:limit]), following
 
 
 async def representations_out(session: AsyncSession, rows: Sequence[Representation]) -> list[RepresentationOut]:

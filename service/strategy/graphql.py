@@ -7,18 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from service.core.auth import principal_of
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
+    PageInfo,
+    check_first,
     if_match_of,
     validated_input,
 )
-from service.core.pagination import MAX_LIMIT
+from service.core.pagination import MAX_LIMIT, encode_cursor
 from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy import models, repository, service
 from service.strategy.schemas import IndicatorPatch, TaskInstitutionRoleIn, TaskPatch
@@ -26,6 +28,9 @@ from service.strategy.values import published
 
 if TYPE_CHECKING:
     from service.measurements.graphql import Actual, Progress
+
+# A whole tree per strategy costs hundreds of objects, so the default page is the old list's bound.
+STRATEGIES_PAGE = 20
 
 AreaKind = strawberry.enum(models.AreaKind)
 Direction = strawberry.enum(models.Direction)
@@ -42,7 +47,7 @@ def _parse_id(value: strawberry.ID, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise BadRequest(f"{value!r} is not a {what} id.") from None
+        raise BadRequest(f"{quoted(value)} is not a {what} id.") from None
 
 
 @strawberry.type
@@ -103,7 +108,7 @@ class IndicatorValue:
     async def institution(self, info: Info[Context, None]) -> Institution | None:
         return await load_institution(info, self.institution_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(5))
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.strategy_id, self.footnote_numbers)
 
@@ -134,21 +139,28 @@ class Indicator:
         rows = await info.context.loader(repository.values_by_indicator, missing=list).load(self.row.id)
         return [IndicatorValue.of(v, self.row.strategy_id) for v in rows if v.role == role]
 
-    @strawberry.field(description="The baseline year's actual; one per institution where the document gives them.")
+    @strawberry.field(
+        description="The baseline year's actual; one per institution where the document gives them.",
+        metadata=at_most(15),
+    )
     async def baseline(self, info: Info[Context, None]) -> list[IndicatorValue]:
         return await self._values(info, models.ValueRole.baseline)
 
-    @strawberry.field(description="The yearly targets; per institution where the document gives them.")
+    @strawberry.field(
+        description="The yearly targets; per institution where the document gives them.", metadata=at_most(60)
+    )
     async def targets(self, info: Info[Context, None]) -> list[IndicatorValue]:
         return await self._values(info, models.ValueRole.target)
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(5))
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.row.strategy_id, self.row.footnote_numbers)
 
     # Actuals and progress belong to the measurements domain, to the right of this one; GraphQL types
     # cannot be extended after definition, so these two fields reach it through lazy imports.
-    @strawberry.field(description="The current revision of every year's actual (and institution's).")
+    @strawberry.field(
+        description="The current revision of every year's actual (and institution's).", metadata=at_most(60)
+    )
     async def actuals(
         self, info: Info[Context, None]
     ) -> list[Annotated["Actual", strawberry.lazy("service.measurements.graphql")]]:
@@ -156,7 +168,7 @@ class Indicator:
 
         return await indicator_actuals(info, self.row)
 
-    @strawberry.field(description="Target, official actual and status for every target year.")
+    @strawberry.field(description="Target, official actual and status for every target year.", metadata=at_most(60))
     async def progress(
         self, info: Info[Context, None]
     ) -> list[Annotated["Progress", strawberry.lazy("service.measurements.graphql")]]:
@@ -193,12 +205,12 @@ class Goal:
             row_id=row.id,
         )
 
-    @strawberry.field(description="The involved institutions, in the document's order.")
+    @strawberry.field(description="The involved institutions, in the document's order.", metadata=at_most(12))
     async def institutions(self, info: Info[Context, None]) -> list[Institution]:
         links = await info.context.loader(repository.goal_institutions_by_goal, missing=list).load(self.row_id)
         return await load_institutions(info, [link.institution_id for link in links])
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(8))
     async def indicators(self, info: Info[Context, None]) -> list[Indicator]:
         rows = await info.context.loader(repository.indicators_by_goal, missing=list).load(self.row_id)
         return [Indicator.of(row) for row in rows]
@@ -238,18 +250,20 @@ class Task:
     async def _links(self, info: Info[Context, None]) -> list[models.TaskInstitution]:
         return await info.context.loader(repository.task_institutions_by_task, missing=list).load(self.row.id)
 
-    @strawberry.field(description="The institutions listed after the task, in the printed order.")
+    @strawberry.field(description="The institutions listed after the task, in the printed order.", metadata=at_most(16))
     async def institutions(self, info: Info[Context, None]) -> list[Institution]:
         return await load_institutions(info, [link.institution_id for link in await self._links(info)])
 
-    @strawberry.field(description="The listed institutions with how the document writes them and their role.")
+    @strawberry.field(
+        description="The listed institutions with how the document writes them and their role.", metadata=at_most(16)
+    )
     async def institution_roles(self, info: Info[Context, None]) -> list[TaskInstitution]:
         return [
             TaskInstitution(written_as=link.written_as, role=link.role, institution_id=link.institution_id)
             for link in await self._links(info)
         ]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(5))
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.row.strategy_id, self.row.footnote_numbers)
 
@@ -265,7 +279,7 @@ class ActionDirection:
     title: LocalizedText
     row_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(10))
     async def tasks(self, info: Info[Context, None]) -> list[Task]:
         rows = await info.context.loader(repository.tasks_by_action_direction, missing=list).load(self.row_id)
         return [Task.of(row) for row in rows]
@@ -280,12 +294,12 @@ class PolicyArea:
     title: LocalizedText
     row_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(4))
     async def goals(self, info: Info[Context, None]) -> list[Goal]:
         rows = await info.context.loader(repository.goals_by_area, missing=list).load(self.row_id)
         return [Goal.of(row) for row in rows]
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(8))
     async def action_directions(self, info: Info[Context, None]) -> list[ActionDirection]:
         rows = await info.context.loader(repository.action_directions_by_area, missing=list).load(self.row_id)
         return [
@@ -301,7 +315,7 @@ class Strategy:
     period_start: int
     period_end: int
     baseline_year: int
-    dates: list[DatedStatement]
+    dates: list[DatedStatement] = strawberry.field(metadata=at_most(6))
     updated_at: dt.datetime
     row: strawberry.Private[models.Strategy]
 
@@ -322,7 +336,7 @@ class Strategy:
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=at_most(10))
     async def areas(self, info: Info[Context, None]) -> list[PolicyArea]:
         rows = await info.context.loader(repository.areas_by_strategy, missing=list).load(self.row.id)
         return [
@@ -332,11 +346,14 @@ class Strategy:
             for r in rows
         ]
 
-    @strawberry.field(description="The footnotes on the strategy's own text.")
+    @strawberry.field(description="The footnotes on the strategy's own text.", metadata=at_most(12))
     async def footnotes(self, info: Info[Context, None]) -> list[Footnote]:
         return await load_footnotes(info, self.row.id, self.row.footnote_numbers)
 
-    @strawberry.field(description="Strengths, weaknesses, opportunities and threats of the environment analysis.")
+    @strawberry.field(
+        description="Strengths, weaknesses, opportunities and threats of the environment analysis.",
+        metadata=at_most(24),
+    )
     async def swot(self, info: Info[Context, None]) -> list[SwotFactor]:
         rows = await info.context.loader(repository.swot_by_strategy, missing=list).load(self.row.id)
         return [SwotFactor(kind=r.kind, text=LocalizedText.of(r.text)) for r in rows]
@@ -350,6 +367,22 @@ class Strategy:
     @strawberry.field(description="The institution whose own strategy this is; null for the sector strategy.")
     async def owner(self, info: Info[Context, None]) -> Institution | None:
         return await load_institution(info, self.row.owner_id)
+
+
+@strawberry.type
+class StrategyEdge:
+    cursor: str
+    node: Strategy
+
+
+@strawberry.type
+class StrategyConnection:
+    edges: list[StrategyEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
+    page_info: PageInfo
+
+    @strawberry.field(description="How many strategies there are, on all pages.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(repository.count_strategies)
 
 
 @strawberry.input
@@ -370,9 +403,18 @@ class TaskFilter:
 
 @strawberry.type
 class StrategyQuery:
-    @strawberry.field
-    async def strategies(self, info: Info[Context, None]) -> list[Strategy]:
-        return [Strategy.of(row) for row in await info.context.run(repository.list_strategies)]
+    # One sector strategy today; each institution may own one that cascades from it.
+    @strawberry.field(description="Strategies by period start, then key, a Relay page at a time.")
+    async def strategies(
+        self, info: Info[Context, None], first: int = STRATEGIES_PAGE, after: str | None = None
+    ) -> StrategyConnection:
+        check_first(first)
+        rows, next_cursor = await info.context.run(service.page_strategies, first, after)
+        edges = [
+            StrategyEdge(cursor=encode_cursor(service.strategy_sort_key(row)), node=Strategy.of(row)) for row in rows
+        ]
+        page_info = PageInfo(has_next_page=next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
+        return StrategyConnection(edges=edges, page_info=page_info)
 
     @strawberry.field
     async def strategy(self, info: Info[Context, None], id: strawberry.ID) -> Strategy | None:
@@ -385,7 +427,7 @@ class StrategyQuery:
         row = await info.context.loader(repository.indicators_by_ids).load(_parse_id(id, "indicator"))
         return Indicator.of(row) if row else None
 
-    @strawberry.field(description=f"Indicators in document order (at most {MAX_LIMIT}).")
+    @strawberry.field(description=f"Indicators in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
     async def indicators(self, info: Info[Context, None], filter: IndicatorFilter | None = None) -> list[Indicator]:
         f = filter or IndicatorFilter()
         query = await info.context.run(
@@ -394,7 +436,7 @@ class StrategyQuery:
         rows, _ = await info.context.run(service.page_indicators, query, MAX_LIMIT, None)
         return [Indicator.of(row) for row in rows]
 
-    @strawberry.field(description=f"Tasks in document order (at most {MAX_LIMIT}).")
+    @strawberry.field(description=f"Tasks in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
     async def tasks(self, info: Info[Context, None], filter: TaskFilter | None = None) -> list[Task]:
         f = filter or TaskFilter()
         query = await info.context.run(
@@ -427,7 +469,7 @@ class StrategyMutation:
         roles: list[TaskRoleInput],
         if_match: IfMatchArgument = None,
     ) -> Task:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         patch = TaskPatch(roles=[TaskInstitutionRoleIn(institution=r.institution, role=r.role) for r in roles])
         task_id = _parse_id(task_id, "task")
         await info.context.run(service.update_task, principal, task_id, patch, if_match_of(if_match))
@@ -441,7 +483,7 @@ class StrategyMutation:
         input: IndicatorPatchInput,
         if_match: IfMatchArgument = None,
     ) -> Indicator:
-        principal = await info.context.run(principal_of, info.context.authorization)
+        principal = await info.context.writer()
         patch = validated_input(IndicatorPatch, input)
         indicator_id = _parse_id(id, "indicator")
         await info.context.run(service.update_indicator, principal, indicator_id, patch, if_match_of(if_match))

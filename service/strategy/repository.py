@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select, tuple_
+from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import rows_by_id, rows_by_parent
@@ -25,6 +25,18 @@ from service.strategy.models import (
 
 async def list_strategies(session: AsyncSession) -> Sequence[Strategy]:
     return (await session.scalars(select(Strategy).order_by(Strategy.period_start, Strategy.key))).all()
+
+
+async def page_strategies(session: AsyncSession, limit: int, after: tuple[int, str] | None) -> Sequence[Strategy]:
+    """One keyset page in (period_start, key) order; `limit + 1` rows tell whether a next page exists."""
+    stmt = select(Strategy)
+    if after is not None:
+        stmt = stmt.where(tuple_(Strategy.period_start, Strategy.key) > after)
+    return (await session.scalars(stmt.order_by(Strategy.period_start, Strategy.key).limit(limit + 1))).all()
+
+
+async def count_strategies(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).select_from(Strategy))).scalar_one()
 
 
 async def get_strategy_by_key(session: AsyncSession, key: str) -> Strategy | None:

@@ -5,7 +5,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.core.i18n import LocalizedText
+from service.core.i18n import LocalizedName, LocalizedText
 from service.registry.schemas import InstitutionRef
 from service.strategy.models import AreaKind, Direction, TaskRole, ValueKind, ValueRole
 
@@ -120,7 +120,7 @@ class _Input(BaseModel):
 
 class StrategyIn(_Input):
     key: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9\-]*$")
-    title: LocalizedText
+    title: LocalizedName
     period_start: int = Field(ge=1990, le=2100)
     period_end: int = Field(ge=1990, le=2100)
     baseline_year: int = Field(ge=1990, le=2100)
@@ -129,7 +129,7 @@ class StrategyIn(_Input):
 
 
 class StrategyPatch(_Input):
-    title: LocalizedText | None = None
+    title: LocalizedName | None = None
     period_start: int | None = Field(None, ge=1990, le=2100)
     period_end: int | None = Field(None, ge=1990, le=2100)
     baseline_year: int | None = Field(None, ge=1990, le=2100)
@@ -138,13 +138,13 @@ class StrategyPatch(_Input):
 class IndicatorEdit(_Input):
     """The fields of an indicator an administrator corrects; a patch is merged into these."""
 
-    name: LocalizedText
+    name: LocalizedName
     unit: str = Field(min_length=1, max_length=64)
     direction: Direction
 
 
 class IndicatorPatch(_Input):
-    name: LocalizedText | None = None
+    name: LocalizedName | None = None
     unit: str | None = Field(None, min_length=1, max_length=64)
     direction: Direction | None = None
 

@@ -12,7 +12,7 @@ from service.core.db import lock_row
 from service.core.errors import NotFound, Problem
 from service.core.i18n import required_text
 from service.core.models import stable_id
-from service.core.pagination import decode_cursor, encode_cursor
+from service.core.pagination import decode_cursor, next_cursor
 from service.registry import repository as registry
 from service.registry.models import Institution
 from service.registry.service import institution_ref
@@ -154,6 +154,18 @@ async def list_strategies(session: AsyncSession) -> list[StrategyOut]:
     return [strategy_out(s, owners) for s in rows]
 
 
+def strategy_sort_key(strategy: Strategy) -> list:
+    return [strategy.period_start, strategy.key]
+
+
+async def page_strategies(
+    session: AsyncSession, limit: int, cursor: str | None
+) -> tuple[Sequence[Strategy], str | None]:
+    after = decode_cursor(cursor, (int, str)) if cursor else None
+    rows = await repository.page_strategies(session, limit, after)
+    return rows[:limit], next_cursor(rows, limit, strategy_sort_key)
+
+
 async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> StrategyDetail:
     """The whole tree of one strategy, level by level: a fixed number of statements."""
     strategy = (await repository.strategies_by_ids(session, [strategy_id])).get(strategy_id)
@@ -218,8 +230,8 @@ async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> Strateg
     )
 
 
-def _next_cursor(rows: Sequence, limit: int) -> str | None:
-    return encode_cursor([rows[limit - 1].sort_key, str(rows[limit - 1].id)]) if len(rows) > limit else None
+def _document_order(row: Indicator | Task) -> list:
+    return [row.sort_key, str(row.id)]
 
 
 async def indicator_query(
@@ -237,7 +249,7 @@ async def page_indicators(
 ) -> tuple[Sequence[Indicator], str | None]:
     after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
     rows = await repository.list_indicators(session, query, limit, after)
-    return rows[:limit], _next_cursor(rows, limit)
+    return rows[:limit], next_cursor(rows, limit, _document_order)
 
 
 async def indicators_out(session: AsyncSession, rows: Sequence[Indicator]) -> list[IndicatorOut]:
@@ -297,7 +309,7 @@ async def page_tasks(
 ) -> tuple[list[TaskOut], str | None]:
     after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
     rows = await repository.list_tasks(session, query, limit, after)
-    return await tasks_out(session, rows[:limit]), _next_cursor(rows, limit)
+    return await tasks_out(session, rows[:limit]), next_cursor(rows, limit, _document_order)
 
 
 # --- admin writes ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from service.core.errors import quoted
 from service.strategy.models import ValueKind
 
 # Thousands are grouped by a space, a no-break space (Excel in Latvian) or a narrow no-break space.
@@ -55,7 +56,7 @@ def parse(text: str) -> ParsedValue:
         if match := pattern.match(stripped):
             second = match.group("b") if "b" in pattern.groupindex else None
             return ParsedValue(kind, _decimal(match.group("a")), _decimal(second) if second else None)
-    raise ValueError(f"{text!r} is not a number, percentage, pair, change, qualitative value or '-'")
+    raise ValueError(f"{quoted(text)} is not a number, percentage, pair, change, qualitative value or '-'")
 
 
 def _decimal_text(number: Decimal) -> str:

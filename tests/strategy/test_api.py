@@ -1,5 +1,7 @@
 """The strategy over REST and GraphQL: filters, errors, and the bounded cost of the whole tree."""
 
+from contextlib import asynccontextmanager
+
 import pytest
 from sqlalchemy import delete
 
@@ -9,7 +11,7 @@ from tests.helpers import graphql
 
 TREE_QUERY = """
 query Tree {
-  strategies {
+  strategies { edges { node {
     id title { lv en } periodStart periodEnd baselineYear
     areas {
       id number code kind title { lv en }
@@ -25,7 +27,7 @@ query Tree {
       actionDirections { id title { lv en } tasks { number text { lv en } institutions { code } footnotes { number } } }
     }
     swot { kind text { lv } }
-  }
+  } } }
 }
 """
 
@@ -95,7 +97,7 @@ async def test_strategy_errors_are_problem_json(client, path, status):
 
 async def test_graphql_tree_matches_rest(client):
     data = (await graphql(client, TREE_QUERY))["data"]
-    (strategy,) = data["strategies"]
+    (strategy,) = [edge["node"] for edge in data["strategies"]["edges"]]
     goal = strategy["areas"][1]["goals"][0]
     assert [i["code"] for i in goal["institutions"]] == ["VRS", "NVA"]
     indicator = goal["indicators"][0]
@@ -108,25 +110,69 @@ async def test_graphql_tree_matches_rest(client):
     )
 
 
+@asynccontextmanager
+async def synthetic_strategies(session, periods: dict[str, int]):
+    """Copies of the sector strategy under the given keys and period starts, deleted afterwards."""
+    seed = read_strategy(DEFAULT_DATA_DIR / "strategy-2023-2027.yaml")
+    institutions = await institution_ids(session)
+    await session.commit()
+    async with session.begin():
+        for key, period_start in periods.items():
+            copy = seed.strategy.model_copy(update={"key": key, "period_start": period_start})
+            await load_strategy(session, seed.model_copy(update={"strategy": copy}), institutions)
+    try:
+        yield
+    finally:
+        async with session.begin():
+            await session.execute(delete(Strategy).where(Strategy.key.in_(periods)))
+
+
 async def test_the_whole_tree_costs_the_same_for_one_strategy_as_for_many(client, session, sql_statements):
     sql_statements.reset()
     await graphql(client, TREE_QUERY, uncached=True)
     one = sql_statements.count
 
-    seed = read_strategy(DEFAULT_DATA_DIR / "strategy-2023-2027.yaml")
-    institutions = await institution_ids(session)
-    await session.commit()
-    keys = [f"synthetic-{n:02d}" for n in range(12)]
-    async with session.begin():
-        for key in keys:
-            data = seed.model_copy(update={"strategy": seed.strategy.model_copy(update={"key": key})})
-            await load_strategy(session, data, institutions)
-    try:
+    async with synthetic_strategies(session, {f"synthetic-{n:02d}": 2023 for n in range(12)}):
         sql_statements.reset()
         body = await graphql(client, TREE_QUERY, uncached=True)
-        assert len(body["data"]["strategies"]) == 13
-        assert sum(len(a["goals"]) for s in body["data"]["strategies"] for a in s["areas"]) == 13 * 12
+        strategies = [edge["node"] for edge in body["data"]["strategies"]["edges"]]
+        assert len(strategies) == 13
+        assert sum(len(a["goals"]) for s in strategies for a in s["areas"]) == 13 * 12
         assert sql_statements.count == one <= 14, sql_statements.statements
-    finally:
-        async with session.begin():
-            await session.execute(delete(Strategy).where(Strategy.key.in_(keys)))
+
+
+PAGE_QUERY = """
+query Page($after: String) {
+  strategies(first: 1, after: $after) {
+    edges { cursor node { key periodStart } } pageInfo { hasNextPage endCursor } totalCount
+  }
+}
+"""
+
+
+async def test_strategies_page_one_at_a_time_in_period_then_key_order(client, session):
+    periods = {"synthetic-b": 2023, "synthetic-a": 2023, "synthetic-later": 2024, "synthetic-earlier": 2022}
+    async with synthetic_strategies(session, periods):
+        listed = (await client.get("/api/v1/strategies")).json()["items"]
+        expected = [(s["period_start"], s["key"]) for s in listed]
+        assert expected == sorted(expected)
+        assert len(expected) == 5 and expected[0] == (2022, "synthetic-earlier") and expected[-1][0] == 2024
+        seen, after = [], None
+        for _ in range(len(expected) + 1):
+            page = (await graphql(client, PAGE_QUERY, uncached=True, after=after))["data"]["strategies"]
+            assert page["totalCount"] == 5
+            (edge,) = page["edges"]
+            seen.append((edge["node"]["periodStart"], edge["node"]["key"]))
+            assert page["pageInfo"]["endCursor"] == edge["cursor"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == expected
+
+
+@pytest.mark.parametrize("first", [0, 501])
+async def test_a_strategies_page_outside_1_to_500_is_refused(client, first):
+    body = await graphql(client, "query Page($first: Int!) { strategies(first: $first) { totalCount } }", first=first)
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "between 1 and 500" in error["message"]
