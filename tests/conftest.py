@@ -2,12 +2,16 @@
 
 import asyncio
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -123,3 +127,21 @@ async def tokens(sessionmaker) -> dict[str, str]:
         await revoke_token(session, row.id)
         await session.commit()
     return issued
+
+
+@pytest.fixture(scope="session")
+def served_url(settings, seeded) -> Iterator[str]:
+    """The app under a real uvicorn on 127.0.0.1, in a thread of its own."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    listener.close()

@@ -168,4 +168,3 @@ async def current_admin(principal: PrincipalDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Security(current_admin, scopes=[Role.admin.value])]
-

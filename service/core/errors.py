@@ -118,20 +118,20 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": HTTPStatus(code).phrase,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each a problem+json body."""
+    return {
+        code: {
+            "description": HTTPStatus(code).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
     }
-    for code in (400, 404, 422)
-}
-WRITE_RESPONSES: dict[int | str, dict[str, Any]] = PROBLEM_RESPONSES | {
-    code: {
-        "description": HTTPStatus(code).phrase,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    for code in (401, 403, 409, 412, 428, 503)
-}
+
+
+PROBLEM_RESPONSES = problem_responses(400, 404, 422)
+# 412 and 428 are added to the operations that take If-Match (preconditions.document).
+WRITE_RESPONSES = PROBLEM_RESPONSES | problem_responses(401, 403, 409, 503)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -156,9 +156,7 @@ def is_database_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away mid-request or ran out of time: a 503 to retry, not a 500."""
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError)):
         return True
-    return isinstance(error, DBAPIError) and (
-        error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES
-    )
+    return isinstance(error, DBAPIError) and (error.connection_invalidated or sqlstate(error) in _UNAVAILABLE_STATES)
 
 
 # character_not_in_repertoire, untranslatable_character: PostgreSQL text cannot hold NUL.

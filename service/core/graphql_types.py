@@ -55,9 +55,7 @@ class LocalizedTextInput:
     lv: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
     en: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
     lt: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
-    original: str | None = strawberry.field(
-        default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX)
-    )
+    original: str | None = strawberry.field(default=strawberry.UNSET, description=_TEXT, metadata=max_length(TEXT_MAX))
 
 
 def input_fields(value: Any) -> Any:

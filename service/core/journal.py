@@ -39,9 +39,7 @@ class JournalEntry(SQLModel, table=True):
     __table_args__ = (Index("audit_entry_entity", "entity", "entity_id"), Index("audit_entry_feed", "xact", "id"))
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
-    xact: int = Field(
-        default=None, sa_column=Column(BigInteger, server_default=text(CURRENT_XACT), nullable=False)
-    )
+    xact: int = Field(default=None, sa_column=Column(BigInteger, server_default=text(CURRENT_XACT), nullable=False))
     at: dt.datetime = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )

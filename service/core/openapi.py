@@ -23,8 +23,9 @@ def document_implicit_bounds(openapi: dict[str, Any], max_body_bytes: int) -> di
         for operation in operations.values():
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 schema = media.get("schema", {})
-                if schema.get("type") == "string":
-                    schema.setdefault("maxLength", max_body_bytes)
+                for field in (schema, *schema.get("properties", {}).values()):  # a form's file field too
+                    if field.get("type") == "string":
+                        field.setdefault("maxLength", max_body_bytes)
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):

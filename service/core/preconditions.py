@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Header
 
-from service.core.errors import BadRequest, Problem
+from service.core.errors import BadRequest, Problem, problem_responses
 
 # At most this many entity-tags in one header: a client holds one version of a resource, rarely a few.
 MAX_TAGS = 32
@@ -35,12 +35,17 @@ IfMatch = Annotated[
 
 
 def document(openapi: dict) -> dict:
-    """The service checks If-Match itself (428, not FastAPI's 422, when missing); the contract says it is required."""
+    """An operation taking If-Match answers 412 and 428. An edit of an existing entity (PATCH, DELETE) needs it: the
+    service checks that itself (428, not FastAPI's 422, when missing), so the contract says it is required. A POST
+    of a measurement needs it only to correct a value that exists, so there it stays optional."""
     for operations in openapi.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
-                    parameter["required"] = True
+                    operation["responses"] |= {
+                        str(code): response for code, response in problem_responses(412, 428).items()
+                    }
+                    parameter["required"] = method in ("patch", "put", "delete")
     return openapi
 
 

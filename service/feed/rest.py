@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from service.core.caching import json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES
 from service.core.models import Rfc3339
@@ -15,7 +15,7 @@ from service.feed.schemas import ChangesPage
 router = APIRouter(prefix="/api/v1", tags=["sync"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/changes", response_model=ChangesPage)
+@router.get("/changes", response_model=ChangesPage, responses=CONDITIONAL_READ)
 async def list_changes(
     request: Request,
     session: SessionDep,

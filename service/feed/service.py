@@ -10,9 +10,7 @@ from service.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from service.feed.schemas import Change, ChangesPage
 
 
-async def changes(
-    session: AsyncSession, *, since: dt.datetime | None, cursor: str | None, limit: int
-) -> ChangesPage:
+async def changes(session: AsyncSession, *, since: dt.datetime | None, cursor: str | None, limit: int) -> ChangesPage:
     """Each changed entity once, at its latest change, in commit order: after `cursor`, else since `since`,
     else from the first change."""
     if not 1 <= limit <= MAX_LIMIT:

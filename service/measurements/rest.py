@@ -7,17 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from service.core import audit
 from service.core.auth import AdminDep, PrincipalDep
-from service.core.caching import json_with_etag
+from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
-from service.core.errors import PROBLEM_JSON, WRITE_RESPONSES, Problem
+from service.core.errors import WRITE_RESPONSES, Problem, problem_response, quoted
 from service.core.idempotency import MAX_KEY_LENGTH
 from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.preconditions import MAX_IF_MATCH
 from service.measurements import service
+from service.measurements.csv_reader import read_csv
 from service.measurements.schemas import (
     AssessmentIn,
     AuditOut,
@@ -38,14 +40,33 @@ InstitutionParam = Annotated[
 ]
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements", status_code=201, response_model=MeasurementOut)
+REVISION_ETAG = {
+    "ETag": {"description": "The revision's ETag: send it as If-Match to correct it.", "schema": {"type": "string"}}
+}
+RECORD_RESPONSES = {
+    201: {"headers": REVISION_ETAG | {"Location": {"description": "The year's history.", "schema": {"type": "string"}}}}
+}
+REVISION_RESPONSES = {200: {"headers": REVISION_ETAG}}
+
+
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements",
+    status_code=201,
+    response_model=MeasurementOut,
+    responses=RECORD_RESPONSES,
+)
 async def record_measurement(
     session: SessionDep,
     principal: PrincipalDep,
     indicator_id: uuid.UUID,
     payload: MeasurementIn,
     if_match: Annotated[
-        str | None, Header(max_length=MAX_IF_MATCH, description="ETag of the current revision; required to correct.")
+        str | None,
+        Header(
+            max_length=MAX_IF_MATCH,
+            description="ETag of the current revision; required to correct one (428 without it, 412 when it is "
+            "no longer the current one).",
+        ),
     ] = None,
     idempotency_key: Annotated[
         str | None,
@@ -65,13 +86,17 @@ async def record_measurement(
     return JSONResponse(written.body, status_code=written.status_code, headers=headers)
 
 
-@router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual])
+@router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual], responses=CONDITIONAL_READ)
 async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
     return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id)))
 
 
-@router.get("/indicators/{indicator_id:uuid}/measurements/{year:int}/history", response_model=Page[MeasurementOut])
+@router.get(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/history",
+    response_model=Page[MeasurementOut],
+    responses=REVISION_RESPONSES,
+)
 async def measurement_history(
     session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
 ) -> Response:
@@ -91,7 +116,11 @@ async def _review(
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag})
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/approve", response_model=MeasurementOut)
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/approve",
+    response_model=MeasurementOut,
+    responses=REVISION_RESPONSES,
+)
 async def approve_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -104,7 +133,11 @@ async def approve_measurement(
     return await _review(session, principal, indicator_id, year, institution, review, approve=True)
 
 
-@router.post("/indicators/{indicator_id:uuid}/measurements/{year:int}/return", response_model=MeasurementOut)
+@router.post(
+    "/indicators/{indicator_id:uuid}/measurements/{year:int}/return",
+    response_model=MeasurementOut,
+    responses=REVISION_RESPONSES,
+)
 async def return_measurement(
     session: SessionDep,
     principal: AdminDep,
@@ -126,14 +159,14 @@ async def assess_progress(
     return Response(status_code=204)
 
 
-@router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut])
+@router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut], responses=CONDITIONAL_READ)
 async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """Target, official actual and status for every target year."""
     items = await service.indicator_progress_of(session, indicator_id)
     return json_with_etag(request, Page[ProgressOut](items=items))
 
 
-@router.get("/progress", response_model=ProgressSummary)
+@router.get("/progress", response_model=ProgressSummary, responses=CONDITIONAL_READ)
 async def progress_summary(
     request: Request,
     session: SessionDep,
@@ -147,17 +180,56 @@ async def progress_summary(
     return json_with_etag(request, await service.progress_summary(session, query, year))
 
 
+IMPORT_COLUMNS_TEXT = (
+    ", ".join(service.IMPORT_COLUMNS) + " and optionally " + ", ".join(service.OPTIONAL_IMPORT_COLUMNS)
+)
+IMPORT_FORMATS = (
+    "Comma- or semicolon-separated (as Excel writes it in a Latvian locale), UTF-8 (with or without BOM) or "
+    f"Windows-1257, decimal comma or point; the header names the columns {IMPORT_COLUMNS_TEXT}, in any order."
+)
 IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream")
+
+
+async def _uploaded_csv(request: Request) -> bytes:
+    """The file, sent either as the raw body or as the `file` field of a form (a browser, `curl -F`)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise Problem(422, "The form has no file field named `file`; send `-F file=@actuals.csv`.")
+        return await upload.read()
+    if media_type and media_type not in CSV_MEDIA_TYPES:
+        raise Problem(
+            415,
+            f"{quoted(media_type)} is not a CSV; send the file as a text/csv body or as the `file` field of "
+            "multipart/form-data.",
+        )
+    return await request.body()
 
 
 @router.post(
     "/measurements/import",
     response_model=ImportResult,
-    responses={201: {"model": ImportResult, "description": "At least one revision was written."}},
+    responses={
+        201: {"model": ImportResult, "description": "At least one revision was written."},
+        415: {"description": "The body is neither CSV nor a form with a CSV file."},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string", "description": IMPORT_HEADER}}},
+            "description": IMPORT_FORMATS,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "format": "binary", "description": IMPORT_FORMATS}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary", "description": IMPORT_FORMATS}},
+                        "required": ["file"],
+                    }
+                },
+            },
         }
     },
 )
@@ -173,22 +245,19 @@ async def import_measurements(
     single post: a row equal to the year's current revision is `unchanged` and writes nothing; a row that changes
     a year which has a value names the revision it corrects in `expected_revision` (the template pre-fills it);
     a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
-    failing row is listed, else all are written at once (201; 200 when nothing needed writing)."""
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Problem(400, "The CSV must be UTF-8.") from None
-    result, errors = await service.import_rows(session, principal, service.read_import_rows(text), strategy)
+    failing row is listed, else all are written at once (201; 200 when nothing needed writing). The answer says
+    which encoding and separator the file was read with."""
+    table = read_csv(await _uploaded_csv(request), service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
+    result, errors = await service.import_rows(session, principal, table, strategy)
     if errors:
-        body = {
-            "type": "about:blank",
-            "title": "Unprocessable Content",
-            "status": 422,
-            "detail": f"{len(errors)} row(s) failed; nothing was written.",
-            "errors": [e.model_dump() for e in errors],
-        }
-        return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
+        return problem_response(
+            422,
+            f"{len(errors)} row(s) failed; nothing was written. The file was read as {table.encoding}, "
+            f"separated by {table.separator!r}.",
+            errors=[e.model_dump() for e in errors],
+            encoding=table.encoding,
+            separator=table.separator,
+        )
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.written else 200)
 
 

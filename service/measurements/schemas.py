@@ -4,7 +4,7 @@ import datetime as dt
 import math
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -35,8 +35,9 @@ ValueInput = Annotated[
     Annotated[str, Field(max_length=VALUE_TEXT_MAX)] | float | Annotated[list[float], Field(max_length=2)],
     AfterValidator(_finite),
     Field(
-        description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`), "
-        "or a number, or a pair `[units, days]`.",
+        description="As the strategy writes values (`81,5%`, `29,72`, `12/940`, `+8%`, `Palielinās`) or as people "
+        "type them (`81,5 %`, `13 404`, `12 / 940`, `palielinās`; ASCII digits), or a number, or a pair "
+        "`[units, days]`. Stored as the strategy would print it.",
         examples=["81,5%", 81.5, [12, 940]],
     ),
 ]
@@ -163,6 +164,8 @@ class ImportResult(BaseModel):
     written: int = Field(description="Revisions written: created + corrected.")
     rows: list[ImportRowResult]
     measurements: list[MeasurementOut] = Field(description="The revisions written.")
+    encoding: Literal["utf-8", "windows-1257"] = Field(description="How the file's bytes were read.")
+    separator: Literal[",", ";"] = Field(description="The column separator found in the header.")
 
 
 class AuditOut(BaseModel):

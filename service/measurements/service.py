@@ -1,8 +1,6 @@
 """The measurement rules: who may post what, validation against the indicator, revisions, review, progress."""
 
-import csv
 import datetime as dt
-import io
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -17,6 +15,7 @@ from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem, quoted
 from service.measurements import repository
+from service.measurements.csv_reader import CsvTable
 from service.measurements.models import Assessment, Measurement, Status
 from service.measurements.progress import ProgressStatus, evaluate
 from service.measurements.schemas import (
@@ -41,7 +40,7 @@ from service.registry.service import institution_ref
 from service.strategy import repository as strategy
 from service.strategy.models import Indicator, IndicatorValue, Strategy, ValueKind, ValueRole
 from service.strategy.service import resolve_strategy_id
-from service.strategy.values import ParsedValue, parse, published
+from service.strategy.values import ACCEPTED_FORMS, ParsedValue, parse, printed, published
 
 
 class Invalid(Problem):
@@ -77,41 +76,49 @@ async def indicator_context(session: AsyncSession, indicator_id: uuid.UUID) -> I
     return IndicatorContext(indicator, owner, values, frozenset(link.institution_id for link in links))
 
 
-def _decimal_text(number: Decimal) -> str:
-    text = format(number.normalize(), "f")
-    return text.replace(".", ",")
+def _accepted_forms(kinds: set[ValueKind]) -> str:
+    return "; ".join(ACCEPTED_FORMS[kind] for kind in sorted(kinds) if kind in ACCEPTED_FORMS)
 
 
-def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
-    """The posted value as text and typed form, read the way the indicator's own values are written."""
+def _typed(ctx: IndicatorContext, raw: str | float | list[float]) -> ParsedValue:
+    """The posted value in its typed form, read the way the indicator's own values are written."""
     kinds = ctx.kinds
     if isinstance(raw, str):
         if not raw.strip() or len(raw) > VALUE_TEXT_MAX:
-            raise Invalid("value", "give the value as the strategy writes it, e.g. `81,5%`, `29,72`, `12/940`, `+8%`")
+            raise Invalid("value", f"give the value as {_accepted_forms(kinds) or 'the strategy writes it'}")
         try:
-            return raw.strip(), parse(raw)
+            parsed = parse(raw)
         except ValueError as error:
-            raise Invalid("value", str(error)) from None
-    if isinstance(raw, list):
+            raise Invalid("value", f"{error}; this indicator takes {_accepted_forms(kinds)}") from None
+        if parsed.kind != ValueKind.number:
+            return parsed
+        number = parsed.number  # a number typed as text means what the same JSON number means
+    elif isinstance(raw, list):
         if len(raw) != 2:
             raise Invalid("value", "a pair is two numbers: [units, days]")
         first, second = (Decimal(str(n)) for n in raw)
-        return f"{_decimal_text(first)}/{_decimal_text(second)}", ParsedValue(ValueKind.pair, first, second)
-    number = Decimal(str(raw))
+        return ParsedValue(ValueKind.pair, first, second)
+    else:
+        number = Decimal(str(raw))
     if ValueKind.percent in kinds:
-        return f"{_decimal_text(number)}%", ParsedValue(ValueKind.percent, number)
+        return ParsedValue(ValueKind.percent, number)
     if ValueKind.change in kinds:
-        sign = "+" if number >= 0 else "-"
-        return f"{sign}{_decimal_text(abs(number))}%", ParsedValue(ValueKind.change, number)
-    return _decimal_text(number), ParsedValue(ValueKind.number, number)
+        return ParsedValue(ValueKind.change, number)
+    return ParsedValue(ValueKind.number, number)
 
 
 def validate_value(ctx: IndicatorContext, raw: str | float | list[float]) -> tuple[str, ParsedValue]:
-    text, parsed = _typed(ctx, raw)
+    """The value as the strategy would print it, and its typed form; 422 listing the accepted forms otherwise."""
+    parsed = _typed(ctx, raw)
+    text = printed(parsed)
     allowed = ctx.kinds | ({ValueKind.number} if ValueKind.qualitative in ctx.kinds else set())
     if parsed.kind not in allowed:
         expected = ", ".join(sorted(k.value for k in allowed)) or "none"
-        raise Invalid("value", f"this indicator takes {expected} values; {quoted(text)} is a {parsed.kind.value}")
+        raise Invalid(
+            "value",
+            f"this indicator takes {expected} values; {quoted(text)} is a {parsed.kind.value}. "
+            f"Accepted: {_accepted_forms(allowed) or 'nothing (it has no values)'}",
+        )
     if parsed.kind == ValueKind.percent and not Decimal(0) <= parsed.number <= Decimal(100):
         raise Invalid("value", f"a percentage is between 0 and 100; {quoted(text)} is not")
     if parsed.kind in (ValueKind.number, ValueKind.pair) and any(
@@ -337,30 +344,6 @@ async def record_measurement(
 
 IMPORT_COLUMNS = ("indicator_code", "year", "institution", "value", "comment")
 OPTIONAL_IMPORT_COLUMNS = ("expected_revision",)
-ImportRow = tuple[int, dict[str, str] | None]
-"""A data row of an import file: its line number (the header is line 1) and its cells by column,
-None where the row has more or fewer cells than the header."""
-
-
-def read_import_rows(text: str) -> list[ImportRow]:
-    """The data rows of a CSV: the header names every required column, in any order, and may add the optional ones."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in IMPORT_COLUMNS + OPTIONAL_IMPORT_COLUMNS]
-    if missing or unknown or len(set(header)) != len(header):
-        raise Problem(
-            422,
-            f"The CSV header must name the columns {','.join(IMPORT_COLUMNS)}, optionally "
-            f"{','.join(OPTIONAL_IMPORT_COLUMNS)}, each once"
-            + (f"; missing: {','.join(missing)}" if missing else "")
-            + (f"; unknown: {','.join(unknown)}" if unknown else ""),
-        )
-    reader.fieldnames = header
-    return [
-        (reader.line_num, None if None in row or None in row.values() else {k: v.strip() for k, v in row.items()})
-        for row in reader
-    ]
 
 
 @dataclass(frozen=True)
@@ -444,7 +427,7 @@ async def _import_line(
 
 
 async def import_rows(
-    session: AsyncSession, principal: Principal, rows: Sequence[ImportRow], strategy_key: str | None
+    session: AsyncSession, principal: Principal, table: CsvTable, strategy_key: str | None
 ) -> tuple[ImportResult | None, list[ImportRowError]]:
     """Check every row first; write all of them in one transaction, or none if any row fails."""
     strategy_id = await resolve_strategy_id(session, strategy_key) if strategy_key else None
@@ -455,14 +438,10 @@ async def import_rows(
         by_code.setdefault(indicator.code, []).append(indicator)
     contexts: dict[uuid.UUID, IndicatorContext] = {}
     lines: list[ImportLine] = []
-    errors: list[ImportRowError] = []
+    errors = [ImportRowError(row=line, field=None, reason=reason) for line, reason in table.malformed]
     empty: list[int] = []
     seen: dict[repository.Slot, int] = {}
-    for line, cells in rows:
-        if cells is None:
-            reason = "the row does not have as many cells as the header"
-            errors.append(ImportRowError(row=line, field=None, reason=reason))
-            continue
+    for line, cells in ((row.line, row.values) for row in table.rows):
         if not cells["value"]:
             empty.append(line)  # a template's year left blank: nothing to post
             continue
@@ -508,6 +487,7 @@ async def import_rows(
             created=counts[ImportOutcome.created], corrected=counts[ImportOutcome.corrected],
             unchanged=counts[ImportOutcome.unchanged], empty=counts[ImportOutcome.empty],
             written=len(written), rows=sorted(results, key=lambda r: r.row), measurements=written,
+            encoding=table.encoding, separator=table.separator,
         ), []  # fmt: skip
 
     return await retrying_conflicts(session, write)

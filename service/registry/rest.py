@@ -4,14 +4,14 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from service.core.auth import AdminDep
-from service.core.caching import json_with_etag, written
+from service.core.caching import CONDITIONAL_READ, json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.models import Rfc3339
@@ -41,13 +41,13 @@ CountryParam = Annotated[
 ]
 
 
-@router.get("/institutions", response_model=Page[InstitutionOut])
+@router.get("/institutions", response_model=Page[InstitutionOut], responses=CONDITIONAL_READ)
 async def list_institutions(request: Request, session: SessionDep, country: CountryParam = None) -> Response:
     """Every national institution named in the sources (the list is short; one page)."""
     return json_with_etag(request, Page[InstitutionOut](items=await service.list_institutions(session, country)))
 
 
-@router.get("/institutions/{code}", response_model=InstitutionOut)
+@router.get("/institutions/{code}", response_model=InstitutionOut, responses=CONDITIONAL_READ)
 async def get_institution(
     request: Request,
     session: SessionDep,
@@ -56,7 +56,11 @@ async def get_institution(
     return json_with_etag(request, await service.get_institution(session, code))
 
 
-@router.get("/organizations", response_model=Page[OrganizationOut])
+@router.get(
+    "/organizations",
+    response_model=Page[OrganizationDetail] | Page[OrganizationOut],
+    responses=CONDITIONAL_READ,
+)
 async def list_organizations(
     request: Request,
     session: SessionDep,
@@ -69,6 +73,12 @@ async def list_organizations(
     member_country: CountryParam = None,
     financial_obligation: bool | None = None,
     updated_since: Annotated[Rfc3339 | None, Query(description="RFC 3339; entities changed at or after it.")] = None,
+    expand: Annotated[
+        Literal["memberships"] | None,
+        Query(
+            description="`memberships`: each organisation with its memberships, as `/organizations/{id}` gives them."
+        ),
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Response:
@@ -80,6 +90,10 @@ async def list_organizations(
         updated_since=updated_since,
     )
     rows, next_cursor = await service.page_organizations(session, query, limit, cursor)
+    if expand == "memberships":
+        details = await service.organization_details(session, [row.id for row in rows])
+        items = [details[row.id] for row in rows]
+        return json_with_etag(request, Page[OrganizationDetail](items=items, next_cursor=next_cursor))
     items = await service.organizations_out(session, rows)
     return json_with_etag(request, Page[OrganizationOut](items=items, next_cursor=next_cursor))
 
@@ -189,19 +203,19 @@ async def export_registry(request: Request) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/organizations/{organization_id:uuid}", response_model=OrganizationDetail)
+@router.get("/organizations/{organization_id:uuid}", response_model=OrganizationDetail, responses=CONDITIONAL_READ)
 async def get_organization(request: Request, session: SessionDep, organization_id: uuid.UUID) -> Response:
     """One organisation with its memberships, their coordinators and dated events."""
     return json_with_etag(request, await service.get_organization(session, organization_id))
 
 
-@router.get("/memberships/{membership_id:uuid}", response_model=MembershipOut)
+@router.get("/memberships/{membership_id:uuid}", response_model=MembershipOut, responses=CONDITIONAL_READ)
 async def get_membership(request: Request, session: SessionDep, membership_id: uuid.UUID) -> Response:
     """One membership; its ETag is what an edit of it sends as If-Match."""
     return json_with_etag(request, await service.get_membership(session, membership_id))
 
 
-@router.get("/engagements", response_model=Page[EngagementOut])
+@router.get("/engagements", response_model=Page[EngagementOut], responses=CONDITIONAL_READ)
 async def list_engagements(
     request: Request,
     session: SessionDep,
@@ -217,7 +231,7 @@ async def list_engagements(
     return json_with_etag(request, Page[EngagementOut](items=items, next_cursor=next_cursor))
 
 
-@router.get("/representations", response_model=Page[RepresentationOut])
+@router.get("/representations", response_model=Page[RepresentationOut], responses=CONDITIONAL_READ)
 async def list_representations(
     request: Request,
     session: SessionDep,

@@ -44,6 +44,8 @@ _JOURNAL_PARENTS = {
 def _parent(table: Table, row: dict) -> tuple[str, object] | None:
     declared = _JOURNAL_PARENTS.get(table.name)
     return (declared[0], row[declared[1]]) if declared else None
+
+
 _SEED_LOCK = 0x5EED  # two seeds started at once (two containers) take turns
 
 

@@ -189,20 +189,20 @@ def strategy_rows(data: StrategyFile, institutions: dict) -> Rows:
     key = seed.key
     strategy_id = stable_id("strategy", key)
     strategies = [
-            {
-                "id": strategy_id,
-                "key": key,
-                "title": seed.title.model_dump(exclude_none=True),
-                "period_start": seed.period_start,
-                "period_end": seed.period_end,
-                "baseline_year": seed.baseline_year,
-                "parent_id": stable_id("strategy", seed.parent) if seed.parent else None,
-                "owner_id": _lookup(institutions, seed.owner, "institution"),
-                "dates": [d.model_dump(exclude_none=True) for d in seed.dates],
-                "footnote_numbers": seed.footnotes,
-                "sources": seed.sources,
-            }
-        ]
+        {
+            "id": strategy_id,
+            "key": key,
+            "title": seed.title.model_dump(exclude_none=True),
+            "period_start": seed.period_start,
+            "period_end": seed.period_end,
+            "baseline_year": seed.baseline_year,
+            "parent_id": stable_id("strategy", seed.parent) if seed.parent else None,
+            "owner_id": _lookup(institutions, seed.owner, "institution"),
+            "dates": [d.model_dump(exclude_none=True) for d in seed.dates],
+            "footnote_numbers": seed.footnotes,
+            "sources": seed.sources,
+        }
+    ]
     footnotes = [
         {
             "id": stable_id("footnote", key, str(f.number)),

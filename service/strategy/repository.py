@@ -87,6 +87,14 @@ async def indicators_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
     return await rows_by_id(session, Indicator, ids)
 
 
+async def indicators_by_code(session: AsyncSession, code: str, strategy_id: uuid.UUID | None) -> Sequence[Indicator]:
+    """The indicators with this code: one per strategy that has it."""
+    stmt = select(Indicator).where(Indicator.code == code)
+    if strategy_id is not None:
+        stmt = stmt.where(Indicator.strategy_id == strategy_id)
+    return (await session.scalars(stmt.order_by(Indicator.strategy_id))).all()
+
+
 async def values_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[IndicatorValue]]:
     order = (IndicatorValue.institution_id.nulls_first(), IndicatorValue.year)
     return await rows_by_parent(session, IndicatorValue, "indicator_id", ids, order)

@@ -3,12 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from service.core.auth import AdminDep
-from service.core.caching import json_with_etag, written
+from service.core.caching import CONDITIONAL_READ, json_with_etag, written
 from service.core.db import SessionDep
-from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
+from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES, problem_responses
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.core.preconditions import IfMatch
 from service.strategy import service
@@ -28,20 +28,21 @@ router = APIRouter(prefix="/api/v1", tags=["strategy"], responses=PROBLEM_RESPON
 StrategyParam = Annotated[str | None, Query(max_length=200, description="Strategy id or key.")]
 AreaParam = Annotated[str | None, Query(max_length=10, description="Policy area code: `1`…`5`, `H1`, `H2`.")]
 InstitutionParam = Annotated[str | None, Query(max_length=64, description="Institution code, e.g. `VP`.")]
+CONFLICT_RESPONSE = problem_responses(409)
 
 
-@router.get("/strategies", response_model=Page[StrategyOut])
+@router.get("/strategies", response_model=Page[StrategyOut], responses=CONDITIONAL_READ)
 async def list_strategies(request: Request, session: SessionDep) -> Response:
     return json_with_etag(request, Page[StrategyOut](items=await service.list_strategies(session)))
 
 
-@router.get("/strategies/{strategy_id:uuid}", response_model=StrategyDetail)
+@router.get("/strategies/{strategy_id:uuid}", response_model=StrategyDetail, responses=CONDITIONAL_READ)
 async def get_strategy(request: Request, session: SessionDep, strategy_id: uuid.UUID) -> Response:
     """The whole strategy: areas, goals, indicators with baseline and targets, action directions, tasks, SWOT."""
     return json_with_etag(request, await service.get_strategy(session, strategy_id))
 
 
-@router.get("/indicators", response_model=Page[IndicatorOut])
+@router.get("/indicators", response_model=Page[IndicatorOut], responses=CONDITIONAL_READ)
 async def list_indicators(
     request: Request,
     session: SessionDep,
@@ -62,12 +63,26 @@ async def list_indicators(
     return json_with_etag(request, Page[IndicatorOut](items=items, next_cursor=next_cursor))
 
 
-@router.get("/indicators/{indicator_id:uuid}", response_model=IndicatorOut)
+@router.get("/indicators/{indicator_id:uuid}", response_model=IndicatorOut, responses=CONDITIONAL_READ)
 async def get_indicator(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     return json_with_etag(request, await service.get_indicator(session, indicator_id))
 
 
-@router.get("/tasks", response_model=Page[TaskOut])
+@router.get("/indicators/by-code/{code}", response_model=IndicatorOut, responses=CONFLICT_RESPONSE | CONDITIONAL_READ)
+async def get_indicator_by_code(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Path(max_length=20, pattern=r"^[A-Za-z0-9.]+$", description="e.g. `1.1.1`, `H1.1.2`")],
+    strategy: Annotated[
+        str | None,
+        Query(max_length=200, description="Strategy id or key; needed where several strategies use the code."),
+    ] = None,
+) -> Response:
+    """The indicator with this code, as `/indicators/{id}` gives it."""
+    return json_with_etag(request, await service.get_indicator_by_code(session, code, strategy))
+
+
+@router.get("/tasks", response_model=Page[TaskOut], responses=CONDITIONAL_READ)
 async def list_tasks(
     request: Request,
     session: SessionDep,
@@ -86,7 +101,7 @@ async def list_tasks(
     return json_with_etag(request, Page[TaskOut](items=items, next_cursor=next_cursor))
 
 
-@router.get("/tasks/{task_id:uuid}", response_model=TaskOut)
+@router.get("/tasks/{task_id:uuid}", response_model=TaskOut, responses=CONDITIONAL_READ)
 async def get_task(request: Request, session: SessionDep, task_id: uuid.UUID) -> Response:
     """One task; its ETag is what an edit of it sends as If-Match."""
     return json_with_etag(request, await service.get_task(session, task_id))

@@ -268,6 +268,19 @@ async def get_indicator(session: AsyncSession, indicator_id: uuid.UUID) -> Indic
     return (await indicators_out(session, [indicator]))[0]
 
 
+async def get_indicator_by_code(session: AsyncSession, code: str, strategy: str | None) -> IndicatorOut:
+    """The indicator with this code; codes repeat across strategies, so several matches ask for `strategy`."""
+    strategy_id = await resolve_strategy_id(session, strategy) if strategy else None
+    found = await repository.indicators_by_code(session, code, strategy_id)
+    if not found:
+        raise NotFound("indicator", code)
+    if len(found) > 1:
+        strategies = await repository.strategies_by_ids(session, [i.strategy_id for i in found])
+        keys = ", ".join(sorted(strategies[i.strategy_id].key for i in found))
+        raise Problem(409, f"Indicator {code} is in several strategies ({keys}); name one with ?strategy=.")
+    return (await indicators_out(session, found))[0]
+
+
 async def task_query(
     session: AsyncSession,
     *,

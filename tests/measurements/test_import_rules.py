@@ -87,7 +87,7 @@ async def test_expected_revision_is_an_optional_column_and_the_header_is_checked
     assert reordered.status_code == 200 and reordered.json()["unchanged"] == 1
     assert_problem(await upload(client, tokens["VUGD"], "indicator_code,year,value\n4.1.2,2024,41%\n"), 422,
                    "missing: institution,comment")  # fmt: skip
-    assert_problem(await upload(client, tokens["VUGD"], HEADER.strip() + ",extra\n"), 422, "unknown: extra")
+    assert_problem(await upload(client, tokens["VUGD"], HEADER.strip() + ",extra\n"), 422, "unknown: 'extra'")
     bad = await upload(client, tokens["VUGD"], HEADER + "4.1.2,2024,,41%,,two\n")
     assert bad.json()["errors"][0]["field"] == "expected_revision"
 

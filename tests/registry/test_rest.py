@@ -202,3 +202,15 @@ async def test_errors_are_problem_json_with_a_detail(client, path, status):
 async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_an_organisation_named_only_in_its_own_language_can_be_created(client, tokens):
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    body = {"kind": "association", "name": {"original": "Comité technique international de prévention"}}
+    created = await client.post("/api/v1/organizations", json=body, headers=admin)
+    assert created.status_code == 201, created.text  # was a 500: the key fell back to a missing English name
+    assert created.json()["name"]["original"] == body["name"]["original"]
+    removed = await client.delete(
+        f"/api/v1/organizations/{created.json()['id']}", headers=admin | {"If-Match": created.headers["etag"]}
+    )
+    assert removed.status_code == 204, removed.text
