@@ -1,5 +1,6 @@
 """REST routes of the measurements, under /api/v1."""
 
+import asyncio
 import csv
 import io
 import uuid
@@ -209,6 +210,9 @@ async def _uploaded_csv(request: Request) -> bytes:
     return await request.body()
 
 
+IMPORT_ERRORS_SHOWN = 100  # a file of thousands of bad rows is answered with a count, not megabytes
+
+
 @router.post(
     "/measurements/import",
     response_model=ImportResult,
@@ -247,14 +251,18 @@ async def import_measurements(
     a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
     failing row is listed, else all are written at once (201; 200 when nothing needed writing). The answer says
     which encoding and separator the file was read with."""
-    table = read_csv(await _uploaded_csv(request), service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
+    body = await _uploaded_csv(request)
+    # Decoding and splitting up to MAX_ROWS rows is CPU work: in a thread, so other requests go on meanwhile.
+    table = await asyncio.to_thread(read_csv, body, service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
     result, errors = await service.import_rows(session, principal, table, strategy)
     if errors:
+        shown = f" The first {IMPORT_ERRORS_SHOWN} are listed." if len(errors) > IMPORT_ERRORS_SHOWN else ""
         return problem_response(
             422,
-            f"{len(errors)} row(s) failed; nothing was written. The file was read as {table.encoding}, "
+            f"{len(errors)} row(s) failed; nothing was written.{shown} The file was read as {table.encoding}, "
             f"separated by {table.separator!r}.",
-            errors=[e.model_dump() for e in errors],
+            errors=[e.model_dump() for e in errors[:IMPORT_ERRORS_SHOWN]],
+            errors_total=len(errors),
             encoding=table.encoding,
             separator=table.separator,
         )

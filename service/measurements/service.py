@@ -1,5 +1,6 @@
 """The measurement rules: who may post what, validation against the indicator, revisions, review, progress."""
 
+import asyncio
 import datetime as dt
 import uuid
 from collections import Counter
@@ -426,6 +427,9 @@ async def _import_line(
     return ImportLine(line, posting, int(expected_text) if expected_text else None)
 
 
+IMPORT_ROWS_PER_TURN = 200
+
+
 async def import_rows(
     session: AsyncSession, principal: Principal, table: CsvTable, strategy_key: str | None
 ) -> tuple[ImportResult | None, list[ImportRowError]]:
@@ -441,7 +445,9 @@ async def import_rows(
     errors = [ImportRowError(row=line, field=None, reason=reason) for line, reason in table.malformed]
     empty: list[int] = []
     seen: dict[repository.Slot, int] = {}
-    for line, cells in ((row.line, row.values) for row in table.rows):
+    for index, (line, cells) in enumerate((row.line, row.values) for row in table.rows):
+        if index % IMPORT_ROWS_PER_TURN == 0:
+            await asyncio.sleep(0)  # checking thousands of rows must not hold the event loop: other requests go on
         if not cells["value"]:
             empty.append(line)  # a template's year left blank: nothing to post
             continue
