@@ -1,12 +1,19 @@
 """ETag and If-None-Match for read responses, and how the OpenAPI document says so."""
 
 import hashlib
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.preconditions import MAX_IF_MATCH, none_match
+from service.core.db import lock_row
+from service.core.errors import NotFound
+from service.core.preconditions import MAX_IF_MATCH, none_match, require_match
+
+Row = TypeVar("Row")
+Out = TypeVar("Out", bound=BaseModel)
 
 ETAG_HEADER: dict[str, Any] = {
     "ETag": {"description": "A strong validator of this representation.", "schema": {"type": "string"}}
@@ -60,3 +67,23 @@ def document_conditional_reads(openapi: dict[str, Any]) -> dict[str, Any]:
             if "304" in operation.get("responses", {}):
                 operation.setdefault("parameters", []).append(dict(IF_NONE_MATCH))
     return openapi
+
+
+async def locked_at_version(
+    session: AsyncSession,
+    model: type[Row],
+    row_id: Any,
+    if_match: str | None,
+    read: Callable[[Row], Awaitable[Out]],
+    *,
+    what: str,
+    key: object = None,
+) -> tuple[Row, Out]:
+    """The row an admin edit changes, locked until the transaction ends, and its representation now, once the
+    edit's If-Match names that version: a concurrent edit or delete waits, then gets 412 or 404, never a 500."""
+    row = await lock_row(session, model, row_id) if row_id is not None else None
+    if row is None:
+        raise NotFound(what, key if key is not None else str(row_id))
+    current = await read(row)
+    require_match(if_match, etag_of_payload(current), what=what)
+    return row, current

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import merge_patch, partial_date, preconditions, writes
+from service.core import merge_patch, partial_date, writes
 from service.core.auth import Principal, require_admin
-from service.core.caching import etag_of_payload
-from service.core.db import lock_row
+from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import LocalizedText, fold, required_text
 from service.core.models import as_utc, stable_id
@@ -349,12 +348,10 @@ async def _locked_institution(
     session: AsyncSession, code: str, if_match: str | None
 ) -> tuple[Institution, InstitutionOut]:
     found = await repository.get_institution_by_code(session, code)
-    institution = await lock_row(session, Institution, found.id) if found else None
-    if institution is None:
-        raise NotFound("institution", code)
-    current = await get_institution(session, code)
-    preconditions.require_match(if_match, etag_of_payload(current), what="institution")
-    return institution, current
+    return await locked_at_version(
+        session, Institution, found.id if found else None, if_match, lambda _: get_institution(session, code),
+        what="institution", key=code,
+    )  # fmt: skip
 
 
 async def update_institution(
@@ -393,11 +390,10 @@ async def delete_institution(session: AsyncSession, principal: Principal, code: 
 
 
 async def _locked_organization(session: AsyncSession, organization_id: uuid.UUID, if_match: str | None) -> Organization:
-    org = await lock_row(session, Organization, organization_id)
-    if org is None:
-        raise NotFound("organization", str(organization_id))
-    current = await get_organization(session, organization_id)
-    preconditions.require_match(if_match, etag_of_payload(current), what="organisation")
+    org, _ = await locked_at_version(
+        session, Organization, organization_id, if_match, lambda _: get_organization(session, organization_id),
+        what="organisation",
+    )  # fmt: skip
     return org
 
 
@@ -530,12 +526,9 @@ async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Mem
 async def _locked_membership(
     session: AsyncSession, membership_id: uuid.UUID, if_match: str | None
 ) -> tuple[Membership, MembershipOut]:
-    row = await lock_row(session, Membership, membership_id)
-    if row is None:
-        raise NotFound("membership", str(membership_id))
-    current = await _membership_out(session, row)
-    preconditions.require_match(if_match, etag_of_payload(current), what="membership")
-    return row, current
+    return await locked_at_version(
+        session, Membership, membership_id, if_match, lambda row: _membership_out(session, row), what="membership"
+    )
 
 
 async def update_membership(

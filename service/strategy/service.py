@@ -5,10 +5,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core import merge_patch, preconditions, writes
+from service.core import merge_patch, writes
 from service.core.auth import Principal, require_admin
-from service.core.caching import etag_of_payload
-from service.core.db import lock_row
+from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import required_text
 from service.core.models import stable_id
@@ -352,12 +351,9 @@ async def create_strategy(session: AsyncSession, principal: Principal, data: Str
 async def _locked_strategy(
     session: AsyncSession, strategy_id: uuid.UUID, if_match: str | None
 ) -> tuple[Strategy, StrategyDetail]:
-    row = await lock_row(session, Strategy, strategy_id)
-    if row is None:
-        raise NotFound("strategy", str(strategy_id))
-    current = await get_strategy(session, strategy_id)
-    preconditions.require_match(if_match, etag_of_payload(current), what="strategy")
-    return row, current
+    return await locked_at_version(
+        session, Strategy, strategy_id, if_match, lambda _: get_strategy(session, strategy_id), what="strategy"
+    )
 
 
 async def update_strategy(
@@ -400,10 +396,9 @@ async def update_indicator(
     session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, data: IndicatorPatch, if_match: str | None
 ) -> IndicatorOut:
     require_admin(principal)
-    row = await lock_row(session, Indicator, indicator_id)
-    if row is None:
-        raise NotFound("indicator", str(indicator_id))
-    preconditions.require_match(if_match, etag_of_payload(await get_indicator(session, indicator_id)), what="indicator")
+    row, _ = await locked_at_version(
+        session, Indicator, indicator_id, if_match, lambda _: get_indicator(session, indicator_id), what="indicator"
+    )
     document = {"name": row.name, "unit": row.unit, "direction": row.direction}
     edit, changed = merge_patch.merged(IndicatorEdit, document, merge_patch.changes_of(data))
     before = writes.snapshot(row)
@@ -442,10 +437,9 @@ async def update_task(
 ) -> TaskOut:
     """`text` merges (RFC 7396); `roles` sets the role of each institution it names."""
     require_admin(principal)
-    task = await lock_row(session, Task, task_id)
-    if task is None:
-        raise NotFound("task", str(task_id))
-    preconditions.require_match(if_match, etag_of_payload(await get_task(session, task_id)), what="task")
+    task, _ = await locked_at_version(
+        session, Task, task_id, if_match, lambda _: get_task(session, task_id), what="task"
+    )
     changes = merge_patch.changes_of(data)
     changes.pop("roles", None)
     edit, changed = merge_patch.merged(TaskEdit, {"text": task.text}, changes)
