@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import RedirectResponse
 
 from service.core.auth import AdminDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag, written
@@ -81,13 +80,6 @@ async def get_indicator_by_code(
 ) -> Response:
     """The indicator with this code, as `/indicators/{id}` gives it."""
     return json_with_etag(request, await service.get_indicator_by_code(session, code, strategy))
-
-
-@router.get("/indicators/{code}", include_in_schema=False)
-async def indicator_by_code_as_guessed(request: Request, code: Annotated[str, Path(max_length=20)]) -> Response:
-    # `/indicators/1.1.1` is how people guess the address of an indicator they know by its code.
-    target = request.url_for("get_indicator_by_code", code=code).include_query_params(**request.query_params)
-    return RedirectResponse(target, status_code=308)
 
 
 @router.get("/tasks", response_model=Page[TaskOut], responses=CONDITIONAL_READ)

@@ -24,14 +24,6 @@ async def test_an_indicator_by_code_is_the_indicator_by_id(client):
     assert again.status_code == 304
 
 
-async def test_a_code_where_the_id_goes_is_redirected_to_the_indicator(client):
-    guessed = await client.get("/api/v1/indicators/1.1.1", params={"strategy": "sector-2023-2027"})
-    assert guessed.status_code == 308
-    assert guessed.headers["location"].endswith("/api/v1/indicators/by-code/1.1.1?strategy=sector-2023-2027")
-    followed = await client.get("/api/v1/indicators/1.1.1", follow_redirects=True)
-    assert followed.status_code == 200 and followed.json()["code"] == "1.1.1"
-
-
 async def test_an_unknown_or_malformed_code_is_a_problem_not_a_crash(client):
     unknown = await client.get("/api/v1/indicators/by-code/9.9.9")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
