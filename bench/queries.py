@@ -9,6 +9,8 @@ PostGraphile 5 (the Amber preset) names tables, relations and orderings as v4 do
 row's global Node id is `id` and its `id` column is `rowId` (so `strategyByRowId`, `ROW_ID_ASC`).
 """
 
+import re
+
 SERVICE_STRATEGY_TREE = """
 fragment StrategyTree on Strategy {
   id key title { lv en } periodStart periodEnd baselineYear
@@ -134,77 +136,17 @@ query Organizations {
 }
 """
 
-POSTGRAPHILE5_STRATEGY_TREE = """
-fragment StrategyTree on Strategy {
-  rowId key title periodStart periodEnd baselineYear footnoteNumbers
-  footnotesByStrategyId(orderBy: [NUMBER_ASC]) { nodes { number text } }
-  swotFactorsByStrategyId(orderBy: [POSITION_ASC]) { nodes { kind text } }
-  policyAreasByStrategyId(orderBy: [POSITION_ASC]) {
-    nodes {
-      rowId position code kind title
-      goalsByAreaId(orderBy: [NUMBER_ASC]) {
-        nodes {
-          rowId number title
-          goalInstitutionsByGoalId(orderBy: [POSITION_ASC]) { nodes { institutionByInstitutionId { code } } }
-          indicatorsByGoalId(orderBy: [NUMBER_ASC]) {
-            nodes {
-              rowId code name unit direction footnoteNumbers
-              indicatorValuesByIndicatorId(orderBy: [YEAR_ASC]) {
-                nodes { year role text kind number second footnoteNumbers institutionByInstitutionId { code } }
-              }
-              measurementsByIndicatorId(orderBy: [YEAR_ASC, REVISION_ASC]) {
-                nodes { rowId year revision text number second status institutionByInstitutionId { code } }
-              }
-            }
-          }
-        }
-      }
-      actionDirectionsByAreaId(orderBy: [NUMBER_ASC]) {
-        nodes {
-          rowId number title
-          tasksByActionDirectionId(orderBy: [POSITION_ASC]) {
-            nodes {
-              number parentNumber text footnoteNumbers
-              taskInstitutionsByTaskId(orderBy: [POSITION_ASC]) {
-                nodes { writtenAs role institutionByInstitutionId { code } }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
 
-POSTGRAPHILE5_STRATEGY = (
-    "query Strategy($id: UUID!) { strategyByRowId(rowId: $id) { ...StrategyTree } }" + POSTGRAPHILE5_STRATEGY_TREE
-)
-POSTGRAPHILE5_STRATEGIES = (
-    "query Strategies { allStrategies(orderBy: [PERIOD_START_ASC, KEY_ASC]) { nodes { ...StrategyTree } } }"
-    + POSTGRAPHILE5_STRATEGY_TREE
-)
+def _as_postgraphile5(query: str) -> str:
+    """PostGraphile 5 names things as 4 does, except that `id` is the global Node id and a table's `id` column is
+    `rowId` (so `strategyByRowId`, `ROW_ID_ASC`): the same queries, renamed."""
+    renamed = re.sub(r"(?<![$\w])id\b", "rowId", query)
+    return re.sub(r"\bID_ASC\b", "ROW_ID_ASC", renamed.replace("ById(", "ByRowId("))
 
-POSTGRAPHILE5_ORGANIZATIONS = """
-query Organizations {
-  allOrganizations(first: 100, orderBy: [SORT_KEY_ASC, ROW_ID_ASC]) {
-    edges {
-      cursor
-      node {
-        rowId acronym name aliases kind established sources updatedAt
-        membershipsByOrganizationId(orderBy: [RELATION_ASC, SINCE_ASC, ROW_ID_ASC]) {
-          nodes {
-            rowId relation since until financialObligation events note sources updatedAt
-            institutionByMemberId { rowId code country }
-            institutionByCoordinatorId { rowId code country }
-          }
-        }
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
+
+POSTGRAPHILE5_STRATEGY = _as_postgraphile5(POSTGRAPHILE_STRATEGY)
+POSTGRAPHILE5_STRATEGIES = _as_postgraphile5(POSTGRAPHILE_STRATEGIES)
+POSTGRAPHILE5_ORGANIZATIONS = _as_postgraphile5(POSTGRAPHILE_ORGANIZATIONS)
 
 
 def service_tree_counts(strategies: list[dict]) -> dict:
