@@ -145,3 +145,10 @@ async def test_a_database_shutting_down_is_503_not_500(own_cluster):
                 assert gql["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", gql
             finally:
                 await holder.close()
+    # With its last session gone the server completes the smart shutdown by itself; wait for that, so that the
+    # fixture's teardown does not race a server that is stopping.
+    pid_file = Path(base) / "pg" / "postmaster.pid"
+    for _ in range(300):
+        if not pid_file.exists():
+            break
+        await asyncio.sleep(0.1)
