@@ -26,6 +26,7 @@ from service.core.graphql import (
 )
 from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
+from service.core.graphql_execution import PlannedExecutionContext
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
@@ -75,7 +76,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, extensions=extensions, execution_context_class=PlannedExecutionContext
+    )
 
 
 schema = build_schema()  # for `export-schema`: the SDL does not depend on the settings
