@@ -27,6 +27,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
+    is_enum_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -37,6 +38,30 @@ from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, 
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
+from strawberry.types.nodes import Selection as SelectionNode
+
+# The fields asked below a field, by GraphQL name (aliases merged, fragments resolved), each with its own.
+Selection = dict[str, "Selection"]
+
+
+def selection_tree(info: Info) -> Selection:
+    """What the operation asks below the resolver's field, read once (a root field's read path loads just that).
+    A field under `@skip`/`@include` counts as asked: loading a part nobody reads is waste, not an error."""
+    tree: Selection = {}
+    for field in info.selected_fields:
+        _merge(tree, field.selections)
+    return tree
+
+
+def _merge(tree: Selection, selections: list[SelectionNode]) -> None:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            _merge(tree.setdefault(selection.name, {}), selection.selections)
+        else:  # a fragment spread or an inline fragment: its fields are the field's own
+            _merge(tree, selection.selections)
+
 
 PLANS_KEPT = 4096  # compiled selections per process; a frontend's documents need a few hundred
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -45,56 +70,63 @@ _MISS = object()  # a leaf value the fast serialisers do not take: `execute_fiel
 TYPENAME, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST, DELEGATE = range(6)
 
 
-def _string(value: Any) -> Any:
-    return value if type(value) is str else _MISS
-
-
 def _int(value: Any) -> Any:
-    return value if type(value) is int and _INT_MIN <= value <= _INT_MAX else _MISS
+    return value if value.__class__ is int and _INT_MIN <= value <= _INT_MAX else _MISS
 
 
 def _float(value: Any) -> Any:
-    return value if type(value) is float and math.isfinite(value) else _MISS
+    return value if value.__class__ is float and math.isfinite(value) else _MISS
 
 
-def _boolean(value: Any) -> Any:
-    return value if type(value) is bool else _MISS
-
-
-_FAST_LEAVES = {GraphQLString.name: _string, GraphQLID.name: _string, GraphQLInt.name: _int,
-                GraphQLFloat.name: _float, GraphQLBoolean.name: _boolean}  # fmt: skip
+# A value of exactly this Python type is its own output (graphql-core's coercion returns it unchanged).
+_EXACT = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
+_FAST = {GraphQLInt.name: _int, GraphQLFloat.name: _float}
+_BUILT_IN = (GraphQLString, GraphQLID, GraphQLInt, GraphQLFloat, GraphQLBoolean)
+_NEVER_AWAITABLE = frozenset({dict, list, str, int, float, bool, type(None)})
+_PLAIN_CLASSES: set[type] = set()  # Strawberry types: never null, an error or awaitable
 
 
 def _leaf_serialiser(leaf_type: Any) -> Callable[[Any], Any]:
-    """The leaf's output coercion; a value of the built-in scalars' own Python type passes through unchanged."""
-    fast = _FAST_LEAVES.get(leaf_type.name) if leaf_type in (
-        GraphQLString, GraphQLID, GraphQLInt, GraphQLFloat, GraphQLBoolean
-    ) else None  # fmt: skip
+    """The leaf's output coercion, `_MISS` where it fails (graphql-core then raises the error itself, located).
+    An enum's few values are coerced once each."""
+    fast = _FAST.get(leaf_type.name) if leaf_type in _BUILT_IN else None
     coerce = leaf_type.coerce_output_value
+    known: dict[tuple[type, Any], Any] | None = {} if is_enum_type(leaf_type) else None
 
     def serialise(value: Any) -> Any:
         if fast is not None and (done := fast(value)) is not _MISS:
             return done
         if isinstance(value, Exception):
             return _MISS
+        key = (value.__class__, value) if known is not None and value.__hash__ is not None else None
+        if key is not None and key in known:
+            return known[key]
         try:
             coerced = coerce(value)
-        except Exception:  # graphql-core raises it again, located, when `execute_field` completes the value
+        except Exception:
             return _MISS
-        return _MISS if coerced is None or coerced is Undefined else coerced
+        done = _MISS if coerced is None or coerced is Undefined else coerced
+        if key is not None and done is not _MISS:
+            known[key] = done
+        return done
 
     return serialise
 
 
+def _exact_type(leaf_type: Any) -> type | None:
+    return _EXACT.get(leaf_type.name) if leaf_type in _BUILT_IN else None
+
+
 class FieldPlan:
-    __slots__ = ("details", "item_non_null", "item_type", "kind", "name", "non_null", "plan", "python_name",
-                 "return_type", "serialise")  # fmt: skip
+    __slots__ = ("details", "exact", "item_non_null", "item_type", "kind", "name", "non_null", "plan",
+                 "python_name", "return_type", "serialise")  # fmt: skip
 
     def __init__(self, kind: int, name: str, details: list[FieldDetails], return_type: GraphQLOutputType) -> None:
         self.kind, self.name, self.details, self.return_type = kind, name, details, return_type
         self.non_null = is_non_null_type(return_type)
         self.python_name = ""
         self.serialise: Callable[[Any], Any] | None = None
+        self.exact: type | None = None
         self.plan: ObjectPlan | None = None
         self.item_type: GraphQLOutputType | None = None
         self.item_non_null = False
@@ -206,7 +238,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             item, item_non_null = _unwrapped(item_type)
             if is_leaf_type(item):
                 field = FieldPlan(LEAF_LIST, name, details, field_def.type)
-                field.serialise = _leaf_serialiser(item)
+                field.serialise, field.exact = _leaf_serialiser(item), _exact_type(item)
             elif is_object_type(item) and (plan := self._plan(item, details)) is not None:
                 field = FieldPlan(OBJECT_LIST, name, details, field_def.type)
                 field.plan = plan
@@ -215,7 +247,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             field.item_type, field.item_non_null = item_type, item_non_null
         elif is_leaf_type(inner):
             field = FieldPlan(LEAF, name, details, field_def.type)
-            field.serialise = _leaf_serialiser(inner)
+            field.serialise, field.exact = _leaf_serialiser(inner), _exact_type(inner)
         elif is_object_type(inner) and (plan := self._plan(inner, details)) is not None:
             field = FieldPlan(OBJECT, name, details, field_def.type)
             field.plan = plan
@@ -246,8 +278,18 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     # --- completing ----------------------------------------------------------------------------------------
 
     def _plain_items(self, items: Sequence[Any]) -> bool:
-        is_awaitable = self.is_awaitable
-        return not any(item is None or isinstance(item, Exception) or is_awaitable(item) for item in items)
+        """No item is null, an error or awaitable (those take graphql-core's path): an item of a Strawberry type
+        seen once is known not to be, so a long list costs a set lookup per item."""
+        seen, is_awaitable = _PLAIN_CLASSES, self.is_awaitable
+        for item in items:
+            cls = item.__class__
+            if cls in seen:
+                continue
+            if item is None or isinstance(item, Exception) or is_awaitable(item):
+                return False
+            if hasattr(cls, "__strawberry_definition__"):
+                seen.add(cls)
+        return True
 
     def _execute(self, plan: ObjectPlan, field: FieldPlan, source: Any, path: Path | None) -> Any:
         """graphql-core's own execution of the field, where the plan has nothing faster or met the unexpected."""
@@ -258,19 +300,33 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         pending: list[str] = []
         try:
             for field in plan.fields:
-                kind = field.kind
-                if kind == TYPENAME:
-                    results[field.name] = plan.type_name
+                kind, name = field.kind, field.name
+                if kind == LEAF:  # the bulk of an answer: handled here, without a call where it can be
+                    value = getattr(source, field.python_name)
+                    if value is not None:
+                        if value.__class__ is field.exact:
+                            results[name] = value
+                            continue
+                        done = field.serialise(value)
+                        if done is not _MISS:
+                            results[name] = done
+                            continue
+                    elif not field.non_null:
+                        results[name] = None
+                        continue
+                    value = self._execute(plan, field, source, path)
+                elif kind == TYPENAME:
+                    results[name] = plan.type_name
                     continue
-                if kind == DELEGATE:
+                elif kind == DELEGATE:
                     value = self._execute(plan, field, source, path)
                 else:
                     value = self._complete_attribute(plan, field, source, path)
                 if value is Undefined:
                     continue
-                results[field.name] = value
-                if self.is_awaitable(value):
-                    pending.append(field.name)
+                results[name] = value
+                if value.__class__ not in _NEVER_AWAITABLE and self.is_awaitable(value):
+                    pending.append(name)
         except Exception:
             if pending:
                 self.settle_in_background([results[name] for name in pending])
@@ -292,9 +348,6 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if value is None:
             return self._execute(plan, field, source, path) if field.non_null else None
         kind = field.kind
-        if kind == LEAF:
-            done = field.serialise(value)
-            return self._execute(plan, field, source, path) if done is _MISS else done
         if kind == LEAF_LIST:
             done = self._leaf_list(field, value)
             return self._execute(plan, field, source, path) if done is _MISS else done
@@ -312,7 +365,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, field.return_type, field.details, field_path)
             return None
-        if is_awaitable(completed):
+        if completed.__class__ not in _NEVER_AWAITABLE and is_awaitable(completed):
             return self._guarded(completed, field.return_type, field.details, field_path)
         return completed
 
@@ -320,12 +373,15 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _leaf_list(field: FieldPlan, value: Any) -> Any:
         if type(value) not in (list, tuple):
             return _MISS
-        serialise, out = field.serialise, []
+        serialise, exact, out = field.serialise, field.exact, []
         for item in value:
             if item is None:
                 if field.item_non_null:
                     return _MISS
                 out.append(None)
+                continue
+            if item.__class__ is exact:
+                out.append(item)
                 continue
             done = serialise(item)
             if done is _MISS:
@@ -348,7 +404,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 except Exception as error:
                     self.handle_field_error(error, item_type, details, item_path)
                     value = None
-                if is_awaitable(value):
+                if value.__class__ not in _NEVER_AWAITABLE and is_awaitable(value):
                     value = self._guarded(value, item_type, details, item_path)
                     pending.append(index)
                 completed.append(value)

@@ -2,10 +2,10 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
 from typing import Annotated
 
 import strawberry
+from sqlalchemy import Row
 from strawberry.types import Info
 
 from service.core.errors import BadRequest, quoted
@@ -14,14 +14,13 @@ from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
 from service.core.graphql_types import validated_input
 from service.core.preconditions import as_entity_tag
-from service.measurements import models, progress, repository, service
+from service.measurements import models, progress, reads, service
 from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
-from service.registry import models as registry_models
-from service.registry import repository as registry_repository
 from service.registry.graphql import Institution, load_institution
-from service.strategy import models as strategy_models
-from service.strategy import repository as strategy_repository
+from service.strategy.models import Indicator
+from service.strategy.reads import Loaded
 from service.strategy.service import indicator_query
+from service.strategy.values import published
 
 MeasurementStatus = strawberry.enum(models.Status, name="MeasurementStatus")
 ProgressStatus = strawberry.enum(progress.ProgressStatus)
@@ -47,21 +46,28 @@ class Actual:
     reviewed_at: dt.datetime | None
     review_comment: str | None
     previous_text: str | None
-    institution_id: strawberry.Private[uuid.UUID | None]
+    institution: Institution | None
 
     @classmethod
-    def of(cls, out: MeasurementOut) -> "Actual":
+    def of_row(cls, row: Row, institution: Institution | None) -> "Actual":
+        """A revision the read path loaded (the current one of its year: `previousText` is a history's)."""
+        value, pair = published(row.number, row.second)
+        return cls(
+            id=strawberry.ID(str(row.id)), year=row.year, revision=row.revision, text=row.text, value=value,
+            pair=pair, status=row.status, comment=row.comment, source=row.source, posted_by=row.posted_by,
+            posted_at=row.posted_at, reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at,
+            review_comment=row.review_comment, previous_text=None, institution=institution,
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, out: MeasurementOut, institution: Institution | None) -> "Actual":
+        """A write's answer, as the write path gives it to REST too."""
         return cls(
             id=strawberry.ID(str(out.id)), year=out.year, revision=out.revision, text=out.text, value=out.value,
             pair=out.pair, status=out.status, comment=out.comment, source=out.source, posted_by=out.posted_by,
             posted_at=out.posted_at, reviewed_by=out.reviewed_by, reviewed_at=out.reviewed_at,
-            review_comment=out.review_comment, previous_text=out.previous_text,
-            institution_id=out.institution.id if out.institution else None,
+            review_comment=out.review_comment, previous_text=out.previous_text, institution=institution,
         )  # fmt: skip
-
-    @strawberry.field
-    async def institution(self, info: Info[Context, None]) -> Institution | None:
-        return await load_institution(info, self.institution_id)
 
 
 @strawberry.type(description="A target year: the target, the official actual and where it stands.")
@@ -71,38 +77,24 @@ class Progress:
     actual: str | None
     status: ProgressStatus
     ratio: float | None = strawberry.field(description="How far from the baseline to the target the actual has come.")
-    institution_id: strawberry.Private[uuid.UUID | None]
-
-    @strawberry.field
-    async def institution(self, info: Info[Context, None]) -> Institution | None:
-        return await load_institution(info, self.institution_id)
+    institution: Institution | None
 
 
-async def _institutions_of(
-    info: Info[Context, None], ids: Iterable[uuid.UUID | None]
-) -> dict[uuid.UUID, registry_models.Institution]:
-    """The institutions the service's output names, batched with every other indicator's of the request."""
-    wanted = list({i for i in ids if i is not None})
-    rows = await info.context.loader(registry_repository.institutions_by_ids).load_many(wanted)
-    return {row.id: row for row in rows if row is not None}
+def _institution(loaded: Loaded, institution_id: uuid.UUID | None) -> Institution | None:
+    return loaded.view(Institution, institution_id)
 
 
-async def indicator_actuals(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Actual]:
-    """The current revision of every year (and institution) of the indicator."""
-    rows = await info.context.loader(repository.current_by_indicator, missing=list).load(indicator.id)
-    institutions = await _institutions_of(info, (row.institution_id for row in rows))
-    return [Actual.of(service.measurement_out(row, institutions)) for row in rows]
+def actuals_of(loaded: Loaded, indicator: Row | Indicator) -> list[Actual]:
+    """The current revision of every year (and institution) of an indicator the read path loaded."""
+    rows = loaded.actuals.get(indicator.id, ())
+    return [Actual.of_row(row, _institution(loaded, row.institution_id)) for row in rows]
 
 
-async def indicator_progress(info: Info[Context, None], indicator: strategy_models.Indicator) -> list[Progress]:
-    values = await info.context.loader(strategy_repository.values_by_indicator, missing=list).load(indicator.id)
-    official = await info.context.loader(repository.official_by_indicator, missing=list).load(indicator.id)
-    assessed = await info.context.loader(repository.assessments_by_indicator, missing=list).load(indicator.id)
-    institutions = await _institutions_of(info, (value.institution_id for value in values))
+def progress_of(loaded: Loaded, indicator: Row | Indicator) -> list[Progress]:
     return [
         Progress(year=p.year, target=p.target, actual=p.actual, status=p.status, ratio=p.ratio,
-                 institution_id=p.institution.id if p.institution else None)
-        for p in service.indicator_progress(indicator, values, official, assessed, institutions)
+                 institution=_institution(loaded, p.institution.id if p.institution else None))
+        for p in reads.loaded_progress(loaded, indicator)
     ]  # fmt: skip
 
 
@@ -147,7 +139,7 @@ class MeasurementsQuery:
         institution: str | None = None,
     ) -> ProgressSummary:
         query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
-        summary = await info.context.run(service.progress_summary, query, year)
+        summary = await info.context.run(reads.progress_summary, query, year)
         return ProgressSummary(
             year=summary.year,
             areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
@@ -188,7 +180,12 @@ async def _review(info: Info[Context, None], indicator_id, year, institution, co
     out, _ = await info.context.run(
         service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
     )
-    return Actual.of(out)
+    return await _actual(info, out)
+
+
+async def _actual(info: Info[Context, None], out: MeasurementOut) -> Actual:
+    """A written revision's answer, with its institution in full (one batched lookup)."""
+    return Actual.of(out, await load_institution(info, out.institution.id if out.institution else None))
 
 
 @strawberry.type
@@ -207,7 +204,7 @@ class MeasurementsMutation:
             if_match=as_entity_tag(input.if_match) if input.if_match is not None else None,
             idempotency_key=input.idempotency_key,
         )  # fmt: skip
-        return Actual.of(MeasurementOut.model_validate(written.body))
+        return await _actual(info, MeasurementOut.model_validate(written.body))
 
     @strawberry.mutation(description="Admin: the current revision becomes the year's official actual.")
     async def approve_measurement(

@@ -4,11 +4,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import rows_by_parent
+from service.core.db import row_groups
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -65,29 +65,30 @@ async def revisions(
 
 async def _latest(
     session: AsyncSession, indicator_ids: Sequence[uuid.UUID], approved_only: bool
-) -> dict[uuid.UUID, list[Measurement]]:
-    grouped: dict[uuid.UUID, list[Measurement]] = defaultdict(list)
+) -> dict[uuid.UUID, list[Row]]:
+    """The latest revision per slot, as Core rows (read-only; no ORM objects to build for a whole tree)."""
+    grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
     if not indicator_ids:
         return grouped
     stmt = (
-        select(Measurement)
+        select(Measurement.__table__)
         .where(Measurement.indicator_id.in_(set(indicator_ids)))
         .ext(distinct_on(Measurement.indicator_id, Measurement.year, Measurement.institution_id))
         .order_by(Measurement.indicator_id, Measurement.year, Measurement.institution_id, Measurement.revision.desc())
     )
     if approved_only:
         stmt = stmt.where(Measurement.status == Status.approved)
-    for row in await session.scalars(stmt):
+    for row in await session.execute(stmt):
         grouped[row.indicator_id].append(row)
     return grouped
 
 
-async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Measurement]]:
+async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     """The latest revision of every year (and institution) of each indicator."""
     return await _latest(session, ids, approved_only=False)
 
 
-async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Measurement]:
+async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Row]:
     """The latest revision of every year (and institution) of each indicator, by slot."""
     return {
         (row.indicator_id, row.year, row.institution_id): row
@@ -96,15 +97,13 @@ async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> di
     }
 
 
-async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Measurement]]:
+async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     """The official actual of every year (and institution): the latest approved revision."""
     return await _latest(session, ids, approved_only=True)
 
 
-async def assessments_by_indicator(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Assessment]]:
-    return await rows_by_parent(session, Assessment, "indicator_id", ids, (Assessment.year,))
+async def assessments_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, Assessment, "indicator_id", ids, (Assessment.year,))
 
 
 async def upsert_assessment(session: AsyncSession, values: dict) -> uuid.UUID:

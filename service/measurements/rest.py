@@ -19,7 +19,7 @@ from service.core.idempotency import MAX_KEY_LENGTH
 from service.core.models import YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.preconditions import MAX_IF_MATCH
-from service.measurements import service
+from service.measurements import reads, service
 from service.measurements.csv_reader import read_csv
 from service.measurements.schemas import (
     AssessmentIn,
@@ -90,7 +90,7 @@ async def record_measurement(
 @router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual], responses=CONDITIONAL_READ)
 async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
-    return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id)))
+    return json_with_etag(request, Page[YearActual](items=await reads.actuals(session, indicator_id)))
 
 
 @router.get(
@@ -103,7 +103,7 @@ async def measurement_history(
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
     The ETag is the current revision's: send it as If-Match to correct."""
-    revisions = await service.history(session, indicator_id, year, institution)
+    revisions = await reads.history(session, indicator_id, year, institution)
     body = Page[MeasurementOut](items=revisions).model_dump_json()
     return Response(body, media_type="application/json", headers={"ETag": service.revision_etag(revisions[-1].id)})
 
@@ -163,7 +163,7 @@ async def assess_progress(
 @router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut], responses=CONDITIONAL_READ)
 async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
     """Target, official actual and status for every target year."""
-    items = await service.indicator_progress_of(session, indicator_id)
+    items = await reads.indicator_progress_of(session, indicator_id)
     return json_with_etag(request, Page[ProgressOut](items=items))
 
 
@@ -178,7 +178,7 @@ async def progress_summary(
 ) -> Response:
     """Per goal and area: how many indicators are achieved, on track, off track or without data in `year`."""
     query = await indicator_query(session, strategy=strategy, area=area, institution=institution)
-    return json_with_etag(request, await service.progress_summary(session, query, year))
+    return json_with_etag(request, await reads.progress_summary(session, query, year))
 
 
 IMPORT_COLUMNS_TEXT = (

@@ -17,23 +17,16 @@ from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem, quoted
 from service.measurements import repository
 from service.measurements.csv_reader import CsvTable
-from service.measurements.models import Assessment, Measurement, Status
-from service.measurements.progress import ProgressStatus, evaluate
+from service.measurements.models import Measurement, Status
 from service.measurements.schemas import (
     VALUE_TEXT_MAX,
-    AreaProgress,
     AssessmentIn,
-    GoalProgress,
     ImportOutcome,
     ImportResult,
     ImportRowError,
     ImportRowResult,
     MeasurementIn,
     MeasurementOut,
-    ProgressCounts,
-    ProgressOut,
-    ProgressSummary,
-    YearActual,
 )
 from service.registry import repository as registry
 from service.registry.models import Institution
@@ -596,43 +589,6 @@ async def review(
     return measurement_out(reviewed, institutions), revision_etag(reviewed.id)
 
 
-async def _institutions(session: AsyncSession, rows: Sequence) -> dict[uuid.UUID, Institution]:
-    return await registry.institutions_by_ids(session, [r.institution_id for r in rows if r.institution_id])
-
-
-async def actuals(session: AsyncSession, indicator_id: uuid.UUID) -> list[YearActual]:
-    await indicator_context(session, indicator_id)
-    current = (await repository.current_by_indicator(session, [indicator_id]))[indicator_id]
-    official = {
-        (m.year, m.institution_id): m
-        for m in (await repository.official_by_indicator(session, [indicator_id]))[indicator_id]
-    }
-    institutions = await _institutions(session, current)
-    return [
-        YearActual(
-            year=row.year,
-            institution=institution_ref(institutions[row.institution_id]) if row.institution_id else None,
-            current=measurement_out(row, institutions),
-            official=measurement_out(official[(row.year, row.institution_id)], institutions)
-            if (row.year, row.institution_id) in official
-            else None,
-        )
-        for row in current
-    ]
-
-
-async def history(
-    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_code: str | None
-) -> list[MeasurementOut]:
-    ctx = await indicator_context(session, indicator_id)
-    institution = await resolve_institution(session, ctx, institution_code)
-    rows = await repository.revisions(session, indicator_id, year, institution.id if institution else None)
-    if not rows:
-        raise NotFound("measurement", f"{ctx.indicator.code} {year}")
-    institutions = await _institutions(session, rows)
-    return [measurement_out(row, institutions, rows[i - 1] if i else None) for i, row in enumerate(rows)]
-
-
 async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid.UUID, payload: AssessmentIn) -> None:
     """An admin's status for a qualitative target."""
     require_admin(principal)
@@ -667,104 +623,3 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
         await audit.record(session, principal, "assess", "progress_assessment", row_id, before, after, parent=parent)
 
     await retrying_conflicts(session, write)
-
-
-def _parsed(row: IndicatorValue | Measurement | None) -> ParsedValue | None:
-    return ParsedValue(ValueKind(row.kind), row.number, row.second) if row is not None else None
-
-
-def indicator_progress(
-    indicator: Indicator,
-    values: Sequence[IndicatorValue],
-    official: Sequence[Measurement],
-    assessments: Sequence[Assessment],
-    institutions: dict[uuid.UUID, Institution],
-    year: int | None = None,
-) -> list[ProgressOut]:
-    """Target, official actual and status for every target year (and institution) of one indicator."""
-    baselines = {v.institution_id: v for v in values if v.role == ValueRole.baseline}
-    actual_of = {(m.year, m.institution_id): m for m in official}
-    assessed = {(a.year, a.institution_id): ProgressStatus(a.status) for a in assessments}
-    result = []
-    for target in values:
-        if target.role != ValueRole.target or (year is not None and target.year != year):
-            continue
-        key = (target.year, target.institution_id)
-        actual = actual_of.get(key)
-        progress = evaluate(
-            indicator.direction,
-            _parsed(target),
-            _parsed(actual),
-            _parsed(baselines.get(target.institution_id)),
-            assessed.get(key),
-        )
-        institution = institutions.get(target.institution_id) if target.institution_id else None
-        result.append(
-            ProgressOut(
-                indicator_id=indicator.id,
-                code=indicator.code,
-                year=target.year,
-                institution=institution_ref(institution) if institution else None,
-                target=target.text,
-                actual=actual.text if actual else None,
-                status=progress.status,
-                ratio=progress.ratio,
-            )
-        )
-    return result
-
-
-async def progress_of(
-    session: AsyncSession, indicators: Sequence[Indicator], year: int | None = None
-) -> list[ProgressOut]:
-    ids = [i.id for i in indicators]
-    values = await strategy.values_by_indicator(session, ids)
-    official = await repository.official_by_indicator(session, ids)
-    assessments = await repository.assessments_by_indicator(session, ids)
-    institutions = await registry.institutions_by_ids(
-        session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
-    )
-    return [
-        p
-        for i in indicators
-        for p in indicator_progress(i, values[i.id], official[i.id], assessments[i.id], institutions, year)
-    ]
-
-
-async def indicator_progress_of(session: AsyncSession, indicator_id: uuid.UUID) -> list[ProgressOut]:
-    indicator = (await strategy.indicators_by_ids(session, [indicator_id])).get(indicator_id)
-    if indicator is None:
-        raise NotFound("indicator", str(indicator_id))
-    return await progress_of(session, [indicator])
-
-
-async def progress_summary(session: AsyncSession, query: strategy.IndicatorQuery, year: int) -> ProgressSummary:
-    """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
-    indicators = list(await strategy.list_indicators(session, query, 100_000, None))
-    entries = await progress_of(session, indicators, year)
-    goals = await strategy.goals_by_ids(session, list({i.goal_id for i in indicators}))
-    areas = await strategy.areas_by_ids(session, list({g.area_id for g in goals.values()}))
-    goal_of = {i.id: goals[i.goal_id] for i in indicators}
-    by_goal: dict[uuid.UUID, Counter] = {g: Counter() for g in goals}
-    by_area: dict[uuid.UUID, Counter] = {a: Counter() for a in areas}
-    for entry in entries:
-        institution_id = query.institution_id
-        if institution_id is not None and entry.institution is not None and entry.institution.id != institution_id:
-            continue
-        goal = goal_of[entry.indicator_id]
-        by_goal[goal.id][entry.status.value] += 1
-        by_area[goal.area_id][entry.status.value] += 1
-    ordered_goals = sorted(goals.values(), key=lambda g: (areas[g.area_id].position, g.number))
-    return ProgressSummary(
-        year=year,
-        areas=[
-            AreaProgress(area_id=a.id, code=a.code, counts=ProgressCounts(**by_area[a.id]))
-            for a in sorted(areas.values(), key=lambda a: a.position)
-        ],
-        goals=[
-            GoalProgress(
-                goal_id=g.id, area_code=areas[g.area_id].code, number=g.number, counts=ProgressCounts(**by_goal[g.id])
-            )
-            for g in ordered_goals
-        ],
-    )

@@ -1,13 +1,17 @@
-"""Every SQL statement of the strategy domain."""
+"""Every SQL statement of the strategy domain.
+
+The children of a level (`*_by_<parent>`) come as Core rows, read-only and grouped by parent: the read path
+builds its answers from them. The rows an edit changes come as ORM objects (`*_by_ids`, `task_institutions_by_task`).
+"""
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select, tuple_
+from sqlalchemy import Row, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import rows_by_id, rows_by_parent
+from service.core.db import row_groups, rows_by_id, rows_by_parent
 from service.strategy.models import (
     ActionDirection,
     Footnote,
@@ -47,30 +51,28 @@ async def strategies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
     return await rows_by_id(session, Strategy, ids)
 
 
-async def areas_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PolicyArea]]:
-    return await rows_by_parent(session, PolicyArea, "strategy_id", ids, (PolicyArea.position,))
+async def areas_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, PolicyArea, "strategy_id", ids, (PolicyArea.position,))
 
 
 async def areas_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PolicyArea]:
     return await rows_by_id(session, PolicyArea, ids)
 
 
-async def goals_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Goal]]:
-    return await rows_by_parent(session, Goal, "area_id", ids, (Goal.number,))
+async def goals_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, Goal, "area_id", ids, (Goal.number,))
 
 
 async def goals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Goal]:
     return await rows_by_id(session, Goal, ids)
 
 
-async def goal_institutions_by_goal(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[GoalInstitution]]:
-    return await rows_by_parent(session, GoalInstitution, "goal_id", ids, (GoalInstitution.position,))
+async def goal_institutions_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, GoalInstitution, "goal_id", ids, (GoalInstitution.position,))
 
 
-async def indicators_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Indicator]]:
-    return await rows_by_parent(session, Indicator, "goal_id", ids, (Indicator.number,))
+async def indicators_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, Indicator, "goal_id", ids, (Indicator.number,))
 
 
 async def indicator_with_strategy(session: AsyncSession, indicator_id: uuid.UUID) -> tuple[Indicator, Strategy] | None:
@@ -95,19 +97,17 @@ async def indicators_by_code(session: AsyncSession, code: str, strategy_id: uuid
     return (await session.scalars(stmt.order_by(Indicator.strategy_id))).all()
 
 
-async def values_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[IndicatorValue]]:
+async def values_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     order = (IndicatorValue.institution_id.nulls_first(), IndicatorValue.year)
-    return await rows_by_parent(session, IndicatorValue, "indicator_id", ids, order)
+    return await row_groups(session, IndicatorValue, "indicator_id", ids, order)
 
 
-async def action_directions_by_area(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[ActionDirection]]:
-    return await rows_by_parent(session, ActionDirection, "area_id", ids, (ActionDirection.number,))
+async def action_directions_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, ActionDirection, "area_id", ids, (ActionDirection.number,))
 
 
-async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Task]]:
-    return await rows_by_parent(session, Task, "action_direction_id", ids, (Task.position,))
+async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, Task, "action_direction_id", ids, (Task.position,))
 
 
 async def tasks_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Task]:
@@ -117,15 +117,20 @@ async def tasks_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[
 async def task_institutions_by_task(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[TaskInstitution]]:
+    """The links an edit of the tasks' roles changes (ORM objects)."""
     return await rows_by_parent(session, TaskInstitution, "task_id", ids, (TaskInstitution.position,))
 
 
-async def footnotes_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Footnote]]:
-    return await rows_by_parent(session, Footnote, "strategy_id", ids, (Footnote.number,))
+async def task_links_by_task(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, TaskInstitution, "task_id", ids, (TaskInstitution.position,))
 
 
-async def swot_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[SwotFactor]]:
-    return await rows_by_parent(session, SwotFactor, "strategy_id", ids, (SwotFactor.position,))
+async def footnotes_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, Footnote, "strategy_id", ids, (Footnote.number,))
+
+
+async def swot_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    return await row_groups(session, SwotFactor, "strategy_id", ids, (SwotFactor.position,))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES, problem_responses
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.core.preconditions import IfMatch
-from service.strategy import service
+from service.strategy import reads, service
 from service.strategy.schemas import (
     IndicatorOut,
     IndicatorPatch,
@@ -58,7 +58,7 @@ async def list_indicators(
     cursor: CursorParam = None,
 ) -> Response:
     query = await service.indicator_query(session, strategy=strategy, area=area, institution=institution)
-    rows, next_cursor = await service.page_indicators(session, query, limit, cursor)
+    rows, next_cursor = await reads.page_indicators(session, query, limit, cursor)
     items = await service.indicators_out(session, rows)
     return json_with_etag(request, Page[IndicatorOut](items=items, next_cursor=next_cursor))
 

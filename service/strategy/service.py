@@ -1,8 +1,9 @@
-"""The strategy's rules: filters, pagination, and assembling the published tree."""
+"""The strategy's rules: filters, REST's output types mapped from the read path's rows, and the admin edits."""
 
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import merge_patch, writes
@@ -11,12 +12,12 @@ from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import required_text
 from service.core.models import stable_id
-from service.core.pagination import decode_cursor, next_cursor
 from service.registry import repository as registry
-from service.registry.models import Institution
+from service.registry.schemas import InstitutionRef
 from service.registry.service import institution_ref
-from service.strategy import repository
-from service.strategy.models import Footnote, Indicator, IndicatorValue, Strategy, Task, TaskInstitution, ValueRole
+from service.strategy import reads, repository
+from service.strategy.models import Indicator, Strategy, Task, ValueRole
+from service.strategy.reads import Part
 from service.strategy.schemas import (
     ActionDirectionOut,
     AreaOut,
@@ -38,8 +39,6 @@ from service.strategy.schemas import (
 )
 from service.strategy.values import published
 
-Footnotes = dict[uuid.UUID, dict[int, Footnote]]  # by strategy, by number
-
 
 async def resolve_institution_id(session: AsyncSession, code: str) -> uuid.UUID:
     institution = await registry.get_institution_by_code(session, code)
@@ -59,14 +58,19 @@ async def resolve_strategy_id(session: AsyncSession, id_or_key: str) -> uuid.UUI
         return strategy.id
 
 
-def _footnotes(numbers: Sequence[int], of_strategy: dict[int, Footnote]) -> list[FootnoteOut]:
-    return [FootnoteOut(number=n, text=of_strategy[n].text) for n in numbers if n in of_strategy]
+# --- REST's output types, each mapped from the read path's rows (`reads.Loaded`) here ----------------------
 
 
-def value_out(
-    value: IndicatorValue, institutions: dict[uuid.UUID, Institution], notes: dict[int, Footnote]
-) -> ValueOut:
-    institution = institutions.get(value.institution_id) if value.institution_id else None
+def _footnotes(loaded: reads.Loaded, strategy_id: uuid.UUID, numbers: Sequence[int]) -> list[FootnoteOut]:
+    return [FootnoteOut(number=note.number, text=note.text) for note in loaded.footnotes_of(strategy_id, numbers)]
+
+
+def _ref(loaded: reads.Loaded, institution_id: uuid.UUID | None) -> InstitutionRef | None:
+    institution = loaded.institution(institution_id)
+    return institution_ref(institution) if institution is not None else None
+
+
+def value_out(value: Row, strategy_id: uuid.UUID, loaded: reads.Loaded) -> ValueOut:
     number, pair = published(value.number, value.second)
     return ValueOut(
         year=value.year,
@@ -75,19 +79,13 @@ def value_out(
         kind=value.kind,
         value=number,
         pair=pair,
-        institution=institution_ref(institution) if institution else None,
-        footnotes=_footnotes(value.footnote_numbers, notes),
+        institution=_ref(loaded, value.institution_id),
+        footnotes=_footnotes(loaded, strategy_id, value.footnote_numbers),
     )
 
 
-def indicator_out(
-    indicator: Indicator,
-    values: Sequence[IndicatorValue],
-    institutions: dict[uuid.UUID, Institution],
-    footnotes: Footnotes,
-) -> IndicatorOut:
-    notes = footnotes.get(indicator.strategy_id, {})
-    rendered = [value_out(v, institutions, notes) for v in values]
+def indicator_out(indicator: Indicator | Row, loaded: reads.Loaded) -> IndicatorOut:
+    rendered = [value_out(v, indicator.strategy_id, loaded) for v in loaded.values.get(indicator.id, ())]
     return IndicatorOut(
         id=indicator.id,
         code=indicator.code,
@@ -96,16 +94,14 @@ def indicator_out(
         name=indicator.name,
         unit=indicator.unit,
         direction=indicator.direction,
-        footnotes=_footnotes(indicator.footnote_numbers, notes),
+        footnotes=_footnotes(loaded, indicator.strategy_id, indicator.footnote_numbers),
         baseline=[v for v in rendered if v.role == ValueRole.baseline],
         targets=[v for v in rendered if v.role == ValueRole.target],
         updated_at=indicator.updated_at,
     )
 
 
-def task_out(
-    task: Task, links: Sequence[TaskInstitution], institutions: dict[uuid.UUID, Institution], notes: dict[int, Footnote]
-) -> TaskOut:
+def task_out(task: Task | Row, loaded: reads.Loaded) -> TaskOut:
     return TaskOut(
         id=task.id,
         number=task.number,
@@ -113,25 +109,17 @@ def task_out(
         text=task.text,
         institutions=[
             TaskInstitutionOut(
-                institution=institution_ref(institutions[link.institution_id]),
-                written_as=link.written_as,
-                role=link.role,
+                institution=_ref(loaded, link.institution_id), written_as=link.written_as, role=link.role
             )
-            for link in links
+            for link in loaded.task_institutions.get(task.id, ())
         ],
-        footnotes=_footnotes(task.footnote_numbers, notes),
+        footnotes=_footnotes(loaded, task.strategy_id, task.footnote_numbers),
         action_direction_id=task.action_direction_id,
         updated_at=task.updated_at,
     )
 
 
-async def _footnotes_of(session: AsyncSession, strategy_ids: Sequence[uuid.UUID]) -> Footnotes:
-    grouped = await repository.footnotes_by_strategy(session, strategy_ids)
-    return {sid: {note.number: note for note in notes} for sid, notes in grouped.items()}
-
-
-def strategy_out(strategy: Strategy, institutions: dict[uuid.UUID, Institution]) -> StrategyOut:
-    owner = institutions.get(strategy.owner_id) if strategy.owner_id else None
+def strategy_out(strategy: Strategy, loaded: reads.Loaded) -> StrategyOut:
     return StrategyOut(
         id=strategy.id,
         key=strategy.key,
@@ -140,56 +128,15 @@ def strategy_out(strategy: Strategy, institutions: dict[uuid.UUID, Institution])
         period_end=strategy.period_end,
         baseline_year=strategy.baseline_year,
         parent_id=strategy.parent_id,
-        owner=institution_ref(owner) if owner else None,
+        owner=_ref(loaded, strategy.owner_id),
         dates=strategy.dates,
         sources=strategy.sources,
         updated_at=strategy.updated_at,
     )
 
 
-async def list_strategies(session: AsyncSession) -> list[StrategyOut]:
-    rows = await repository.list_strategies(session)
-    owners = await registry.institutions_by_ids(session, [s.owner_id for s in rows if s.owner_id])
-    return [strategy_out(s, owners) for s in rows]
-
-
-def strategy_sort_key(strategy: Strategy) -> list:
-    return [strategy.period_start, strategy.key]
-
-
-async def page_strategies(
-    session: AsyncSession, limit: int, cursor: str | None
-) -> tuple[Sequence[Strategy], str | None]:
-    after = decode_cursor(cursor, (int, str)) if cursor else None
-    rows = await repository.page_strategies(session, limit, after)
-    return rows[:limit], next_cursor(rows, limit, strategy_sort_key)
-
-
-async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> StrategyDetail:
-    """The whole tree of one strategy, level by level: a fixed number of statements."""
-    strategy = (await repository.strategies_by_ids(session, [strategy_id])).get(strategy_id)
-    if strategy is None:
-        raise NotFound("strategy", str(strategy_id))
-    areas = (await repository.areas_by_strategy(session, [strategy.id]))[strategy.id]
-    area_ids = [a.id for a in areas]
-    goals = await repository.goals_by_area(session, area_ids)
-    goal_ids = [g.id for gs in goals.values() for g in gs]
-    goal_links = await repository.goal_institutions_by_goal(session, goal_ids)
-    indicators = await repository.indicators_by_goal(session, goal_ids)
-    values = await repository.values_by_indicator(session, [i.id for inds in indicators.values() for i in inds])
-    directions = await repository.action_directions_by_area(session, area_ids)
-    tasks = await repository.tasks_by_action_direction(session, [d.id for ds in directions.values() for d in ds])
-    task_links = await repository.task_institutions_by_task(session, [t.id for ts in tasks.values() for t in ts])
-    institution_ids = [link.institution_id for links in goal_links.values() for link in links]
-    institution_ids += [link.institution_id for links in task_links.values() for link in links]
-    institution_ids += [v.institution_id for vs in values.values() for v in vs if v.institution_id]
-    institution_ids += [strategy.owner_id] if strategy.owner_id else []
-    institutions = await registry.institutions_by_ids(session, institution_ids)
-    footnotes = await _footnotes_of(session, [strategy.id])
-    notes = footnotes.get(strategy.id, {})
-    swot = (await repository.swot_by_strategy(session, [strategy.id]))[strategy.id]
-
-    area_out = [
+def strategy_detail(strategy: Strategy, loaded: reads.Loaded) -> StrategyDetail:
+    areas = [
         AreaOut(
             id=area.id,
             code=area.code,
@@ -202,35 +149,46 @@ async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> Strateg
                     number=goal.number,
                     title=goal.title,
                     institutions_text=goal.institutions_text,
-                    institutions=[institution_ref(institutions[link.institution_id]) for link in goal_links[goal.id]],
-                    indicators=[
-                        indicator_out(ind, values[ind.id], institutions, footnotes) for ind in indicators[goal.id]
+                    institutions=[
+                        _ref(loaded, link.institution_id) for link in loaded.goal_institutions.get(goal.id, ())
                     ],
+                    indicators=[indicator_out(ind, loaded) for ind in loaded.indicators.get(goal.id, ())],
                 )
-                for goal in goals[area.id]
+                for goal in loaded.goals.get(area.id, ())
             ],
             action_directions=[
                 ActionDirectionOut(
                     id=direction.id,
                     number=direction.number,
                     title=direction.title,
-                    tasks=[task_out(t, task_links[t.id], institutions, notes) for t in tasks[direction.id]],
+                    tasks=[task_out(t, loaded) for t in loaded.tasks.get(direction.id, ())],
                 )
-                for direction in directions[area.id]
+                for direction in loaded.directions.get(area.id, ())
             ],
         )
-        for area in areas
+        for area in loaded.areas.get(strategy.id, ())
     ]
     return StrategyDetail(
-        **strategy_out(strategy, institutions).model_dump(),
-        footnotes=_footnotes(strategy.footnote_numbers, notes),
-        areas=area_out,
-        swot=[SwotOut(kind=f.kind, text=f.text) for f in swot],
+        **strategy_out(strategy, loaded).model_dump(),
+        footnotes=_footnotes(loaded, strategy.id, strategy.footnote_numbers),
+        areas=areas,
+        swot=[SwotOut(kind=f.kind, text=f.text) for f in loaded.swot.get(strategy.id, ())],
     )
 
 
-def _document_order(row: Indicator | Task) -> list:
-    return [row.sort_key, str(row.id)]
+# --- REST's reads ---------------------------------------------------------------------------------------
+
+
+async def list_strategies(session: AsyncSession) -> list[StrategyOut]:
+    rows = await repository.list_strategies(session)
+    loaded = await reads.load(session, frozenset({Part.institutions}), strategies=rows)
+    return [strategy_out(s, loaded) for s in rows]
+
+
+async def get_strategy(session: AsyncSession, strategy_id: uuid.UUID) -> StrategyDetail:
+    """The whole tree of one strategy, level by level: a fixed number of statements."""
+    strategy = await reads.strategy(session, strategy_id)
+    return strategy_detail(strategy, await reads.load(session, reads.WHOLE_TREE, strategies=[strategy]))
 
 
 async def indicator_query(
@@ -243,21 +201,9 @@ async def indicator_query(
     )
 
 
-async def page_indicators(
-    session: AsyncSession, query: repository.IndicatorQuery, limit: int, cursor: str | None
-) -> tuple[Sequence[Indicator], str | None]:
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_indicators(session, query, limit, after)
-    return rows[:limit], next_cursor(rows, limit, _document_order)
-
-
 async def indicators_out(session: AsyncSession, rows: Sequence[Indicator]) -> list[IndicatorOut]:
-    values = await repository.values_by_indicator(session, [r.id for r in rows])
-    institutions = await registry.institutions_by_ids(
-        session, [v.institution_id for vs in values.values() for v in vs if v.institution_id]
-    )
-    footnotes = await _footnotes_of(session, list({r.strategy_id for r in rows}))
-    return [indicator_out(r, values[r.id], institutions, footnotes) for r in rows]
+    loaded = await reads.load(session, reads.INDICATOR, indicators=rows)
+    return [indicator_out(r, loaded) for r in rows]
 
 
 async def get_indicator(session: AsyncSession, indicator_id: uuid.UUID) -> IndicatorOut:
@@ -297,18 +243,15 @@ async def task_query(
 
 
 async def tasks_out(session: AsyncSession, page: Sequence[Task]) -> list[TaskOut]:
-    links = await repository.task_institutions_by_task(session, [t.id for t in page])
-    institutions = await registry.institutions_by_ids(session, [x.institution_id for ls in links.values() for x in ls])
-    footnotes = await _footnotes_of(session, list({t.strategy_id for t in page}))
-    return [task_out(t, links[t.id], institutions, footnotes.get(t.strategy_id, {})) for t in page]
+    loaded = await reads.load(session, reads.TASK, tasks=page)
+    return [task_out(t, loaded) for t in page]
 
 
 async def page_tasks(
     session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
 ) -> tuple[list[TaskOut], str | None]:
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_tasks(session, query, limit, after)
-    return await tasks_out(session, rows[:limit]), next_cursor(rows, limit, _document_order)
+    rows, next_cursor = await reads.page_tasks(session, query, limit, cursor)
+    return await tasks_out(session, rows), next_cursor
 
 
 # --- admin writes ---------------------------------------------------------------------------
