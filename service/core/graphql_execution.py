@@ -38,30 +38,6 @@ from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, 
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
-from strawberry.types.nodes import Selection as SelectionNode
-
-# The fields asked below a field, by GraphQL name (aliases merged, fragments resolved), each with its own.
-Selection = dict[str, "Selection"]
-
-
-def selection_tree(info: Info) -> Selection:
-    """What the operation asks below the resolver's field, read once (a root field's read path loads just that).
-    A field under `@skip`/`@include` counts as asked: loading a part nobody reads is waste, not an error."""
-    tree: Selection = {}
-    for field in info.selected_fields:
-        _merge(tree, field.selections)
-    return tree
-
-
-def _merge(tree: Selection, selections: list[SelectionNode]) -> None:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            _merge(tree.setdefault(selection.name, {}), selection.selections)
-        else:  # a fragment spread or an inline fragment: its fields are the field's own
-            _merge(tree, selection.selections)
-
 
 PLANS_KEPT = 4096  # compiled selections per process; a frontend's documents need a few hundred
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1

@@ -15,13 +15,13 @@ from strawberry.types import Info
 from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST, at_most
-from service.core.graphql_execution import Selection, selection_tree
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
     PageInfo,
+    Selection,
     check_first,
     if_match_of,
     validated_input,
@@ -345,7 +345,7 @@ Walk = Callable[[Selection, set[Part]], None]
 def _strategy_parts(asked: Selection, parts: set[Part]) -> None:
     if "areas" in asked:
         parts.add(Part.areas)
-        _area_parts(asked["areas"], parts)
+        _area_parts(asked.get("areas"), parts)
     if "footnotes" in asked:
         parts.add(Part.footnotes)
     if "swot" in asked:
@@ -357,12 +357,12 @@ def _strategy_parts(asked: Selection, parts: set[Part]) -> None:
 def _area_parts(asked: Selection, parts: set[Part]) -> None:
     if "goals" in asked:
         parts.add(Part.goals)
-        _goal_parts(asked["goals"], parts)
+        _goal_parts(asked.get("goals"), parts)
     if "actionDirections" in asked:
         parts.add(Part.directions)
-        if "tasks" in asked["actionDirections"]:
+        if "tasks" in asked.get("actionDirections"):
             parts.add(Part.tasks)
-            _task_parts(asked["actionDirections"]["tasks"], parts)
+            _task_parts(asked.get("actionDirections").get("tasks"), parts)
 
 
 def _goal_parts(asked: Selection, parts: set[Part]) -> None:
@@ -370,21 +370,21 @@ def _goal_parts(asked: Selection, parts: set[Part]) -> None:
         parts |= {Part.goal_institutions, Part.institutions}
     if "indicators" in asked:
         parts.add(Part.indicators)
-        _indicator_parts(asked["indicators"], parts)
+        _indicator_parts(asked.get("indicators"), parts)
 
 
 def _indicator_parts(asked: Selection, parts: set[Part]) -> None:
     for name in ("baseline", "targets"):
         if name in asked:
             parts.add(Part.values)
-            parts |= {Part.institutions} if "institution" in asked[name] else set()
-            parts |= {Part.footnotes} if "footnotes" in asked[name] else set()
+            parts |= {Part.institutions} if "institution" in asked.get(name) else set()
+            parts |= {Part.footnotes} if "footnotes" in asked.get(name) else set()
     if "footnotes" in asked:
         parts.add(Part.footnotes)
     for name, part in (("actuals", Part.actuals), ("progress", Part.progress)):
         if name in asked:
             parts.add(part)
-            parts |= {Part.institutions} if "institution" in asked[name] else set()
+            parts |= {Part.institutions} if "institution" in asked.get(name) else set()
     if "progress" in asked:
         parts.add(Part.values)  # the targets and baselines progress is measured between
 
@@ -398,11 +398,12 @@ def _task_parts(asked: Selection, parts: set[Part]) -> None:
 
 def asked_parts(info: Info[Context, None], walk: Walk, *path: str) -> Parts:
     """The parts of the tree the field's selection (below `path`, e.g. a connection's edges.node) needs."""
-    asked = selection_tree(info)
+    asked: Selection | None = Selection.of(info)
     for name in path:
-        asked = asked.get(name, {})
+        asked = asked.get(name) if asked is not None else None
     parts: set[Part] = set()
-    walk(asked, parts)
+    if asked is not None:
+        walk(asked, parts)
     return frozenset(parts)
 
 
