@@ -2,11 +2,12 @@
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -88,16 +89,23 @@ async def rows_by_parent(
     return grouped
 
 
+def children_of(model: type, parent: str, *order_by: Any) -> Select:
+    """The statement reading the children of many parents (the `ids` parameter) as Core rows, by parent then
+    `order_by`: with `= ANY(:ids)` its text, and so PostgreSQL's prepared statement, is one for any count."""
+    column = getattr(model, parent)
+    ids = bindparam("ids", type_=ARRAY(column.type))
+    return select(model.__table__).where(column == any_(ids)).order_by(column, *order_by)
+
+
 async def row_groups(
-    session: AsyncSession, model: type, parent: str, parent_ids: Sequence[Any], order_by: Sequence[Any] = ()
+    session: AsyncSession, statement: Select, parent: str, parent_ids: Iterable[Any]
 ) -> dict[Any, list]:
-    """As `rows_by_parent`, but Core rows (read-only, by attribute as the model's) for reads: no ORM objects to
-    build and track, which on a tree of thousands of rows is most of a read's time."""
+    """A `children_of` statement's rows, grouped by parent: read-only rows, no ORM objects to build and track,
+    which on a tree of thousands of rows is most of a read's time."""
     grouped: dict[Any, list] = defaultdict(list)
-    if parent_ids:
-        column = getattr(model, parent)
-        stmt = select(model.__table__).where(column.in_(set(parent_ids))).order_by(column, *order_by)
-        for row in await session.execute(stmt):
+    wanted = list(set(parent_ids))
+    if wanted:
+        for row in await session.execute(statement, {"ids": wanted}):
             grouped[getattr(row, parent)].append(row)
     return grouped
 

@@ -1,14 +1,13 @@
 """Every SQL statement of the measurements domain."""
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Row, select, text
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import Row, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import row_groups
+from service.core.db import children_of, row_groups
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -63,47 +62,44 @@ async def revisions(
     return (await session.scalars(stmt)).all()
 
 
-async def _latest(
-    session: AsyncSession, indicator_ids: Sequence[uuid.UUID], approved_only: bool
-) -> dict[uuid.UUID, list[Row]]:
-    """The latest revision per slot, as Core rows (read-only; no ORM objects to build for a whole tree)."""
-    grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
-    if not indicator_ids:
-        return grouped
+def _latest_of(approved_only: bool):
+    """The latest revision per slot of the indicators given as `ids`, as Core rows (read-only)."""
+    table = Measurement.__table__
+    ids = bindparam("ids", type_=ARRAY(table.c.indicator_id.type))
     stmt = (
-        select(Measurement.__table__)
-        .where(Measurement.indicator_id.in_(set(indicator_ids)))
-        .ext(distinct_on(Measurement.indicator_id, Measurement.year, Measurement.institution_id))
-        .order_by(Measurement.indicator_id, Measurement.year, Measurement.institution_id, Measurement.revision.desc())
+        select(table)
+        .where(table.c.indicator_id == any_(ids))
+        .ext(distinct_on(table.c.indicator_id, table.c.year, table.c.institution_id))
+        .order_by(table.c.indicator_id, table.c.year, table.c.institution_id, table.c.revision.desc())
     )
-    if approved_only:
-        stmt = stmt.where(Measurement.status == Status.approved)
-    for row in await session.execute(stmt):
-        grouped[row.indicator_id].append(row)
-    return grouped
+    return stmt.where(table.c.status == Status.approved) if approved_only else stmt
+
+
+_CURRENT, _OFFICIAL = _latest_of(approved_only=False), _latest_of(approved_only=True)
+_ASSESSMENTS = children_of(Assessment, "indicator_id", Assessment.year)
 
 
 async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     """The latest revision of every year (and institution) of each indicator."""
-    return await _latest(session, ids, approved_only=False)
+    return await row_groups(session, _CURRENT, "indicator_id", ids)
 
 
 async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Row]:
     """The latest revision of every year (and institution) of each indicator, by slot."""
     return {
         (row.indicator_id, row.year, row.institution_id): row
-        for rows in (await _latest(session, ids, approved_only=False)).values()
+        for rows in (await row_groups(session, _CURRENT, "indicator_id", ids)).values()
         for row in rows
     }
 
 
 async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     """The official actual of every year (and institution): the latest approved revision."""
-    return await _latest(session, ids, approved_only=True)
+    return await row_groups(session, _OFFICIAL, "indicator_id", ids)
 
 
 async def assessments_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, Assessment, "indicator_id", ids, (Assessment.year,))
+    return await row_groups(session, _ASSESSMENTS, "indicator_id", ids)
 
 
 async def upsert_assessment(session: AsyncSession, values: dict) -> uuid.UUID:

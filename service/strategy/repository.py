@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Row, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import row_groups, rows_by_id, rows_by_parent
+from service.core.db import children_of, row_groups, rows_by_id, rows_by_parent
 from service.strategy.models import (
     ActionDirection,
     Footnote,
@@ -25,6 +25,18 @@ from service.strategy.models import (
     Task,
     TaskInstitution,
 )
+
+# The children of a level, for the read path: one statement text for any number of parents.
+_AREAS = children_of(PolicyArea, "strategy_id", PolicyArea.position)
+_GOALS = children_of(Goal, "area_id", Goal.number)
+_GOAL_INSTITUTIONS = children_of(GoalInstitution, "goal_id", GoalInstitution.position)
+_INDICATORS = children_of(Indicator, "goal_id", Indicator.number)
+_VALUES = children_of(IndicatorValue, "indicator_id", IndicatorValue.institution_id.nulls_first(), IndicatorValue.year)
+_ACTION_DIRECTIONS = children_of(ActionDirection, "area_id", ActionDirection.number)
+_TASKS = children_of(Task, "action_direction_id", Task.position)
+_TASK_INSTITUTIONS = children_of(TaskInstitution, "task_id", TaskInstitution.position)
+_FOOTNOTES = children_of(Footnote, "strategy_id", Footnote.number)
+_SWOT = children_of(SwotFactor, "strategy_id", SwotFactor.position)
 
 
 async def list_strategies(session: AsyncSession) -> Sequence[Strategy]:
@@ -52,7 +64,7 @@ async def strategies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
 
 
 async def areas_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, PolicyArea, "strategy_id", ids, (PolicyArea.position,))
+    return await row_groups(session, _AREAS, "strategy_id", ids)
 
 
 async def areas_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PolicyArea]:
@@ -60,7 +72,7 @@ async def areas_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[
 
 
 async def goals_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, Goal, "area_id", ids, (Goal.number,))
+    return await row_groups(session, _GOALS, "area_id", ids)
 
 
 async def goals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Goal]:
@@ -68,11 +80,11 @@ async def goals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[
 
 
 async def goal_institutions_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, GoalInstitution, "goal_id", ids, (GoalInstitution.position,))
+    return await row_groups(session, _GOAL_INSTITUTIONS, "goal_id", ids)
 
 
 async def indicators_by_goal(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, Indicator, "goal_id", ids, (Indicator.number,))
+    return await row_groups(session, _INDICATORS, "goal_id", ids)
 
 
 async def indicator_with_strategy(session: AsyncSession, indicator_id: uuid.UUID) -> tuple[Indicator, Strategy] | None:
@@ -98,16 +110,15 @@ async def indicators_by_code(session: AsyncSession, code: str, strategy_id: uuid
 
 
 async def values_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    order = (IndicatorValue.institution_id.nulls_first(), IndicatorValue.year)
-    return await row_groups(session, IndicatorValue, "indicator_id", ids, order)
+    return await row_groups(session, _VALUES, "indicator_id", ids)
 
 
 async def action_directions_by_area(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, ActionDirection, "area_id", ids, (ActionDirection.number,))
+    return await row_groups(session, _ACTION_DIRECTIONS, "area_id", ids)
 
 
 async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, Task, "action_direction_id", ids, (Task.position,))
+    return await row_groups(session, _TASKS, "action_direction_id", ids)
 
 
 async def tasks_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Task]:
@@ -122,15 +133,15 @@ async def task_institutions_by_task(
 
 
 async def task_links_by_task(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, TaskInstitution, "task_id", ids, (TaskInstitution.position,))
+    return await row_groups(session, _TASK_INSTITUTIONS, "task_id", ids)
 
 
 async def footnotes_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, Footnote, "strategy_id", ids, (Footnote.number,))
+    return await row_groups(session, _FOOTNOTES, "strategy_id", ids)
 
 
 async def swot_by_strategy(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, SwotFactor, "strategy_id", ids, (SwotFactor.position,))
+    return await row_groups(session, _SWOT, "strategy_id", ids)
 
 
 @dataclass(frozen=True)
