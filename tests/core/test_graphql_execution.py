@@ -17,7 +17,7 @@ from bench import queries
 from service.core.graphql import Context
 from service.core.graphql_execution import PlannedExecutionContext
 from service.core.limits import RateLimiter
-from service.graphql import Mutation, Query
+from service.graphql import Mutation, Query, build_schema
 
 
 @strawberry.enum
@@ -179,7 +179,7 @@ SERVICE_DOCUMENTS = {
     "the strategy tree": (queries.SERVICE_STRATEGIES, {"first": 5}),
     "organisations with memberships": (queries.SERVICE_ORGANIZATIONS, {}),
     "indicators with actuals, progress and their goal": (
-        "{ indicators(filter: {area: \"1\"}) { code etag goal { number } actuals { year institution { code } } "
+        '{ indicators(filter: {area: "1"}) { code etag goal { number } actuals { year institution { code } } '
         "progress { year status institution { code } } } }",
         {},
     ),
@@ -195,3 +195,35 @@ async def test_the_service_answers_the_same_with_plans(sessionmaker, name):
         assert expected["errors"] == [] and expected["data"]
     for _ in range(2):
         assert await _service_answer(SERVICE_PLANNED, sessionmaker, document, variables) == expected
+
+
+async def test_the_service_s_extensions_work_around_the_planned_executor(client, tokens):
+    from tests.helpers import bearer, graphql
+
+    assert build_schema().execution_context_class is PlannedExecutionContext
+    costly = "{ " + " ".join(f"s{n}: strategies(first: 500) {{ edges {{ node {{ areas {{ goals {{ indicators "
+                             f"{{ targets {{ text }} }} }} }} }} }} }}" for n in range(3)) + " }"  # fmt: skip
+    assert (await graphql(client, costly))["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    too_long = await graphql(client, "query($c: String!) { institution(code: $c) { code } }", c="V" * 300)
+    assert too_long["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    not_an_id = await graphql(client, '{ strategies { edges { node { key } } } strategy(id: "nope") { key } }')
+    assert not_an_id["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert not_an_id["errors"][0]["path"] == ["strategy"] and not_an_id["data"]["strategies"]["edges"]
+    # The one commit: a mutation's write is there for the next request, its answer completed by the plan.
+    admin = bearer(tokens["admin"])
+    tasks = (await graphql(client, "{ tasks { id etag institutionRoles { role institution { code } } } }"))["data"]
+    task = next(t for t in tasks["tasks"] if t["institutionRoles"])
+    code, role = task["institutionRoles"][0]["institution"]["code"], task["institutionRoles"][0]["role"]
+    mutation = """mutation($id: ID!, $roles: [TaskRoleInput!]!, $etag: String) {
+        setTaskRoles(taskId: $id, roles: $roles, ifMatch: $etag) { etag institutionRoles { role } } }"""
+
+    async def set_role(value: str | None, etag: str) -> dict:
+        variables = {"id": task["id"], "roles": [{"institution": code, "role": value}], "etag": etag}
+        answer = await client.post("/graphql", json={"query": mutation, "variables": variables}, headers=admin)
+        return answer.json()["data"]["setTaskRoles"]
+
+    changed = await set_role("involved" if role == "responsible" else "responsible", task["etag"])
+    assert (await client.get(f"/api/v1/tasks/{task['id']}")).json()["institutions"][0]["role"] == (
+        changed["institutionRoles"][0]["role"]
+    )
+    assert (await set_role(role, changed["etag"]))["institutionRoles"][0]["role"] == role
