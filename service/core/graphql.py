@@ -1,24 +1,38 @@
 """GraphQL plumbing: the per-request context with its DataLoaders, the one commit, error codes, and the router
-that bounds an execution's wall-clock time and its answer's size."""
+that speaks GraphQL over HTTP (media types, status codes) and bounds an execution's wall-clock time and its
+answer's size."""
 
 import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import orjson
-from cross_web import HTTPException
-from graphql import GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from fastapi import Response
+from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
 
 from service.core.auth import Principal, count_write, principal_of
-from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
+from service.core.errors import (
+    DATABASE_UNAVAILABLE,
+    ErrorCode,
+    Problem,
+    database_problem,
+    is_database_unavailable,
+    problem_response,
+)
 from service.core.limits import RateLimiter
 
 K = TypeVar("K", bound=Hashable)
@@ -153,7 +167,9 @@ class ErrorCodes(MaskErrors):
         if original is None:
             if error.extensions and "code" in error.extensions:
                 return error
-            # Raised by GraphQL itself: the document does not parse or does not fit the schema.
+            if isinstance(error, GraphQLSyntaxError):  # also a document past the token limit: parsing stopped
+                return self._with_code(error, error.message, ErrorCode.GRAPHQL_PARSE_FAILED)
+            # Raised by GraphQL itself: the document does not fit the schema.
             return self._with_code(error, error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)
         if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
             return self._with_code(error, original.message, original.extensions["code"])
@@ -182,19 +198,101 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def negotiated_media_type(accept: str | None) -> str:
+    """The answer's media type: `application/graphql-response+json` when the Accept header names it and ranks it
+    no lower than JSON; else `application/json`, also for a client that sends no Accept, `*/*` or neither type
+    (the spec lets a server answer those older clients in JSON, as this service always did)."""
+    graphql_q = json_q = 0.0
+    for media_range in (accept or "").split(","):
+        media_type, *parameters = (part.strip().lower() for part in media_range.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media_type == GRAPHQL_RESPONSE_JSON:
+            graphql_q = max(graphql_q, q)
+        elif media_type in (JSON, "application/*", "*/*"):
+            json_q = max(json_q, q)
+    return GRAPHQL_RESPONSE_JSON if graphql_q > 0 and graphql_q >= json_q else JSON
+
+
+# A request error (GraphQL over HTTP): nothing executed, because the document did not parse, did not validate
+# (the depth, alias, text and cost limits are validation too) or its variables did not coerce. Errors without
+# a path but with other codes (a timeout, an answer too large, a commit that failed) happened during execution.
+_REQUEST_ERROR_CODES = frozenset(
+    {ErrorCode.GRAPHQL_PARSE_FAILED, ErrorCode.GRAPHQL_VALIDATION_FAILED, ErrorCode.BAD_USER_INPUT,
+     ErrorCode.QUERY_TOO_COSTLY}
+)  # fmt: skip
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None and (e.extensions or {}).get("code") in _REQUEST_ERROR_CODES for e in result.errors)
+    )
+
+
+# The media type and status the request's answer takes, set once its result is known (a task's own value, so
+# concurrent requests never see each other's).
+_ANSWER: ContextVar[tuple[str, int]] = ContextVar("graphql_answer")
+
+
 class LimitedGraphQLRouter(GraphQLRouter):
-    """Cancels an execution that outlives `timeout_s` and replaces an answer larger than `max_answer_bytes`,
-    each with a coded error: the cost budget estimates, these two hold whatever the estimate missed."""
+    """GraphQL over HTTP as the GraphQL Foundation's spec gives it: `application/graphql-response+json` for a
+    client that accepts it (400 without `data` on a request error), `application/json` (always 200) for the
+    others; a POST body only as JSON (else 415); GET runs queries only (a mutation is 405). Refusals are
+    problem+json. It also cancels an execution that outlives `timeout_s` and replaces an answer larger than
+    `max_answer_bytes`, each with a coded error: the cost budget estimates, these two hold what it missed."""
 
     def __init__(self, *args: Any, timeout_s: float, max_answer_bytes: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout_s = timeout_s
         self.max_answer_bytes = max_answer_bytes
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except Problem as problem:
+            return problem_response(problem.status, problem.detail, headers=problem.headers)
+        except HTTPException as refused:  # Strawberry's refusals of a malformed request, as problems
+            return problem_response(refused.status_code, refused.reason)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST" and parse_content_type(request.content_type or "")[0] != JSON:
+            raise Problem(
+                415,
+                "A GraphQL POST body is JSON: send it with `Content-Type: application/json` "
+                '(`{"query": …, "variables": …}`), or send a query as GET /graphql?query=….',
+                headers={"Accept-Post": JSON},
+            )
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, (str, type(None))):
+            raise Problem(400, "The GraphQL request's `operationName` must be a string or null, if provided.")
+        return data
+
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await super().execute_single(*args, **kwargs)
+        except HTTPException as refused:
+            if isinstance(refused.__cause__, InvalidOperationTypeError) and kwargs["request_adapter"].method == "GET":
+                kind = refused.__cause__.operation_type.value
+                raise Problem(
+                    405,
+                    f"GET runs queries only; send a {kind} as POST /graphql"
+                    + (" (a subscription: over WebSocket, graphql-transport-ws)." if kind == "subscription" else "."),
+                    headers={"Allow": "POST"},
+                ) from None
+            raise
         except TimeoutError:
             message = (
                 f"The query ran longer than {self.timeout_s:g} s and was cancelled; "
@@ -215,6 +313,24 @@ class LimitedGraphQLRouter(GraphQLRouter):
         if nesting_depth(decoded) > MAX_JSON_DEPTH:
             raise too_deep
         return decoded
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        media_type, status = negotiated_media_type(request.headers.get("accept")), 200
+        if media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            del answer["data"]  # nothing executed, so there is no data, not even null
+            status = 400
+        _ANSWER.set((media_type, status))
+        return answer
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        media_type, status = _ANSWER.get((JSON, 200))
+        response = Response(
+            self.encode_json(response_data), media_type=media_type, status_code=sub_response.status_code or status
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.headers.append("Vary", "Accept")
+        return response
 
     def encode_json(self, data: object) -> str | bytes:
         encoded = orjson.dumps(data)
