@@ -91,6 +91,16 @@ async def test_get_runs_a_query_from_the_cache_and_refuses_a_mutation_with_405(c
     assert mutation.headers["allow"] == "POST"
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_subscription_over_http_is_sent_to_the_websocket(client, method):
+    document = {"query": "subscription { changes { resumeCursor } }"}
+    if method == "GET":
+        response = await client.get("/graphql", params=document)
+    else:
+        response = await client.post("/graphql", json=document)
+    assert_problem(response, 400, "WebSocket")
+
+
 @pytest.mark.parametrize("body", [{"query": "{ __typename }", "operationName": {"a": 1}},
                                   {"query": "{ __typename }", "extensions": "x"}])  # fmt: skip
 async def test_a_malformed_operation_name_or_extensions_is_400_even_after_the_same_query_was_cached(client, body):

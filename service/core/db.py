@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
@@ -44,9 +45,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-async def get_uncommitted_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session for a caller that commits it itself: the GraphQL context, once it knows the result."""
-    async with request.app.state.sessionmaker() as session:
+async def get_uncommitted_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """The request's session for a caller that commits it itself: the GraphQL context, once it knows the result
+    (a WebSocket's context has one too)."""
+    async with connection.app.state.sessionmaker() as session:
         yield session
 
 

@@ -14,12 +14,19 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import Response
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.dataloader import DataLoader
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
@@ -171,6 +178,8 @@ class ErrorCodes(MaskErrors):
                 return self._with_code(error, error.message, ErrorCode.GRAPHQL_PARSE_FAILED)
             # Raised by GraphQL itself: the document does not fit the schema.
             return self._with_code(error, error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        if isinstance(original, InvalidOperationTypeError):  # a query or mutation sent over the WebSocket
+            return self._with_code(error, _OVER_HTTP, ErrorCode.BAD_USER_INPUT)
         if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
             return self._with_code(error, original.message, original.extensions["code"])
         if isinstance(original, GraphQLError):
@@ -180,6 +189,7 @@ class ErrorCodes(MaskErrors):
         return self._with_code(error, "An unexpected error occurred; it has been logged.", ErrorCode.INTERNAL)
 
 
+_OVER_HTTP = "Over the WebSocket only subscriptions run; send queries and mutations as HTTP POST /graphql."
 _FLOAT_HINT = " A Float is a finite number: NaN, Infinity and numbers beyond ±1.8e308 are not."
 
 
@@ -246,6 +256,70 @@ def is_request_error(result: ExecutionResult) -> bool:
 _ANSWER: ContextVar[tuple[str, int]] = ContextVar("graphql_answer")
 
 
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; the router's own JSON is bytes (orjson), which Strawberry
+    would send as binary frames that clients refuse."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as disconnected:
+            raise WebSocketDisconnected from disconnected
+
+
+class _SubscriptionsOnly:
+    """The schema as a WebSocket's operations see it: `stream` runs subscriptions only (a query or mutation is
+    refused before it runs), so every read and write goes over HTTP, through its limits and its cache."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._schema.stream(*args, **kwargs, allowed_operation_types=(OperationType.SUBSCRIPTION,))
+
+
+class BoundedSubscriptions(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with this service's bounds: subscriptions only, at most `subscriptions_per_connection`
+    on one WebSocket and `subscriptions_per_address` from one client address (in this worker); one more is
+    refused with a coded error message, and the connection stays open."""
+
+    view: "LimitedGraphQLRouter"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _SubscriptionsOnly(self.schema)  # type: ignore[assignment]
+        client = self.context.request.client
+        self.address = client.host if client else "unknown"
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # the protocol's own answer: the connection is closed
+            return
+        view, refusal = self.view, None
+        if len(self.operations) >= view.subscriptions_per_connection:
+            refusal = (
+                f"This connection already holds {len(self.operations)} subscriptions, the most one may; "
+                "complete one first."
+            )
+        elif view.subscriptions_by_address.get(self.address, 0) >= view.subscriptions_per_address:
+            refusal = (
+                f"Your address already holds {view.subscriptions_per_address} subscriptions, the most one may; "
+                "complete some first."
+            )
+        if refusal is not None:
+            error = GraphQLError(refusal, extensions={"code": ErrorCode.TOO_MANY_SUBSCRIPTIONS})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        await super().handle_subscribe(message)
+        operation = self.operations.get(message["id"])
+        if operation is not None and operation.task is not None:
+            view.subscriptions_by_address[self.address] = view.subscriptions_by_address.get(self.address, 0) + 1
+            operation.task.add_done_callback(lambda _: view.release_subscription(self.address))
+
+
 class LimitedGraphQLRouter(GraphQLRouter):
     """GraphQL over HTTP as the GraphQL Foundation's spec gives it: `application/graphql-response+json` for a
     client that accepts it (400 without `data` on a request error), `application/json` (always 200) for the
@@ -253,10 +327,36 @@ class LimitedGraphQLRouter(GraphQLRouter):
     problem+json. It also cancels an execution that outlives `timeout_s` and replaces an answer larger than
     `max_answer_bytes`, each with a coded error: the cost budget estimates, these two hold what it missed."""
 
-    def __init__(self, *args: Any, timeout_s: float, max_answer_bytes: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    graphql_transport_ws_handler_class = BoundedSubscriptions
+    websocket_adapter_class = _TextFrames  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        *args: Any,
+        timeout_s: float,
+        max_answer_bytes: int,
+        subscriptions_per_connection: int,
+        subscriptions_per_address: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            *args,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=None,  # BoundedSubscriptions counts, and answers with a code
+            **kwargs,
+        )
         self.timeout_s = timeout_s
         self.max_answer_bytes = max_answer_bytes
+        self.subscriptions_per_connection = subscriptions_per_connection
+        self.subscriptions_per_address = subscriptions_per_address
+        self.subscriptions_by_address: dict[str, int] = {}
+
+    def release_subscription(self, address: str) -> None:
+        left = self.subscriptions_by_address.get(address, 0) - 1
+        if left > 0:
+            self.subscriptions_by_address[address] = left
+        else:
+            self.subscriptions_by_address.pop(address, None)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -279,20 +379,39 @@ class LimitedGraphQLRouter(GraphQLRouter):
             raise Problem(400, "The GraphQL request's `operationName` must be a string or null, if provided.")
         return data
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, except for the operation types: HTTP runs queries (GET) and mutations (POST only), never
+        a subscription (Strawberry would run one over HTTP as if it were a query)."""
+        get = request_adapter.method == "GET"
+        allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await super().execute_single(*args, **kwargs)
-        except HTTPException as refused:
-            if isinstance(refused.__cause__, InvalidOperationTypeError) and kwargs["request_adapter"].method == "GET":
-                kind = refused.__cause__.operation_type.value
-                raise Problem(
-                    405,
-                    f"GET runs queries only; send a {kind} as POST /graphql"
-                    + (" (a subscription: over WebSocket, graphql-transport-ws)." if kind == "subscription" else "."),
-                    headers={"Allow": "POST"},
-                ) from None
-            raise
+                return await self.schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+        except InvalidOperationTypeError as refused:
+            if refused.operation_type == OperationType.SUBSCRIPTION:
+                raise Problem(400, "A subscription runs over a WebSocket at /graphql (graphql-transport-ws).") from None
+            mutation = "GET runs queries only; send a mutation as POST /graphql."
+            raise Problem(405, mutation, headers={"Allow": "POST"}) from None
+        except CannotGetOperationTypeError as refused:
+            raise Problem(400, refused.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise Problem(400, 'The request has no GraphQL `query`: send {"query": "{ … }"}.') from None
         except TimeoutError:
             message = (
                 f"The query ran longer than {self.timeout_s:g} s and was cancelled; "

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import rows_by_parent
+from service.core.db import rows_by_id, rows_by_parent
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -54,6 +54,10 @@ async def current_revision(
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def revisions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Measurement]:
+    return await rows_by_id(session, Measurement, ids)
 
 
 async def revisions(

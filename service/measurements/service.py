@@ -621,6 +621,14 @@ async def actuals(session: AsyncSession, indicator_id: uuid.UUID) -> list[YearAc
     ]
 
 
+async def revisions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[MeasurementOut]:
+    """These revisions as they stand now (a review changes its revision's status), in the order of `ids`."""
+    found = await repository.revisions_by_ids(session, ids)
+    rows = [found[i] for i in ids if i in found]
+    institutions = await _institutions(session, rows)
+    return [measurement_out(row, institutions) for row in rows]
+
+
 async def history(
     session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_code: str | None
 ) -> list[MeasurementOut]:
