@@ -27,9 +27,9 @@ CHANGES = """subscription Changes($after: String) {
 
 
 @asynccontextmanager
-async def subscriber(served_url: str) -> AsyncIterator:
+async def subscriber(base_url: str) -> AsyncIterator:
     transport = WebsocketsTransport(
-        url=served_url.replace("http://", "ws://") + "/graphql",
+        url=base_url.replace("http://", "ws://") + "/graphql",
         subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
     )
     async with Client(transport=transport) as session:
@@ -65,9 +65,20 @@ async def post_actual(http: httpx.AsyncClient, token: str, indicator: str, value
     return response.json()
 
 
-async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_cursor(served_url, http, tokens):
+@pytest.fixture(scope="module")
+def bounded_url(settings, seeded) -> Iterator[str]:
+    """The app with small bounds: 2 subscriptions a connection, 3 an address, a cost budget of 0.1 ms (a page of
+    500 changes is over it). Its subscriptions never recheck on their own (600 s), so whatever they deliver
+    within a test's wait was woken by a NOTIFY."""
+    bounds = {"graphql_subscriptions_per_connection": 2, "graphql_subscriptions_per_address": 3,
+              "graphql_cost_budget_ms": 0.1, "graphql_subscription_recheck_s": 600}  # fmt: skip
+    with serving(settings.model_copy(update=bounds)) as url:
+        yield url
+
+
+async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_cursor(bounded_url, http, tokens):
     indicator = await indicator_id(http, INDICATOR)
-    async with subscriber(served_url) as session:
+    async with subscriber(bounded_url) as session:
         events = subscribe(session, MEASUREMENTS, indicator=indicator)
         now = (await next_event(events))["measurements"]
         assert now["items"] == [] and now["resumeCursor"]  # where the client stands, before anything changed
@@ -80,7 +91,7 @@ async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_curso
     # Disconnected: the next post has nobody listening for it.
     missed = await post_actual(http, tokens["VP"], indicator, "26,6")
 
-    async with subscriber(served_url) as session:
+    async with subscriber(bounded_url) as session:
         events = subscribe(session, MEASUREMENTS, indicator=indicator, after=cursor)
         replayed = (await next_event(events))["measurements"]
         assert [(a["id"], a["text"]) for a in replayed["items"]] == [(missed["id"], "26,6")]
@@ -91,11 +102,11 @@ async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_curso
         await events.aclose()
 
 
-async def test_a_rolled_back_write_is_never_delivered(served_url, http, tokens):
+async def test_a_rolled_back_write_is_never_delivered(bounded_url, http, tokens):
     indicator = await indicator_id(http, INDICATOR)
     both = """mutation($ok: RecordMeasurementInput!, $bad: RecordMeasurementInput!) {
       ok: recordMeasurement(input: $ok) { id } bad: recordMeasurement(input: $bad) { id } }"""
-    async with subscriber(served_url) as session:
+    async with subscriber(bounded_url) as session:
         events = subscribe(session, MEASUREMENTS, indicator=indicator)
         await next_event(events)
         if_match = (await _current_etag(http, indicator)).get("If-Match")
@@ -114,9 +125,9 @@ async def test_a_rolled_back_write_is_never_delivered(served_url, http, tokens):
         await events.aclose()
 
 
-async def test_the_changes_subscription_shows_what_the_anonymous_feed_shows(served_url, http, tokens):
+async def test_the_changes_subscription_shows_what_the_anonymous_feed_shows(bounded_url, http, tokens):
     indicator = await indicator_id(http, INDICATOR)
-    async with subscriber(served_url) as session:
+    async with subscriber(bounded_url) as session:
         events = subscribe(session, CHANGES)
         start = (await next_event(events))["changes"]["resumeCursor"]
         posted = await post_actual(http, tokens["VP"], indicator, "27,1")
@@ -126,16 +137,6 @@ async def test_the_changes_subscription_shows_what_the_anonymous_feed_shows(serv
     sent = [(i["entity"], i["id"], i["change"].lower(), i["action"]) for i in event["items"]]
     assert ("measurement", posted["id"], "upsert") in [entry[:3] for entry in sent]
     assert sent == [(i["entity"], i["id"], i["change"], i["action"]) for i in anonymous]
-
-
-@pytest.fixture(scope="module")
-def bounded_url(settings, seeded) -> Iterator[str]:
-    """The app with small bounds: 2 subscriptions a connection, 3 an address, a cost budget of 0.1 ms (a page of
-    500 changes is over it)."""
-    bounds = {"graphql_subscriptions_per_connection": 2, "graphql_subscriptions_per_address": 3,
-              "graphql_cost_budget_ms": 0.1}  # fmt: skip
-    with serving(settings.model_copy(update=bounds)) as url:
-        yield url
 
 
 def _code(refused: pytest.ExceptionInfo) -> str:

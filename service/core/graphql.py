@@ -294,6 +294,21 @@ class BoundedSubscriptions(BaseGraphQLTransportWSHandler):
         client = self.context.request.client
         self.address = client.host if client else "unknown"
 
+    async def handle(self) -> None:
+        connections = self.view.connections_by_address.setdefault(self.address, set())
+        connections.add(self)
+        try:
+            await super().handle()
+        finally:
+            connections.discard(self)
+            if not connections:
+                self.view.connections_by_address.pop(self.address, None)
+
+    def _held_by_address(self) -> int:
+        # Counted from the connections' own operations, which the protocol removes the moment one completes,
+        # so a place freed by a `complete` can be taken by the very next `subscribe`.
+        return sum(len(handler.operations) for handler in self.view.connections_by_address.get(self.address, ()))
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # the protocol's own answer: the connection is closed
@@ -304,20 +319,16 @@ class BoundedSubscriptions(BaseGraphQLTransportWSHandler):
                 f"This connection already holds {len(self.operations)} subscriptions, the most one may; "
                 "complete one first."
             )
-        elif view.subscriptions_by_address.get(self.address, 0) >= view.subscriptions_per_address:
+        elif self._held_by_address() >= view.subscriptions_per_address:
             refusal = (
                 f"Your address already holds {view.subscriptions_per_address} subscriptions, the most one may; "
                 "complete some first."
             )
-        if refusal is not None:
-            error = GraphQLError(refusal, extensions={"code": ErrorCode.TOO_MANY_SUBSCRIPTIONS})
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+        if refusal is None:
+            await super().handle_subscribe(message)
             return
-        await super().handle_subscribe(message)
-        operation = self.operations.get(message["id"])
-        if operation is not None and operation.task is not None:
-            view.subscriptions_by_address[self.address] = view.subscriptions_by_address.get(self.address, 0) + 1
-            operation.task.add_done_callback(lambda _: view.release_subscription(self.address))
+        error = GraphQLError(refusal, extensions={"code": ErrorCode.TOO_MANY_SUBSCRIPTIONS})
+        await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
 
 
 class LimitedGraphQLRouter(GraphQLRouter):
@@ -349,14 +360,7 @@ class LimitedGraphQLRouter(GraphQLRouter):
         self.max_answer_bytes = max_answer_bytes
         self.subscriptions_per_connection = subscriptions_per_connection
         self.subscriptions_per_address = subscriptions_per_address
-        self.subscriptions_by_address: dict[str, int] = {}
-
-    def release_subscription(self, address: str) -> None:
-        left = self.subscriptions_by_address.get(address, 0) - 1
-        if left > 0:
-            self.subscriptions_by_address[address] = left
-        else:
-            self.subscriptions_by_address.pop(address, None)
+        self.connections_by_address: dict[str, set[BoundedSubscriptions]] = {}
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
