@@ -3,6 +3,7 @@ under a real uvicorn: live delivery fed by PostgreSQL's NOTIFY, resuming from a 
 sent, and the bounds."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,10 @@ import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+from websockets.typing import Subprotocol
 
 from tests.conftest import serving
 from tests.helpers import bearer, indicator_id
@@ -206,3 +211,16 @@ async def test_each_server_process_delivers_to_its_own_sockets(served_url, bound
         for events in streams:
             assert [a["id"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
             await events.aclose()
+
+
+async def test_a_websocket_message_over_the_graphql_body_limit_closes_the_connection(served_url, settings):
+    url = served_url.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), WAIT_S))["type"] == "connection_ack"
+        padding = "a" * settings.graphql_max_body_bytes
+        subscribe_message = {"query": CHANGES, "variables": {"after": None, "padding": padding}}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe_message}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), WAIT_S)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.MESSAGE_TOO_BIG
