@@ -12,6 +12,7 @@ import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
@@ -224,3 +225,20 @@ async def test_a_websocket_message_over_the_graphql_body_limit_closes_the_connec
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), WAIT_S)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.MESSAGE_TOO_BIG
+
+
+async def test_a_lost_listening_connection_is_reopened_and_nothing_is_missed(bounded_url, http, tokens, session):
+    indicator = await indicator_id(http, INDICATOR)
+    async with subscriber(bounded_url) as client:
+        events = subscribe(client, MEASUREMENTS, indicator=indicator)
+        await next_event(events)
+        terminated = await session.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )
+        )
+        assert terminated.scalar_one() >= 1
+        posted = await post_actual(http, tokens["VP"], indicator, "29,9")
+        assert [a["id"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
+        await events.aclose()

@@ -46,7 +46,8 @@ class ChangeListener:
         self._lock = asyncio.Lock()
         self._waiters: set[_Waiter] = set()
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Open the LISTEN connection unless it is open (the first subscription, or the first after it was lost)."""
         async with self._lock:
             if self._connection is not None and not self._connection.is_closed():
                 return
@@ -62,8 +63,7 @@ class ChangeListener:
                 waiter.event.set()
 
     def _lost(self, _connection: object) -> None:
-        # Every subscription reads again (and the next one to wait opens a new listener): a change committed
-        # while nobody listened is found by that read.
+        # Every subscription listens again and reads: a change committed while nobody listened is in that read.
         log.warning("the LISTEN connection was lost; subscriptions read again and it is reopened")
         self._connection = None
         for waiter in self._waiters:
@@ -74,13 +74,13 @@ class ChangeListener:
         waiter = _Waiter(concerns)
         self._waiters.add(waiter)
         try:
-            await self._listen()
             yield waiter
         finally:
             self._waiters.discard(waiter)
 
     async def close(self) -> None:
         if self._connection is not None:
+            self._connection.remove_termination_listener(self._lost)
             await self._connection.close()
             self._connection = None
 
@@ -102,11 +102,12 @@ async def follow(
 ) -> AsyncIterator[FollowedPage]:
     """Pages of `read(session, cursor)`: first the one from no cursor (`read` decides where that starts; it is
     sent even when empty, so the client holds a cursor at once), then every page with items, each read after
-    the last one's `resume_cursor`. It listens before the first read, so a change that commits after that
-    read wakes it. A session is open only while a page is read, never while waiting."""
+    the last one's `resume_cursor`. It listens before each read, so a change that commits after that read
+    wakes it. A session is open only while a page is read, never while waiting."""
     async with listener.waiter(concerns) as waiter:
         cursor, first = None, True
         while True:
+            await listener.listen()
             async with sessionmaker() as session:
                 page = await read(session, cursor)
             if page.items or first:
