@@ -215,6 +215,7 @@ def main() -> None:
             http="service.core.server:GuardedHttpToolsProtocol",
             timeout_keep_alive=settings.server_keepalive_s,
             limit_concurrency=settings.server_limit_concurrency,
+            ws_max_size=settings.graphql_max_body_bytes,  # a WebSocket message is bounded as a GraphQL body is
         )
     elif args.command == "migrate":
         migrate()

@@ -17,6 +17,7 @@ from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
 from service.core.explorers import explorers_router
 from service.core.limits import RateLimiter
+from service.core.live import ChangeListener
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
@@ -44,12 +45,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.change_listener = ChangeListener(
+            settings.database_url, settings.db_connect_timeout_s, settings.graphql_subscription_recheck_s
+        )
         # What is alive now (modules, the schema, the routes) lives as long as the process: frozen out of the
         # collector's full passes, which otherwise rescan all of it while a large answer is being built (a third
         # of a strategy tree's time, measured). Reference counting still frees whatever of it is let go.
         gc.collect()
         gc.freeze()
         yield
+        await app.state.change_listener.close()
         await engine.dispose()
 
     configure_logging(settings.log_level)

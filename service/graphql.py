@@ -1,7 +1,8 @@
-"""The GraphQL schema, composed from the domains' Query types."""
+"""The GraphQL schema, composed from the domains' Query, Mutation and Subscription types."""
 
 import strawberry
 from fastapi import Request
+from fastapi.requests import HTTPConnection
 from fastapi.responses import HTMLResponse
 from strawberry.extensions import (
     AddValidationRules,
@@ -28,7 +29,7 @@ from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
 from service.core.graphql_execution import PlannedExecutionContext
 from service.core.metrics import GraphQLOperationMetrics
-from service.feed.graphql import FeedQuery
+from service.feed.graphql import FeedQuery, FeedSubscription
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings, get_settings
@@ -59,6 +60,11 @@ class Mutation(RegistryMutation, StrategyMutation, MeasurementsMutation):
     pass
 
 
+@strawberry.type(description=TEXT_BOUNDS + " Served over WebSocket at /graphql (graphql-transport-ws).")
+class Subscription(FeedSubscription):
+    pass
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     extensions = [
@@ -77,15 +83,21 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(
-        query=Query, mutation=Mutation, extensions=extensions, execution_context_class=PlannedExecutionContext
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=PlannedExecutionContext,
     )
 
 
 schema = build_schema()  # for `export-schema`: the SDL does not depend on the settings
 
 
-async def _context(request: Request, session: UncommittedSessionDep) -> Context:
-    return Context(session, request.app.state.write_limiter, request.headers.get("authorization"))
+async def _context(connection: HTTPConnection, session: UncommittedSessionDep) -> Context:
+    """A request's context; a WebSocket's too, whose subscriptions read with sessions of their own (the session
+    here opens no database connection unless used)."""
+    return Context(session, connection.app.state.write_limiter, connection.headers.get("authorization"))
 
 
 class _LocalGraphiQLRouter(LimitedGraphQLRouter):
@@ -103,4 +115,7 @@ def graphql_router(settings: Settings) -> LimitedGraphQLRouter:
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=False,
+        subscriptions_per_connection=settings.graphql_subscriptions_per_connection,
+        subscriptions_per_address=settings.graphql_subscriptions_per_address,
+        allowed_origins=settings.cors_origins,
     )

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         default_factory=lambda: ["Strategy", "Strategies", "Organizations", "Indicators", "Progress"],
         description="GraphQL operation names counted by name in /metrics (JSON list); any other counts as `other`.",
     )
+    graphql_subscriptions_per_connection: int = Field(
+        10, ge=1, description="Subscriptions one WebSocket may hold at once; one more: TOO_MANY_SUBSCRIPTIONS."
+    )
+    graphql_subscriptions_per_address: int = Field(
+        50, ge=1, description="Subscriptions one client address may hold at once, over all its WebSockets, per worker."
+    )
+    graphql_subscription_recheck_s: float = Field(
+        10.0, gt=0, description="A waiting subscription reads the feed again after this long even if nothing woke it."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     write_rate_per_token: int = Field(600, ge=0, description="Writes a minute per token; 0 disables the limit.")
     server_max_header_bytes: int = Field(

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import asyncpg
 import httpx
@@ -132,9 +133,20 @@ async def tokens(sessionmaker) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def served_url(settings, seeded) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1, in a thread of its own."""
+    with serving(settings) as url:
+        yield url
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The app with these settings under a real uvicorn on 127.0.0.1, in a thread of its own, until the block ends."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), log_level="warning", lifespan="on", ws_max_size=settings.graphql_max_body_bytes
+        )
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

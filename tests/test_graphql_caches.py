@@ -49,7 +49,7 @@ async def test_a_syntax_error_is_coded_on_every_repeat(client):
     broken = "{ institution(code: " + f"\n# {uuid.uuid4()}"
     for _ in range(2):
         answer = await _post(client, broken)
-        assert answer["errors"][0].get("extensions", {}).get("code") == "GRAPHQL_VALIDATION_FAILED", answer
+        assert answer["errors"][0].get("extensions", {}).get("code") == "GRAPHQL_PARSE_FAILED", answer
 
 
 async def test_text_bounds_are_checked_for_each_request_s_variables(client):

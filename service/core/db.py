@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Select, any_, bindparam, func, or_, select
+from fastapi.requests import HTTPConnection
+from sqlalchemy import BindParameter, Select, Uuid, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
@@ -45,9 +46,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-async def get_uncommitted_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session for a caller that commits it itself: the GraphQL context, once it knows the result."""
-    async with request.app.state.sessionmaker() as session:
+async def get_uncommitted_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """The request's session for a caller that commits it itself: the GraphQL context, once it knows the result
+    (a WebSocket's context has one too)."""
+    async with connection.app.state.sessionmaker() as session:
         yield session
 
 
@@ -89,12 +91,18 @@ async def rows_by_parent(
     return grouped
 
 
+def ids_parameter() -> BindParameter:
+    """Many ids as the one parameter `ids` (`= ANY(:ids)`): the statement's text, and so PostgreSQL's prepared
+    statement, is one for any count. Typed here, not from the column: a foreign key declared without a type gets
+    its type only once the table it refers to is defined, and a statement built before that could not compile."""
+    return bindparam("ids", type_=ARRAY(Uuid))
+
+
 def children_of(model: type, parent: str, *order_by: Any) -> Select:
     """The statement reading the children of many parents (the `ids` parameter) as Core rows, by parent then
-    `order_by`: with `= ANY(:ids)` its text, and so PostgreSQL's prepared statement, is one for any count."""
+    `order_by`."""
     column = getattr(model, parent)
-    ids = bindparam("ids", type_=ARRAY(column.type))
-    return select(model.__table__).where(column == any_(ids)).order_by(column, *order_by)
+    return select(model.__table__).where(column == any_(ids_parameter())).order_by(column, *order_by)
 
 
 async def row_groups(

@@ -1,24 +1,45 @@
 """GraphQL plumbing: the per-request context with its DataLoaders, the one commit, error codes, and the router
-that bounds an execution's wall-clock time and its answer's size."""
+that speaks GraphQL over HTTP (media types, status codes) and bounds an execution's wall-clock time and its
+answer's size."""
 
 import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import orjson
-from cross_web import HTTPException
-from graphql import GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from fastapi import Response
+from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.dataloader import DataLoader
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
 
 from service.core.auth import Principal, count_write, principal_of
-from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
+from service.core.errors import (
+    DATABASE_UNAVAILABLE,
+    ErrorCode,
+    Problem,
+    database_problem,
+    is_database_unavailable,
+    problem_response,
+)
 from service.core.limits import RateLimiter
 
 K = TypeVar("K", bound=Hashable)
@@ -153,8 +174,12 @@ class ErrorCodes(MaskErrors):
         if original is None:
             if error.extensions and "code" in error.extensions:
                 return error
-            # Raised by GraphQL itself: the document does not parse or does not fit the schema.
+            if isinstance(error, GraphQLSyntaxError):  # also a document past the token limit: parsing stopped
+                return self._with_code(error, error.message, ErrorCode.GRAPHQL_PARSE_FAILED)
+            # Raised by GraphQL itself: the document does not fit the schema.
             return self._with_code(error, error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        if isinstance(original, InvalidOperationTypeError):  # a query or mutation sent over the WebSocket
+            return self._with_code(error, _OVER_HTTP, ErrorCode.BAD_USER_INPUT)
         if isinstance(original, GraphQLError) and original.extensions and "code" in original.extensions:
             return self._with_code(error, original.message, original.extensions["code"])
         if isinstance(original, GraphQLError):
@@ -164,6 +189,7 @@ class ErrorCodes(MaskErrors):
         return self._with_code(error, "An unexpected error occurred; it has been logged.", ErrorCode.INTERNAL)
 
 
+_OVER_HTTP = "Over the WebSocket only subscriptions run; send queries and mutations as HTTP POST /graphql."
 _FLOAT_HINT = " A Float is a finite number: NaN, Infinity and numbers beyond ±1.8e308 are not."
 
 
@@ -182,19 +208,214 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
-class LimitedGraphQLRouter(GraphQLRouter):
-    """Cancels an execution that outlives `timeout_s` and replaces an answer larger than `max_answer_bytes`,
-    each with a coded error: the cost budget estimates, these two hold whatever the estimate missed."""
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
 
-    def __init__(self, *args: Any, timeout_s: float, max_answer_bytes: int, **kwargs: Any) -> None:
+
+def negotiated_media_type(accept: str | None) -> str:
+    """The answer's media type: `application/graphql-response+json` when the Accept header names it and ranks it
+    no lower than JSON; else `application/json`, also for a client that sends no Accept, `*/*` or neither type
+    (the spec lets a server answer those older clients in JSON, as this service always did)."""
+    graphql_q = json_q = 0.0
+    for media_range in (accept or "").split(","):
+        media_type, *parameters = (part.strip().lower() for part in media_range.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media_type == GRAPHQL_RESPONSE_JSON:
+            graphql_q = max(graphql_q, q)
+        elif media_type in (JSON, "application/*", "*/*"):
+            json_q = max(json_q, q)
+    return GRAPHQL_RESPONSE_JSON if graphql_q > 0 and graphql_q >= json_q else JSON
+
+
+# A request error (GraphQL over HTTP): nothing executed, because the document did not parse, did not validate
+# (the depth, alias, text and cost limits are validation too) or its variables did not coerce. Errors without
+# a path but with other codes (a timeout, an answer too large, a commit that failed) happened during execution.
+_REQUEST_ERROR_CODES = frozenset(
+    {ErrorCode.GRAPHQL_PARSE_FAILED, ErrorCode.GRAPHQL_VALIDATION_FAILED, ErrorCode.BAD_USER_INPUT,
+     ErrorCode.QUERY_TOO_COSTLY}
+)  # fmt: skip
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None and (e.extensions or {}).get("code") in _REQUEST_ERROR_CODES for e in result.errors)
+    )
+
+
+# The media type and status the request's answer takes, set once its result is known (a task's own value, so
+# concurrent requests never see each other's).
+_ANSWER: ContextVar[tuple[str, int]] = ContextVar("graphql_answer")
+
+
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; the router's own JSON is bytes (orjson), which Strawberry
+    would send as binary frames that clients refuse."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as disconnected:
+            raise WebSocketDisconnected from disconnected
+
+
+class _SubscriptionsOnly:
+    """The schema as a WebSocket's operations see it: `stream` runs subscriptions only (a query or mutation is
+    refused before it runs), so every read and write goes over HTTP, through its limits and its cache."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._schema.stream(*args, **kwargs, allowed_operation_types=(OperationType.SUBSCRIPTION,))
+
+
+class BoundedSubscriptions(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with this service's bounds: subscriptions only, at most `subscriptions_per_connection`
+    on one WebSocket and `subscriptions_per_address` from one client address (in this worker); one more is
+    refused with a coded error message, and the connection stays open."""
+
+    view: "LimitedGraphQLRouter"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.schema = _SubscriptionsOnly(self.schema)  # type: ignore[assignment]
+        client = self.context.request.client
+        self.address = client.host if client else "unknown"
+
+    async def handle(self) -> None:
+        connections = self.view.connections_by_address.setdefault(self.address, set())
+        connections.add(self)
+        try:
+            await super().handle()
+        finally:
+            connections.discard(self)
+            if not connections:
+                self.view.connections_by_address.pop(self.address, None)
+
+    def _held_by_address(self) -> int:
+        # Counted from the connections' own operations, which the protocol removes the moment one completes,
+        # so a place freed by a `complete` can be taken by the very next `subscribe`.
+        return sum(len(handler.operations) for handler in self.view.connections_by_address.get(self.address, ()))
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # the protocol's own answer: the connection is closed
+            return
+        view, refusal = self.view, None
+        if len(self.operations) >= view.subscriptions_per_connection:
+            refusal = (
+                f"This connection already holds {len(self.operations)} subscriptions, the most one may; "
+                "complete one first."
+            )
+        elif self._held_by_address() >= view.subscriptions_per_address:
+            refusal = (
+                f"Your address already holds {view.subscriptions_per_address} subscriptions, the most one may; "
+                "complete some first."
+            )
+        if refusal is None:
+            await super().handle_subscribe(message)
+            return
+        error = GraphQLError(refusal, extensions={"code": ErrorCode.TOO_MANY_SUBSCRIPTIONS})
+        await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+
+
+class LimitedGraphQLRouter(GraphQLRouter):
+    """GraphQL over HTTP as the GraphQL Foundation's spec gives it: `application/graphql-response+json` for a
+    client that accepts it (400 without `data` on a request error), `application/json` (always 200) for the
+    others; a POST body only as JSON (else 415); GET runs queries only (a mutation is 405). Refusals are
+    problem+json. It also cancels an execution that outlives `timeout_s` and replaces an answer larger than
+    `max_answer_bytes`, each with a coded error: the cost budget estimates, these two hold what it missed."""
+
+    graphql_transport_ws_handler_class = BoundedSubscriptions
+    websocket_adapter_class = _TextFrames  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        *args: Any,
+        timeout_s: float,
+        max_answer_bytes: int,
+        subscriptions_per_connection: int,
+        subscriptions_per_address: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            *args,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=None,  # BoundedSubscriptions counts, and answers with a code
+            **kwargs,
+        )
         self.timeout_s = timeout_s
         self.max_answer_bytes = max_answer_bytes
+        self.subscriptions_per_connection = subscriptions_per_connection
+        self.subscriptions_per_address = subscriptions_per_address
+        self.connections_by_address: dict[str, set[BoundedSubscriptions]] = {}
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except Problem as problem:
+            return problem_response(problem.status, problem.detail, headers=problem.headers)
+        except HTTPException as refused:  # Strawberry's refusals of a malformed request, as problems
+            return problem_response(refused.status_code, refused.reason)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST" and parse_content_type(request.content_type or "")[0] != JSON:
+            raise Problem(
+                415,
+                "A GraphQL POST body is JSON: send it with `Content-Type: application/json` "
+                '(`{"query": …, "variables": …}`), or send a query as GET /graphql?query=….',
+                headers={"Accept-Post": JSON},
+            )
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, (str, type(None))):
+            raise Problem(400, "The GraphQL request's `operationName` must be a string or null, if provided.")
+        return data
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, except for the operation types: HTTP runs queries (GET) and mutations (POST only), never
+        a subscription (Strawberry would run one over HTTP as if it were a query)."""
+        get = request_adapter.method == "GET"
+        allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await super().execute_single(*args, **kwargs)
+                return await self.schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+        except InvalidOperationTypeError as refused:
+            if refused.operation_type == OperationType.SUBSCRIPTION:
+                raise Problem(400, "A subscription runs over a WebSocket at /graphql (graphql-transport-ws).") from None
+            mutation = "GET runs queries only; send a mutation as POST /graphql."
+            raise Problem(405, mutation, headers={"Allow": "POST"}) from None
+        except CannotGetOperationTypeError as refused:
+            raise Problem(400, refused.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise Problem(400, 'The request has no GraphQL `query`: send {"query": "{ … }"}.') from None
         except TimeoutError:
             message = (
                 f"The query ran longer than {self.timeout_s:g} s and was cancelled; "
@@ -215,6 +436,24 @@ class LimitedGraphQLRouter(GraphQLRouter):
         if nesting_depth(decoded) > MAX_JSON_DEPTH:
             raise too_deep
         return decoded
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        media_type, status = negotiated_media_type(request.headers.get("accept")), 200
+        if media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            del answer["data"]  # nothing executed, so there is no data, not even null
+            status = 400
+        _ANSWER.set((media_type, status))
+        return answer
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        media_type, status = _ANSWER.get((JSON, 200))
+        response = Response(
+            self.encode_json(response_data), media_type=media_type, status_code=sub_response.status_code or status
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.headers.append("Vary", "Accept")
+        return response
 
     def encode_json(self, data: object) -> str | bytes:
         encoded = orjson.dumps(data)

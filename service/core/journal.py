@@ -5,6 +5,8 @@ write that is audited is in the feed and no kind of write can reach one and miss
 the id of its writing transaction (`xact`): the feed orders by (xact, id) and serves only transactions older
 than the reader's snapshot xmin, all of which have ended, so one that commits late is still ahead of every
 cursor handed out before it committed. A trigger refuses UPDATE and DELETE: an entry, once written, stays.
+Each entry also sends a NOTIFY on `journal_changes` in its transaction, delivered only if it commits: it wakes
+the subscriptions (core/live.py), which then read the feed.
 
 `audit.record` and `writes.save` / `writes.remove` are this module under the names callers know.
 """
@@ -13,7 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Text, exists, func, inspect, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
@@ -32,6 +34,26 @@ SNAPSHOT_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 Parent = tuple[str, Any]
 """(entity, id) of the entity a change also concerns, e.g. a membership's organisation."""
+
+
+CHANGES_CHANNEL = "journal_changes"
+_NOTIFY = text(f"SELECT pg_notify('{CHANGES_CHANNEL}', :payload)")
+
+
+class Signal(NamedTuple):
+    """What a notification says: which kind of entity changed, and its parent (no data: readers read the feed)."""
+
+    entity: str
+    parent_entity: str | None
+    parent_id: str | None
+
+    def payload(self) -> str:
+        return " ".join((self.entity, self.parent_entity or "", self.parent_id or ""))
+
+    @classmethod
+    def parse(cls, payload: str) -> "Signal":
+        entity, parent_entity, parent_id = (payload.split(" ") + ["", ""])[:3]
+        return cls(entity, parent_entity or None, parent_id or None)
 
 
 class JournalEntry(SQLModel, table=True):
@@ -81,6 +103,8 @@ async def record(
             after=after,
         )
     )
+    signal = Signal(entity, parent[0] if parent else None, str(parent[1]) if parent else None)
+    await session.execute(_NOTIFY, {"payload": signal.payload()})
 
 
 def snapshot(row: Any) -> dict:
@@ -185,9 +209,17 @@ async def feed_horizon(session: AsyncSession) -> int:
 
 
 async def latest_changes(
-    session: AsyncSession, *, horizon: int, after: FeedPosition | None, since: dt.datetime | None, limit: int
+    session: AsyncSession,
+    *,
+    horizon: int,
+    after: FeedPosition | None,
+    since: dt.datetime | None,
+    limit: int,
+    entity: str | None = None,
+    parent: Parent | None = None,
 ) -> list[JournalEntry]:
-    """Each entity's latest entry after `after` (or written at or after `since`), below `horizon`, in commit order.
+    """Each entity's latest entry after `after` (or written at or after `since`), below `horizon`, in commit order;
+    only of this `entity` kind and `parent`, if given (one indicator's measurements).
 
     An entity changed twice is reported once, at its latest change, so a reader fetches it once.
     """
@@ -199,6 +231,10 @@ async def latest_changes(
         tuple_(later.xact, later.id) > tuple_(JournalEntry.xact, JournalEntry.id),
     )
     stmt = select(JournalEntry).where(JournalEntry.xact < horizon, ~superseded)
+    if entity is not None:
+        stmt = stmt.where(JournalEntry.entity == entity)
+    if parent is not None:
+        stmt = stmt.where(JournalEntry.parent_entity == parent[0], JournalEntry.parent_id == str(parent[1]))
     if after is not None:
         stmt = stmt.where(tuple_(JournalEntry.xact, JournalEntry.id) > after)
     elif since is not None:

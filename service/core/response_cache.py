@@ -4,12 +4,14 @@ The key is PostgreSQL's current snapshot (`xmin:xmax:in-progress xids`): two req
 snapshot see the same data, and any write, once committed, changes the snapshot of every later request
 in every worker. An answer is stored under the snapshot taken *before* it was computed, so it is never
 served to a request that started after a later commit. Nothing has to be bumped or locked on writes.
-Only anonymous GET /api/v1/… JSON answers and anonymous GraphQL queries (not mutations) are cached.
+Only anonymous GET /api/v1/… JSON answers and anonymous GraphQL queries (not mutations; POST or GET) are cached,
+a GraphQL answer under the media type the client's Accept chose.
 """
 
 import hashlib
 import json
 from collections import OrderedDict
+from urllib.parse import parse_qs
 
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 from graphql.error import GraphQLError
@@ -17,7 +19,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.errors import Problem, problem_response
-from service.core.graphql import MAX_TOKENS
+from service.core.graphql import GRAPHQL_RESPONSE_JSON, MAX_TOKENS, negotiated_media_type
 from service.core.preconditions import none_match
 
 HIT_HEADER = (b"x-cache", b"hit")
@@ -51,14 +53,22 @@ class LruBytes:
             self.size -= len(body) + 512
 
 
-def graphql_read_key(body: bytes) -> bytes | None:
+def graphql_get_payload(query_string: bytes) -> dict:
+    """GET /graphql's parameters as the JSON body a POST would carry (`variables` and `extensions` are JSON)."""
+    params = {name: values[-1] for name, values in parse_qs(query_string.decode("latin-1")).items()}
+    return params | {name: json.loads(params[name]) for name in ("variables", "extensions") if params.get(name)}
+
+
+def graphql_read_key(body: bytes | dict) -> bytes | None:
     """The cache key of a GraphQL request that reads: its normalised document (whitespace and comments do
-    not count), operation name and variables; None for a mutation or a body GraphQL would refuse. The body
+    not count), operation name and variables; None for a mutation or a request GraphQL would refuse. The body
     is already within the GraphQL body limit, and parsing stops at the token limit."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body) if isinstance(body, bytes) else body
         document = parse(payload["query"], no_location=True, max_tokens=MAX_TOKENS)
         name = payload.get("operationName")
+        if not isinstance(name, str | None) or not isinstance(payload.get("extensions"), dict | None):
+            return None
         variables = json.dumps(payload.get("variables"), sort_keys=True, separators=(",", ":"))
     except (ValueError, KeyError, TypeError, AttributeError, GraphQLError, RecursionError):
         return None  # GraphQL answers it, with the reason
@@ -92,7 +102,16 @@ class ResponseCacheMiddleware:
         body = b""
         if anonymous and method == "GET" and path.startswith("/api/v1/"):
             key_base: tuple = ("GET", path, scope.get("query_string", b""))
-        elif anonymous and method == "POST" and path == "/graphql":
+        elif anonymous and method == "GET" and path == "/graphql":
+            try:
+                document_key = graphql_read_key(graphql_get_payload(scope.get("query_string", b"")))
+            except (ValueError, RecursionError):
+                document_key = None
+            if document_key is None:  # GraphiQL's page, a mutation, or a request GraphQL refuses with its reason
+                await self.app(scope, receive, send)
+                return
+            key_base = ("GET", path, _media_type(headers), document_key)
+        elif anonymous and method == "POST" and path == "/graphql" and _is_json(headers):
             chunks = []
             while True:
                 message = await receive()
@@ -104,7 +123,7 @@ class ResponseCacheMiddleware:
             if document_key is None:
                 await self.app(scope, _replay(body), send)
                 return
-            key_base = ("POST", path, document_key)
+            key_base = ("POST", path, _media_type(headers), document_key)
         else:
             await self.app(scope, receive, send)
             return
@@ -147,7 +166,7 @@ class ResponseCacheMiddleware:
             if message["type"] == "http.response.start":
                 start = message
                 content_type = dict(message.get("headers", [])).get(b"content-type", b"")
-                if message["status"] == 200 and content_type.startswith(b"application/json"):
+                if message["status"] == 200 and content_type.startswith((b"application/json", _GRAPHQL_RESPONSE)):
                     parts = []
                 message = {**message, "headers": list(message.get("headers", [])) + [MISS_HEADER]}
             elif message["type"] == "http.response.body" and parts is not None:
@@ -160,10 +179,23 @@ class ResponseCacheMiddleware:
 
     def _store(self, key: tuple, start: Message, content: bytes) -> None:
         response_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        if key[1] == "POST" and b'"errors"' in content:
+        if key[2] == "/graphql" and b'"errors"' in content:
             return
         response_headers.append((b"content-length", str(len(content)).encode()))
         self.cache.put(key, (200, response_headers, content))
+
+
+_GRAPHQL_RESPONSE = GRAPHQL_RESPONSE_JSON.encode()
+
+
+def _media_type(headers: dict[bytes, bytes]) -> str:
+    accept = headers.get(b"accept")
+    return negotiated_media_type(accept.decode("latin-1") if accept is not None else None)
+
+
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    """A POST body GraphQL reads (any other is refused with 415, never answered from the cache)."""
+    return headers.get(b"content-type", b"").split(b";")[0].strip().lower() == b"application/json"
 
 
 def _replay(body: bytes) -> Receive:

@@ -1,17 +1,27 @@
-"""The changes feed in GraphQL: the same entries as GET /api/v1/changes."""
+"""The changes feed in GraphQL: the same entries as GET /api/v1/changes, and the subscriptions that send them
+(and one indicator's measurements) as they commit."""
 
 import datetime as dt
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from service.core import live
+from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST
-from service.core.graphql_types import CursorArgument, PageInfo
+from service.core.graphql_types import CursorArgument, PageInfo, check_first
+from service.core.journal import Signal
 from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
 from service.feed import schemas, service
+from service.measurements import service as measurement_service
+from service.measurements.graphql import Actual, actuals_by_ids
 
 
 @strawberry.enum(description="`DELETE`: the entity is gone.")
@@ -52,6 +62,14 @@ class ChangeFeed:
         description="Store it and pass it as `after` on the next poll; it never skips a change that commits later."
     )
 
+    @classmethod
+    def of(cls, page: schemas.ChangesPage) -> "ChangeFeed":
+        return cls(
+            items=[Change.of(item) for item in page.items],
+            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+            resume_cursor=page.resume_cursor,
+        )
+
 
 @strawberry.type
 class FeedQuery:
@@ -69,8 +87,97 @@ class FeedQuery:
         page = await info.context.run(
             service.changes, since=as_utc(since) if since else None, cursor=after, limit=first
         )
-        return ChangeFeed(
-            items=[Change.of(item) for item in page.items],
-            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-            resume_cursor=page.resume_cursor,
-        )
+        return ChangeFeed.of(page)
+
+
+@strawberry.type(description="New revisions of an indicator's actuals, and revisions reviewed since.")
+class ActualsUpdate:
+    items: list[Actual] = strawberry.field(metadata=PAGE_OF_FIRST)
+    resume_cursor: str = strawberry.field(
+        description="Store it: subscribing again with it as `after` sends everything that committed since."
+    )
+
+
+@dataclass
+class _ActualsPage:
+    items: list
+    next_cursor: str | None
+    resume_cursor: str
+
+
+def _follow(info: Info[Context, None], read: live.Read, concerns: Callable[[Signal], bool]) -> AsyncIterator:
+    state = info.context.request.app.state
+    return live.follow(state.change_listener, state.sessionmaker, read, concerns)
+
+
+SUBSCRIBING = (
+    " The first event comes at once (its `resumeCursor` is where you stand, even with no items); after that, one "
+    "event whenever changes commit. Reconnecting with the last `resumeCursor` as `after` misses nothing: what "
+    "committed meanwhile comes first, then the live changes. Without `after` (and `since`) it starts from now."
+)
+
+
+@strawberry.type
+class FeedSubscription:
+    @strawberry.subscription(
+        description="The changes feed as it grows: the same entries as `changes`, each event a page of them."
+        + SUBSCRIBING
+    )
+    async def changes(
+        self,
+        info: Info[Context, None],
+        since: dt.datetime | None = None,
+        after: CursorArgument = None,
+        first: int = DEFAULT_LIMIT,
+    ) -> AsyncGenerator[ChangeFeed, None]:
+        check_first(first)
+        since = as_utc(since) if since else None
+
+        async def read(session: AsyncSession, cursor: str | None) -> schemas.ChangesPage:
+            if cursor is None and after is None and since is None:
+                return schemas.ChangesPage(
+                    items=[], next_cursor=None, resume_cursor=await service.current_cursor(session)
+                )
+            return await service.changes(session, since=since, cursor=cursor or after, limit=first)
+
+        async for page in _follow(info, read, lambda _: True):
+            yield ChangeFeed.of(page)
+
+    @strawberry.subscription(
+        description="One indicator's actuals as they are posted, corrected and reviewed: each event the "
+        "revisions that changed, as they stand (a reviewed one with its new status)." + SUBSCRIBING
+    )
+    async def measurements(
+        self,
+        info: Info[Context, None],
+        indicator_id: strawberry.ID,
+        after: CursorArgument = None,
+        first: int = DEFAULT_LIMIT,
+    ) -> AsyncGenerator[ActualsUpdate, None]:
+        try:
+            indicator = uuid.UUID(indicator_id)
+        except ValueError:
+            raise BadRequest(f"indicatorId {quoted(indicator_id)} is not an indicator's id (a UUID).") from None
+        check_first(first)
+
+        async def read(session: AsyncSession, cursor: str | None) -> _ActualsPage:
+            if cursor is None:
+                await measurement_service.indicator_context(session, indicator)  # an unknown indicator: NOT_FOUND
+                if after is None:
+                    return _ActualsPage(items=[], next_cursor=None, resume_cursor=await service.current_cursor(session))
+            page = await service.changes(
+                session,
+                since=None,
+                cursor=cursor or after,
+                limit=first,
+                entity="measurement",
+                parent=("indicator", indicator),
+            )
+            revisions = await actuals_by_ids(session, [uuid.UUID(change.id) for change in page.items])
+            return _ActualsPage(items=revisions, next_cursor=page.next_cursor, resume_cursor=page.resume_cursor)
+
+        def concerns(signal: Signal) -> bool:
+            return signal.entity == "measurement" and signal.parent_id == str(indicator)
+
+        async for page in _follow(info, read, concerns):
+            yield ActualsUpdate(items=page.items, resume_cursor=page.resume_cursor)

@@ -2,10 +2,12 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from service.core.errors import BadRequest, quoted
@@ -68,6 +70,15 @@ class Actual:
             posted_at=out.posted_at, reviewed_by=out.reviewed_by, reviewed_at=out.reviewed_at,
             review_comment=out.review_comment, previous_text=out.previous_text, institution=institution,
         )  # fmt: skip
+
+
+async def actuals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Actual]:
+    """These revisions as they stand now, in the order of `ids` (a subscription's page)."""
+    rows, institutions = await reads.revisions_by_ids(session, ids)
+    return [
+        Actual.of_row(row, Institution.of(institutions[row.institution_id]) if row.institution_id else None)
+        for row in rows
+    ]
 
 
 @strawberry.type(description="A target year: the target, the official actual and where it stands.")

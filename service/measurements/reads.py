@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.errors import NotFound
 from service.measurements import repository
+from service.measurements.models import Measurement
 from service.measurements.progress import ProgressStatus, evaluate
 from service.measurements.schemas import (
     AreaProgress,
@@ -85,6 +86,16 @@ async def actuals(session: AsyncSession, indicator_id: uuid.UUID) -> list[YearAc
         )
         for row in current
     ]
+
+
+async def revisions_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> tuple[list[Measurement], dict[uuid.UUID, Institution]]:
+    """These revisions as they stand now (a review changes its revision's status), in the order of `ids`, and
+    the institutions they name."""
+    found = await repository.revisions_by_ids(session, ids)
+    rows = [found[i] for i in ids if i in found]
+    return rows, await _institutions(session, rows)
 
 
 async def history(

@@ -3,11 +3,11 @@
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Row, any_, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
+from sqlalchemy import Row, any_, select, text
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import children_of, row_groups
+from service.core.db import children_of, ids_parameter, row_groups, rows_by_id
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -55,6 +55,10 @@ async def current_revision(
     return (await session.scalars(stmt)).first()
 
 
+async def revisions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Measurement]:
+    return await rows_by_id(session, Measurement, ids)
+
+
 async def revisions(
     session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
 ) -> Sequence[Measurement]:
@@ -65,10 +69,9 @@ async def revisions(
 def _latest_of(approved_only: bool):
     """The latest revision per slot of the indicators given as `ids`, as Core rows (read-only)."""
     table = Measurement.__table__
-    ids = bindparam("ids", type_=ARRAY(table.c.indicator_id.type))
     stmt = (
         select(table)
-        .where(table.c.indicator_id == any_(ids))
+        .where(table.c.indicator_id == any_(ids_parameter()))
         .ext(distinct_on(table.c.indicator_id, table.c.year, table.c.institution_id))
         .order_by(table.c.indicator_id, table.c.year, table.c.institution_id, table.c.revision.desc())
     )
