@@ -82,7 +82,8 @@ schema = build_schema()  # for `export-schema`: the SDL does not depend on the s
 
 
 async def _context(request: Request, session: UncommittedSessionDep) -> Context:
-    return Context(session, request.app.state.write_limiter, request.headers.get("authorization"))
+    state = request.app.state
+    return Context(session, state.write_limiter, request.headers.get("authorization"), state.oidc)
 
 
 class _LocalGraphiQLRouter(LimitedGraphQLRouter):

@@ -17,7 +17,7 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from service.core.auth import Principal, count_write, principal_of
+from service.core.auth import OidcVerifier, Principal, count_write, principal_of
 from service.core.errors import DATABASE_UNAVAILABLE, ErrorCode, Problem, database_problem, is_database_unavailable
 from service.core.limits import RateLimiter
 
@@ -40,11 +40,18 @@ class Context(BaseContext):
     concurrently, so every database call of a request goes through one lock.
     """
 
-    def __init__(self, session: AsyncSession, write_limiter: RateLimiter, authorization: str | None = None):
+    def __init__(
+        self,
+        session: AsyncSession,
+        write_limiter: RateLimiter,
+        authorization: str | None = None,
+        oidc: OidcVerifier | None = None,
+    ):
         super().__init__()
         self.session = session
         self.write_limiter = write_limiter
         self.authorization = authorization
+        self.oidc = oidc
         self._lock = asyncio.Lock()
         self._loaders: dict[Callable, DataLoader] = {}
 
@@ -54,7 +61,7 @@ class Context(BaseContext):
 
     async def writer(self) -> Principal:
         """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
-        principal = await self.run(principal_of, self.authorization)
+        principal = await self.run(principal_of, self.authorization, self.oidc)
         count_write(self.write_limiter, principal)
         return principal
 

@@ -166,7 +166,7 @@ class RequestMiddleware:
 
     def _rate_limited(self, scope: Scope) -> int:
         """The per-address limit, before anything else runs; the per-principal one counts once the token
-        is resolved (core/auth.py), each GraphQL mutation field as one write."""
+        is resolved (core/auth/resolver.py), each GraphQL mutation field as one write."""
         client = (scope.get("client") or ("unknown", 0))[0]
         return self.per_address.retry_after(f"addr:{client}", time.monotonic())
 
