@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed_router)
     app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
-    app.include_router(explorers_router(app.title, app.openapi_url))
+    app.include_router(explorers_router(app.title, app.openapi_url, settings.oidc_client_id))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -30,7 +30,8 @@ AUDIENCE = "interior-api"
 class Provider:
     url: str
     app: flask.Flask
-    client_id: str = ""  # a public client (no secret), registered at start, as the explorers are
+    # A public client (no secret), as the explorers are; the mock takes any client id and redirect URI.
+    client_id: str = "interior-explorer"
     server: werkzeug.serving.BaseWSGIServer | None = None
     jwks_fetches: int = 0
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "key-1"}))
@@ -148,7 +149,7 @@ def _provider_app(users: list[oidc_provider_mock.User]) -> tuple[flask.Flask, li
 
 
 @contextmanager
-def running_provider(users: list[oidc_provider_mock.User], redirect_uris: tuple[str, ...] = ()) -> Iterator[Provider]:
+def running_provider(users: list[oidc_provider_mock.User]) -> Iterator[Provider]:
     app, holder = _provider_app(users)
     counted = app.wsgi_app
 
@@ -165,10 +166,6 @@ def running_provider(users: list[oidc_provider_mock.User], redirect_uris: tuple[
     _accept_public_clients_with_pkce(provider)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    registered = httpx.post(f"{provider.url}/oauth2/clients", json={
-        "redirect_uris": ["http://127.0.0.1:9/signed-in", *redirect_uris], "token_endpoint_auth_method": "none",
-    })  # fmt: skip
-    provider.client_id = registered.json()["client_id"]
     try:
         yield provider
     finally:

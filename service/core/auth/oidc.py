@@ -193,6 +193,14 @@ class OidcVerifier:
             await self._http.aclose()
             self._http = None
 
+    async def sign_in_endpoints(self) -> tuple[str, str]:
+        """The first issuer's authorization and token endpoints, where the explorers sign people in."""
+        metadata = await next(iter(self.issuers.values())).endpoints()
+        try:
+            return str(metadata["authorization_endpoint"]), str(metadata["token_endpoint"])
+        except KeyError as missing:
+            raise ProviderUnavailable(f"The identity provider's discovery document has no {missing}.") from None
+
     async def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, audience and validity period are checked; else 401."""
         try:
