@@ -234,3 +234,15 @@ async def test_while_the_provider_is_down_kept_keys_work_and_an_unknown_kid_is_5
             # A service that has no keys yet verifies nothing while the provider is away: 503, never a guess.
             assert_problem(await never_fetched.get("/api/v1/audit?limit=1", headers=bearer(known)), 503,
                            "could not be asked")  # fmt: skip
+
+
+async def test_keycloak_shaped_claims_are_read(settings, seeded, provider):
+    """Keycloak's defaults: several audiences, and the roles under `resource_access.<client>.roles`."""
+    async with client_of(settings, provider.url, oidc_role_claim="resource_access.interior-explorer.roles") as client:
+        claims = provider.claims("janis.ozols", aud=["interior-api", "account"], preferred_username="jozols",
+                                 resource_access={"interior-explorer": {"roles": ["agency", "admin"]}})  # fmt: skip
+        answer = await client.get("/api/v1/audit?limit=1", headers=bearer(provider.sign(claims)))
+        assert answer.status_code == 200, answer.text
+        claims["resource_access"] = {"account": {"roles": ["admin"]}}  # another client's role is not this one's
+        assert_problem(await client.get("/api/v1/audit?limit=1", headers=bearer(provider.sign(claims))), 403,
+                       "`resource_access.interior-explorer.roles` holds 'nothing'")  # fmt: skip
