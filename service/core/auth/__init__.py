@@ -1,10 +1,10 @@
 """Who may write: machines with tokens from `make token` (tokens.py), people with access tokens of the
 ministry's OpenID Connect provider (oidc.py), both resolved to one `Principal` (principal.py, resolver.py)."""
 
-from service.core.auth.oidc import OidcConfig, OidcVerifier, ProviderUnavailable
-from service.core.auth.principal import SEED, Forbidden, Principal, Role, Unauthorized, require_admin
-from service.core.auth.resolver import AdminDep, PrincipalDep, count_write, current_principal, principal_of
-from service.core.auth.tokens import ApiToken, create_token, hash_token, revoke_token
+from service.core.auth.oidc import OidcConfig, OidcVerifier
+from service.core.auth.principal import SEED, Forbidden, Principal, Role, require_admin
+from service.core.auth.resolver import AdminDep, PrincipalDep, count_write, principal_of
+from service.core.auth.tokens import ApiToken, create_token, revoke_token
 
 __all__ = [
     "SEED",
@@ -15,14 +15,10 @@ __all__ = [
     "OidcVerifier",
     "Principal",
     "PrincipalDep",
-    "ProviderUnavailable",
     "Role",
-    "Unauthorized",
     "count_write",
     "create_token",
-    "current_principal",
-    "hash_token",
-    "revoke_token",
     "principal_of",
     "require_admin",
+    "revoke_token",
 ]
