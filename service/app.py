@@ -1,6 +1,7 @@
 """The ASGI application."""
 
 import gc
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,9 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import merge_patch, preconditions
 from service.core import metrics as prometheus
+from service.core.auth import OidcConfig, OidcVerifier
 from service.core.caching import document_conditional_reads
 from service.core.db import create_engine, create_sessionmaker
 from service.core.errors import document_problems, install_error_handlers, problem_response
@@ -24,6 +27,7 @@ from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
 from service.measurements.rest import router as measurements_router
+from service.registry.repository import get_institution_by_code
 from service.registry.rest import admin_router as registry_admin_router
 from service.registry.rest import router as registry_router
 from service.seed.rest import router as seed_router
@@ -35,6 +39,29 @@ DESCRIPTION = """
 The Ministry of the Interior's sector strategy, indicator measurements and registry of
 international organisations. Errors are RFC 9457 `application/problem+json`.
 """
+
+
+async def _institution_by_code(session: AsyncSession, code: str) -> tuple[uuid.UUID, str] | None:
+    row = await get_institution_by_code(session, code)
+    return (row.id, row.code) if row else None
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The verifier of people's access tokens, when issuers are configured."""
+    if not settings.oidc_issuers:
+        return None
+    config = OidcConfig(
+        issuers=tuple(settings.oidc_issuers),
+        audience=settings.oidc_audience,
+        role_claim=settings.oidc_role_claim,
+        institution_claim=settings.oidc_institution_claim,
+        name_claim=settings.oidc_name_claim,
+        leeway_s=settings.oidc_leeway_s,
+        refetch_interval_s=settings.oidc_jwks_refetch_s,
+        keys_max_age_s=settings.oidc_jwks_max_age_s,
+        timeout_s=settings.oidc_timeout_s,
+    )
+    return OidcVerifier(config, _institution_by_code)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         await app.state.change_listener.close()
+        if app.state.oidc is not None:
+            await app.state.oidc.aclose()
         await engine.dispose()
 
     configure_logging(settings.log_level)
@@ -71,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
+    app.state.oidc = oidc_verifier(settings)
     # Added last is outermost: RequestMiddleware → CORS → HEAD/OPTIONS → response cache → routes. CORS sits
     # outside the cache, so a cached answer never carries the CORS headers of the caller it was first made for.
     app.add_middleware(ResponseCacheMiddleware, max_bytes=settings.response_cache_mb * 1_000_000)
@@ -99,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feed_router)
     app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
-    app.include_router(explorers_router(app.title, app.openapi_url))
+    app.include_router(explorers_router(app.title, app.openapi_url, settings.oidc_client_id))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -97,7 +97,8 @@ schema = build_schema()  # for `export-schema`: the SDL does not depend on the s
 async def _context(connection: HTTPConnection, session: UncommittedSessionDep) -> Context:
     """A request's context; a WebSocket's too, whose subscriptions read with sessions of their own (the session
     here opens no database connection unless used)."""
-    return Context(session, connection.app.state.write_limiter, connection.headers.get("authorization"))
+    state = connection.app.state
+    return Context(session, state.write_limiter, connection.headers.get("authorization"), state.oidc)
 
 
 class _LocalGraphiQLRouter(LimitedGraphQLRouter):

@@ -72,6 +72,30 @@ class Settings(BaseSettings):
         256, ge=1, description="Open connections per worker beyond which requests get 503."
     )
     write_rate_per_address: int = Field(3000, ge=0, description="Writes a minute per client address; 0 disables it.")
+    oidc_issuers: list[str] = Field(
+        default_factory=list,
+        description="OpenID Connect issuers whose access tokens (JWT) are accepted, exactly as their `iss` (JSON "
+        'list, e.g. ["https://sso.example.lv/realms/interior"]); empty: only tokens from `make token`.',
+    )
+    oidc_audience: str = Field("interior-api", description="The `aud` an access token must carry for this service.")
+    oidc_role_claim: str = Field(
+        "role", description="Claim holding the role, `admin` or `agency` (a string or a list; dots reach into objects)."
+    )
+    oidc_institution_claim: str = Field("institution", description="Claim holding the institution's code.")
+    oidc_name_claim: str = Field(
+        "name", description="Claim holding the person's display name (else `preferred_username`)."
+    )
+    oidc_client_id: str | None = Field(
+        None, description="Public client id the explorers sign in with (authorization code + PKCE, first issuer)."
+    )
+    oidc_leeway_s: int = Field(30, ge=0, le=300, description="Clock skew allowed when checking `exp` and `nbf`.")
+    oidc_jwks_refetch_s: float = Field(
+        60, ge=0, description="At most one fetch of an issuer's keys per this many seconds (unknown `kid`, rotation)."
+    )
+    oidc_jwks_max_age_s: float = Field(
+        3600, gt=0, description="Kept keys older than this are fetched again (and kept if the provider is down)."
+    )
+    oidc_timeout_s: float = Field(5, gt=0, description="Time the identity provider has to answer one request.")
 
 
 @lru_cache

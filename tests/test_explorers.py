@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from oidc_provider_mock import User
 from playwright.async_api import Browser, Page, async_playwright
 
 from service.app import create_app
 from service.core import explorers
-from tests.helpers import ROOT, served
+from tests.helpers import ROOT, indicator_id, served
+from tests.oidc_provider import running_provider
 
 OPENAPI = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
 
@@ -48,20 +50,23 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 
 
 class Offline:
-    """A page whose requests may go to the service only; what it tried elsewhere, and what its CSP refused."""
+    """A page whose requests may go to the service (and an identity provider) only; what the service's pages
+    tried elsewhere, and what their CSP refused."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, provider_url: str | None = None) -> None:
         self.page, self.base_url = page, base_url
+        self.reachable = (base_url + "/",) + ((provider_url + "/",) if provider_url else ())
         self.elsewhere: list[str] = []
         self.refused_own: list[str] = []
         page.on("console", self._console)
 
     async def route(self, route) -> None:
-        if route.request.url.startswith(self.base_url + "/"):
+        if route.request.url.startswith(self.reachable):
             await route.continue_()
-        else:
+            return
+        if route.request.frame.url.startswith(self.base_url + "/"):  # the provider's own pages are not ours
             self.elsewhere.append(route.request.url)
-            await route.abort("internetdisconnected")
+        await route.abort("internetdisconnected")
 
     def _console(self, message) -> None:
         # A CSP refusal of the service's own file would break the page; refusing another origin is the point.
@@ -150,3 +155,94 @@ async def test_missing_graphiql_files_say_to_run_make_install(settings, monkeypa
         missing = await client.get("/explorer-assets/graphiql.min.js")
         assert missing.status_code == 404 and "make install" in missing.json()["detail"]
         assert (await client.get("/docs")).status_code == 200
+
+
+PEOPLE = [
+    User(sub="anna.berzina", claims={"name": "Anna Bērziņa", "role": "agency", "institution": "VUGD"}),
+    User(sub="janis.ozols", claims={"name": "Jānis Ozols", "role": "admin"}),
+]
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with running_provider(PEOPLE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def signing_in_url(settings, seeded, provider) -> str:
+    """The service accepting the provider's tokens, its explorers signing in as the provider's public client."""
+    env = os.environ | {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "warning",
+                        "OIDC_ISSUERS": json.dumps([provider.url]), "OIDC_CLIENT_ID": provider.client_id}  # fmt: skip
+    with served(env) as url:
+        yield url
+
+
+@pytest.fixture
+async def signing_in(browser: Browser, signing_in_url: str, provider) -> AsyncIterator[Offline]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    watched = Offline(page, signing_in_url, provider.url)
+    await context.route("**/*", watched.route)
+    yield watched
+    await context.close()
+    assert watched.elsewhere == [], "the page tried to reach beyond the service and its identity provider"
+    assert watched.refused_own == [], "the page's Content-Security-Policy refused the service's own files"
+
+
+async def sign_in(page: Page, sub: str) -> None:
+    """The explorer's Sign in button, the provider's form, and back, signed in."""
+    await page.locator("#sign-in button", has_text="Sign in").click()
+    await page.locator("input[name=sub]").fill(sub)
+    await page.get_by_role("button", name="Authorize").click()
+    await page.locator("#sign-in", has_text="Signed in as").wait_for()
+
+
+async def test_graphiql_signs_a_person_in_and_their_write_names_them(signing_in: Offline):
+    page = signing_in.page
+    await page.goto(signing_in.base_url + "/graphql")
+    await sign_in(page, "anna.berzina")
+    assert await page.locator("#sign-in span").inner_text() == "Signed in as Anna Bērziņa"
+    async with httpx.AsyncClient(base_url=signing_in.base_url) as client:
+        ind = await indicator_id(client, "4.2.2")
+        earlier = await client.get(f"/api/v1/indicators/{ind}/measurements/2023/history")
+    # Other tests may have posted the year: then this is a correction of the revision they left.
+    if_match = f', ifMatch: {json.dumps(earlier.headers["etag"])}' if earlier.status_code == 200 else ""
+    revision = earlier.json()["items"][-1]["revision"] + 1 if earlier.status_code == 200 else 1
+    editor = page.locator(".graphiql-query-editor .CodeMirror")
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Delete")
+    await page.keyboard.insert_text(
+        f'mutation {{ recordMeasurement(input: {{indicatorId: "{ind}", year: 2023, value: "2,9"{if_match}}}) '
+        "{ revision postedBy postedBySubject postedByName } }"
+    )
+    await page.locator(".graphiql-execute-button").click()
+    response = page.locator(".graphiql-response")
+    await response.locator(".CodeMirror-code", has_text='"data"').wait_for()
+    shown = json.loads((await response.locator(".CodeMirror-code").inner_text()).replace("\xa0", " "))
+    assert shown == {"data": {"recordMeasurement": {"revision": revision, "postedBy": "agency:VUGD",
+                                                    "postedBySubject": "anna.berzina", "postedByName": "Anna Bērziņa"}}}
+
+
+async def test_swagger_ui_signs_an_admin_in_for_an_admin_read(signing_in: Offline):
+    page = signing_in.page
+    await page.goto(signing_in.base_url + "/docs")
+    await sign_in(page, "janis.ozols")
+    operation = page.locator("#operations-measurements-list_audit")
+    await operation.locator(".opblock-summary").click()
+    await operation.get_by_role("button", name="Try it out").click()
+    await operation.get_by_role("button", name="Execute").click()
+    answer = operation.locator(".live-responses-table tr.response")
+    await answer.locator(".response-col_status").get_by_text("200").wait_for()
+
+
+async def test_explorer_pages_may_reach_only_the_identity_provider_besides_the_service(settings, provider):
+    app = create_app(settings.model_copy(update={"oidc_issuers": [provider.url + "/realms/x"],
+                                                 "oidc_client_id": provider.client_id}))  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        policy = (await client.get("/docs")).headers["content-security-policy"]
+        assert f"connect-src 'self' {provider.url};" in policy
+        assert (await client.get("/api/v1/institutions")).headers["content-security-policy"].startswith(
+            "default-src 'none'"
+        )

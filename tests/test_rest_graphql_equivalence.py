@@ -39,8 +39,9 @@ INSTITUTION_REF = "{ id code country }"
 ORGANIZATION_REF = f"{{ id acronym name {TEXT} }}"
 FOOTNOTES = "footnotes { number text }"
 VALUE = f"{{ year role text kind value pair institution {INSTITUTION_REF} {FOOTNOTES} }}"
-ACTUAL = (f"{{ id year revision text value pair status comment source postedBy postedAt reviewedBy reviewedAt "
-          f"reviewComment previousText institution {INSTITUTION_REF} }}")  # fmt: skip
+ACTUAL = (f"{{ id year revision text value pair status comment source postedBy postedBySubject postedByName postedAt "
+          f"reviewedBy reviewedBySubject reviewedByName reviewedAt reviewComment previousText "
+          f"institution {INSTITUTION_REF} }}")  # fmt: skip
 PROGRESS = f"{{ year target actual status ratio institution {INSTITUTION_REF} }}"
 INDICATOR = (f"{{ id code name {TEXT} unit direction updatedAt baseline {VALUE} targets {VALUE} {FOOTNOTES} "
              f"goal {{ id }} actuals {ACTUAL} progress {PROGRESS} }}")  # fmt: skip

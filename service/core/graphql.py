@@ -31,7 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from service.core.auth import Principal, count_write, principal_of
+from service.core.auth import OidcVerifier, Principal, count_write, principal_of
 from service.core.errors import (
     DATABASE_UNAVAILABLE,
     ErrorCode,
@@ -61,11 +61,18 @@ class Context(BaseContext):
     concurrently, so every database call of a request goes through one lock.
     """
 
-    def __init__(self, session: AsyncSession, write_limiter: RateLimiter, authorization: str | None = None):
+    def __init__(
+        self,
+        session: AsyncSession,
+        write_limiter: RateLimiter,
+        authorization: str | None = None,
+        oidc: OidcVerifier | None = None,
+    ):
         super().__init__()
         self.session = session
         self.write_limiter = write_limiter
         self.authorization = authorization
+        self.oidc = oidc
         self._lock = asyncio.Lock()
         self._loaders: dict[Callable, DataLoader] = {}
 
@@ -75,7 +82,7 @@ class Context(BaseContext):
 
     async def writer(self) -> Principal:
         """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
-        principal = await self.run(principal_of, self.authorization)
+        principal = await self.run(principal_of, self.authorization, self.oidc)
         count_write(self.write_limiter, principal)
         return principal
 

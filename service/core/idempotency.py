@@ -22,7 +22,7 @@ MAX_KEY_LENGTH = 200
 class IdempotentRequest(SQLModel, table=True):
     __tablename__ = "idempotent_request"
 
-    token_id: uuid.UUID = Field(primary_key=True)
+    token_id: uuid.UUID = Field(primary_key=True)  # the caller's `Principal.key`: a token's id, or a person's
     key: str = Field(sa_column=Column(Text, primary_key=True))
     fingerprint: str = Field(sa_column=Column(Text, nullable=False))
     status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

@@ -68,6 +68,10 @@ class JournalEntry(SQLModel, table=True):
     token_id: uuid.UUID | None = Field(default=None)
     role: str = Field(sa_column=Column(Text, nullable=False))
     institution_code: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The person, when a person signed in at an identity provider made the change (else the token above).
+    issuer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    subject_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     action: str = Field(sa_column=Column(Text, nullable=False))
     entity: str = Field(sa_column=Column(Text, nullable=False))
     entity_id: str = Field(sa_column=Column(Text, nullable=False))
@@ -94,6 +98,9 @@ async def record(
             token_id=principal.token_id,
             role=principal.role.value,
             institution_code=principal.institution_code,
+            issuer=principal.issuer,
+            subject=principal.subject,
+            subject_name=principal.name,
             action=action,
             entity=entity,
             entity_id=str(entity_id),

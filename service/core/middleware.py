@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,12 +30,19 @@ SECURITY_HEADERS = [
 # scripts and styles from this service only; their libraries set inline styles, use data: fonts and images,
 # and ReDoc starts its search worker from a blob.
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-EXPLORER_CSP = (
-    b"content-security-policy",
-    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    b"font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; base-uri 'none'; form-action 'none'; "
-    b"frame-ancestors 'none'",
-)
+
+
+def explorer_csp(identity_providers: list[str]) -> tuple[bytes, bytes]:
+    """The explorer pages' policy; they may also reach the configured identity providers, whose token endpoint
+    the sign-in script posts the authorization code to."""
+    origins = dict.fromkeys(f"{p.scheme}://{p.netloc}" for p in map(urlsplit, identity_providers) if p.netloc)
+    connect = " ".join(["'self'", *origins])
+    return (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        b"font-src 'self' data:; connect-src " + connect.encode() + b"; worker-src 'self' blob:; base-uri 'none'; "
+        b"form-action 'none'; frame-ancestors 'none'",
+    )
 
 
 class TooLarge(Exception):
@@ -57,6 +65,7 @@ class RequestMiddleware:
         # With CORS on, an answer differs by the caller's Origin: say so on every answer, with or without one.
         self.vary_origin = bool(settings.cors_origins)
         self.per_address = RateLimiter(settings.write_rate_per_address)
+        self.explorer_csp = explorer_csp(settings.oidc_issuers if settings.oidc_client_id else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +89,7 @@ class RequestMiddleware:
                     # Strawberry answers a malformed HTTP request with plain text; say it as a problem.
                     plain_error["status"], plain_error["body"] = message["status"], b""
                     return
-                csp = EXPLORER_CSP if content_type.startswith(b"text/html") else API_CSP
+                csp = self.explorer_csp if content_type.startswith(b"text/html") else API_CSP
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS, csp]
                 if self.vary_origin and not any(
                     k.lower() == b"vary" and b"origin" in v.lower() for k, v in message.get("headers", [])
@@ -166,7 +175,7 @@ class RequestMiddleware:
 
     def _rate_limited(self, scope: Scope) -> int:
         """The per-address limit, before anything else runs; the per-principal one counts once the token
-        is resolved (core/auth.py), each GraphQL mutation field as one write."""
+        is resolved (core/auth/resolver.py), each GraphQL mutation field as one write."""
         client = (scope.get("client") or ("unknown", 0))[0]
         return self.per_address.retry_after(f"addr:{client}", time.monotonic())
 

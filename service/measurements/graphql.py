@@ -43,8 +43,12 @@ class Actual:
     comment: str | None
     source: str | None
     posted_by: str
+    posted_by_subject: str | None
+    posted_by_name: str | None
     posted_at: dt.datetime
     reviewed_by: str | None
+    reviewed_by_subject: str | None
+    reviewed_by_name: str | None
     reviewed_at: dt.datetime | None
     review_comment: str | None
     previous_text: str | None
@@ -57,7 +61,9 @@ class Actual:
         return cls(
             id=strawberry.ID(str(row.id)), year=row.year, revision=row.revision, text=row.text, value=value,
             pair=pair, status=row.status, comment=row.comment, source=row.source, posted_by=row.posted_by,
-            posted_at=row.posted_at, reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at,
+            posted_by_subject=row.posted_by_subject, posted_by_name=row.posted_by_name, posted_at=row.posted_at,
+            reviewed_by=row.reviewed_by, reviewed_by_subject=row.reviewed_by_subject,
+            reviewed_by_name=row.reviewed_by_name, reviewed_at=row.reviewed_at,
             review_comment=row.review_comment, previous_text=None, institution=institution,
         )  # fmt: skip
 
@@ -67,7 +73,9 @@ class Actual:
         return cls(
             id=strawberry.ID(str(out.id)), year=out.year, revision=out.revision, text=out.text, value=out.value,
             pair=out.pair, status=out.status, comment=out.comment, source=out.source, posted_by=out.posted_by,
-            posted_at=out.posted_at, reviewed_by=out.reviewed_by, reviewed_at=out.reviewed_at,
+            posted_by_subject=out.posted_by_subject, posted_by_name=out.posted_by_name, posted_at=out.posted_at,
+            reviewed_by=out.reviewed_by, reviewed_by_subject=out.reviewed_by_subject,
+            reviewed_by_name=out.reviewed_by_name, reviewed_at=out.reviewed_at,
             review_comment=out.review_comment, previous_text=out.previous_text, institution=institution,
         )  # fmt: skip
 

@@ -38,12 +38,16 @@ class Measurement(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: Status = Field(sa_column=Column(Text, nullable=False))
-    posted_by: str = Field(sa_column=Column(Text, nullable=False))  # role:institution of the token
-    posted_by_token: uuid.UUID
+    posted_by: str = Field(sa_column=Column(Text, nullable=False))  # role:institution of the token or person
+    posted_by_token: uuid.UUID | None = None  # None when a person posted: then their `sub` and name
+    posted_by_subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    posted_by_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     posted_at: dt.datetime = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )
     reviewed_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by_subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reviewed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 

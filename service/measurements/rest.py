@@ -307,7 +307,8 @@ async def list_audit(
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     items = [
         AuditOut(
-            id=r.id, at=r.at, role=r.role, institution_code=r.institution_code, action=r.action,
+            id=r.id, at=r.at, role=r.role, institution_code=r.institution_code, subject=r.subject,
+            subject_name=r.subject_name, issuer=r.issuer, action=r.action,
             entity=r.entity, entity_id=r.entity_id, before=r.before, after=r.after,
         )
         for r in rows[:limit]

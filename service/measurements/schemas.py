@@ -66,9 +66,13 @@ class MeasurementOut(BaseModel):
     comment: str | None
     source: str | None
     status: Status
-    posted_by: str = Field(description="role:institution of the token that posted it")
+    posted_by: str = Field(description="role:institution of the token or person that posted it")
+    posted_by_subject: str | None = Field(description="The person who posted it (`sub` at the identity provider).")
+    posted_by_name: str | None = Field(description="That person's display name, if the provider gave one.")
     posted_at: dt.datetime
     reviewed_by: str | None
+    reviewed_by_subject: str | None = Field(description="The person who reviewed it (`sub`).")
+    reviewed_by_name: str | None
     reviewed_at: dt.datetime | None
     review_comment: str | None
     previous_text: str | None = Field(description="The value this revision corrected.")
@@ -173,6 +177,9 @@ class AuditOut(BaseModel):
     at: dt.datetime
     role: str
     institution_code: str | None
+    subject: str | None = Field(description="The person who made the change (`sub`); null for a token's change.")
+    subject_name: str | None = Field(description="That person's display name, if the provider gave one.")
+    issuer: str | None = Field(description="The identity provider the person signed in at.")
     action: str
     entity: str
     entity_id: str

@@ -184,8 +184,12 @@ def measurement_out(
         source=row.source,
         status=row.status,
         posted_by=row.posted_by,
+        posted_by_subject=row.posted_by_subject,
+        posted_by_name=row.posted_by_name,
         posted_at=row.posted_at,
         reviewed_by=row.reviewed_by,
+        reviewed_by_subject=row.reviewed_by_subject,
+        reviewed_by_name=row.reviewed_by_name,
         reviewed_at=row.reviewed_at,
         review_comment=row.review_comment,
         previous_text=previous.text if previous else None,
@@ -270,6 +274,8 @@ async def append_revision(
         status=Status.submitted,
         posted_by=principal.describe(),
         posted_by_token=principal.token_id,
+        posted_by_subject=principal.subject,
+        posted_by_name=principal.name,
         posted_at=dt.datetime.now(dt.UTC),
     )
     conflict = "Another value for the same year was posted at the same moment; fetch it and correct it."
@@ -321,7 +327,7 @@ async def record_measurement(
 
     async def write() -> Written:
         if idempotency_key is not None:
-            earlier = await idempotency.claim(session, principal.token_id, idempotency_key, fingerprint)
+            earlier = await idempotency.claim(session, principal.key, idempotency_key, fingerprint)
             if earlier is not None:
                 return Written(earlier.status_code, earlier.body, revision_etag(earlier.body["id"]), replayed=True)
         current = await _locked_current(session, indicator_id, posting.year, posting.institution_id)
@@ -330,7 +336,7 @@ async def record_measurement(
         institutions = {posting.institution.id: posting.institution} if posting.institution else {}
         body = measurement_out(row, institutions, current).model_dump(mode="json")
         if idempotency_key is not None:
-            await idempotency.remember(session, principal.token_id, idempotency_key, 201, body)
+            await idempotency.remember(session, principal.key, idempotency_key, 201, body)
         return Written(201, body, revision_etag(row.id))
 
     return await retrying_conflicts(session, write)
@@ -574,6 +580,7 @@ async def review(
         before = _snapshot(current)
         current.status = Status.approved if approve else Status.returned
         current.reviewed_by = principal.describe()
+        current.reviewed_by_subject, current.reviewed_by_name = principal.subject, principal.name
         current.reviewed_at = dt.datetime.now(dt.UTC)
         current.review_comment = comment
         await session.flush()

@@ -3,7 +3,11 @@ files the `fastapi-offline` package ships, GraphiQL at /graphql from the npm pac
 in node_modules here (package.json pins them; package-lock.json holds their integrity hashes).
 
 Each page loads its scripts and styles from /explorer-assets/ only, and starts the explorer from a script
-file rather than inline code, so the pages' Content-Security-Policy can say `script-src 'self'`."""
+file rather than inline code, so the pages' Content-Security-Policy can say `script-src 'self'`.
+
+GraphiQL and Swagger UI sign a person in (sign-in.js) with the authorization-code flow and PKCE at the
+configured identity provider, as the public client `OIDC_CLIENT_ID`; /explorer-assets/sign-in.json tells the
+script where. The access token stays in the tab's sessionStorage and goes out as `Authorization: Bearer`."""
 
 import logging
 from importlib.resources import files
@@ -11,7 +15,7 @@ from pathlib import Path
 from string import Template
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 log = logging.getLogger("service.explorers")
 
@@ -29,6 +33,8 @@ ASSETS: dict[str, Path] = {
     "swagger-start.js": PAGES / "swagger-start.js",
     "graphiql-start.js": PAGES / "graphiql-start.js",
     "graphiql-start.css": PAGES / "graphiql-start.css",
+    "sign-in.js": PAGES / "sign-in.js",
+    "sign-in.css": PAGES / "sign-in.css",
 }
 GRAPHIQL_ASSETS: dict[str, Path] = {
     "react.production.min.js": NODE_MODULES / "react/umd/react.production.min.js",
@@ -57,7 +63,10 @@ def graphiql_page(request: Request) -> HTMLResponse:
     return _page("graphiql.html", request)
 
 
-def explorers_router(title: str, openapi_url: str) -> APIRouter:
+SIGN_IN_SCOPE = "openid profile"
+
+
+def explorers_router(title: str, openapi_url: str, sign_in_client_id: str | None = None) -> APIRouter:
     """/docs, /redoc and the explorers' files; GraphiQL's page is rendered by the GraphQL router."""
     if missing := missing_graphiql_assets():
         log.warning("GraphiQL's files are missing (%s): run `make install` to fetch them", missing[0])
@@ -71,6 +80,17 @@ def explorers_router(title: str, openapi_url: str) -> APIRouter:
     @router.get("/redoc")
     async def redoc(request: Request) -> HTMLResponse:
         return _page("redoc.html", request, title=title, openapi=request.scope.get("root_path", "") + openapi_url)
+
+    @router.get(ASSETS_PREFIX + "/sign-in.json")
+    async def sign_in(request: Request) -> JSONResponse:
+        oidc = request.app.state.oidc
+        if oidc is None or not sign_in_client_id:
+            raise HTTPException(404, "Sign-in is not configured: set OIDC_ISSUERS and OIDC_CLIENT_ID.")
+        authorization_endpoint, token_endpoint = await oidc.sign_in_endpoints()
+        return JSONResponse({
+            "client_id": sign_in_client_id, "scope": SIGN_IN_SCOPE,
+            "authorization_endpoint": authorization_endpoint, "token_endpoint": token_endpoint,
+        })  # fmt: skip
 
     @router.get(ASSETS_PREFIX + "/{name}")
     async def asset(name: str) -> FileResponse:

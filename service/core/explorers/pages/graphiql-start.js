@@ -18,7 +18,14 @@ function updateURL(changed) {
   history.replaceState(null, "", "?" + new URLSearchParams(kept).toString());
 }
 
-const fetcher = GraphiQL.createFetcher({ url: window.location.href.split("?")[0] });
+const graphqlFetcher = GraphiQL.createFetcher({ url: window.location.href.split("?")[0] });
+
+// A signed-in person's token (sign-in.js) goes with every request; a header typed in the headers editor wins.
+function fetcher(params, options = {}) {
+  const token = window.explorerSignIn && window.explorerSignIn.accessToken();
+  const headers = token ? { Authorization: "Bearer " + token, ...(options.headers || {}) } : options.headers;
+  return graphqlFetcher(params, { ...options, headers });
+}
 
 function GraphiQLWithExplorer() {
   const [query, setQuery] = React.useState(parameters.q || EXAMPLE_QUERY);
