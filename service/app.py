@@ -21,6 +21,7 @@ from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
+from service.measurements.reporting_rest import router as reporting_router
 from service.measurements.rest import router as measurements_router
 from service.registry.rest import admin_router as registry_admin_router
 from service.registry.rest import router as registry_router
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router)
     app.include_router(strategy_admin_router)
     app.include_router(measurements_router)
+    app.include_router(reporting_router)
     app.include_router(feed_router)
     app.include_router(seed_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)

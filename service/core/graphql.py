@@ -145,9 +145,8 @@ class ErrorCodes(MaskErrors):
         if original is not None and (problem := database_problem(original)) is not None:
             original = problem
         if isinstance(original, Problem):
-            return self._with_code(
-                error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
-            )
+            code = original.extra.get("code") or _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
+            return self._with_code(error, original.detail, code)
         if original is not None and is_database_unavailable(original):
             return self._with_code(error, DATABASE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE)
         if original is None:
