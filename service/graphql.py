@@ -29,6 +29,7 @@ from service.core.graphql_cost import CostBudget
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
+from service.measurements.reporting_graphql import ReportingQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings, get_settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
@@ -49,7 +50,7 @@ TEXT_BOUNDS = (
 
 
 @strawberry.type(description=TEXT_BOUNDS)
-class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
+class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, ReportingQuery, FeedQuery):
     pass
 
 

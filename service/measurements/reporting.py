@@ -129,9 +129,9 @@ async def whose(session: AsyncSession, principal: Principal, code: str | None) -
     return institution
 
 
-def period_out(period: periods.Period) -> ReportingPeriodOut:
+def period_out(owner: Strategy, period: periods.Period) -> ReportingPeriodOut:
     return ReportingPeriodOut(
-        strategy_id=period.strategy_id, year=period.year, opens_on=period.opens_on, due_on=period.due_on,
+        strategy=owner.key, year=period.year, opens_on=period.opens_on, due_on=period.due_on,
         closed=period.closed, closed_at=period.closed_at, closed_by=period.closed_by,
         exceptions=[
             ReportingExceptionOut(institution=i.code, until=e.until, reason=e.reason, granted_by=e.granted_by)
@@ -149,7 +149,7 @@ async def calendar(
     found = await slots(session, owner, year, institution, period)
     counts = Counter(s.state.value for s in found)
     return ReportingCalendar(
-        period=period_out(period),
+        period=period_out(owner, period),
         institution=institution.code if institution else None,
         counts=SlotCounts(**counts, total=len(found)),
         slots=[

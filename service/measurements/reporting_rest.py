@@ -66,7 +66,7 @@ async def set_reporting_dates(
     """Admin: when agencies report the year (opening date) and by when (due date)."""
     owner = await reporting.reporting_strategy(session, strategy, year)
     period = await periods.set_dates(session, principal, owner.id, year, payload.opens_on, payload.due_on)
-    return reporting.period_out(period)
+    return reporting.period_out(owner, period)
 
 
 @router.post("/{year:int}/close", response_model=ReportingPeriodOut, responses=PERIOD_CLOSED)
@@ -76,7 +76,7 @@ async def close_reporting_year(
     """Admin: close the year once its report is adopted. Posts, corrections, imports, reviews and assessments of
     it are then refused (409, `PERIOD_CLOSED`) unless the institution has an exception."""
     owner = await reporting.reporting_strategy(session, strategy, year)
-    return reporting.period_out(await periods.close(session, principal, owner.id, year))
+    return reporting.period_out(owner, await periods.close(session, principal, owner.id, year))
 
 
 @router.post("/{year:int}/reopen", response_model=ReportingPeriodOut, responses=PERIOD_CLOSED)
@@ -85,7 +85,7 @@ async def reopen_reporting_year(
 ) -> ReportingPeriodOut:
     """Admin: open a closed year again, saying why (the reason is kept in the audit log)."""
     owner = await reporting.reporting_strategy(session, strategy, year)
-    return reporting.period_out(await periods.reopen(session, principal, owner.id, year, payload.reason))
+    return reporting.period_out(owner, await periods.reopen(session, principal, owner.id, year, payload.reason))
 
 
 @router.post("/{year:int}/exceptions", response_model=ReportingPeriodOut)
@@ -97,4 +97,4 @@ async def grant_reporting_exception(
     period = await periods.grant_exception(
         session, principal, owner.id, year, payload.institution, payload.until, payload.reason
     )
-    return reporting.period_out(period)
+    return reporting.period_out(owner, period)

@@ -16,7 +16,7 @@ from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import WRITE_RESPONSES, Problem, problem_response, quoted
 from service.core.idempotency import MAX_KEY_LENGTH
-from service.core.models import YearPath
+from service.core.models import Rfc3339, YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.preconditions import MAX_IF_MATCH
 from service.measurements import service
@@ -39,6 +39,13 @@ router = APIRouter(prefix="/api/v1", tags=["measurements"], responses=WRITE_RESP
 
 InstitutionParam = Annotated[
     str | None, Query(max_length=64, description="Institution code, for indicators with per-institution values.")
+]
+AsOfParam = Annotated[
+    Rfc3339 | None,
+    Query(
+        description="RFC 3339: answer from the revisions and reviews as they stood at that moment (a revision "
+        "reviewed later was still `submitted` then)."
+    ),
 ]
 
 
@@ -89,9 +96,11 @@ async def record_measurement(
 
 
 @router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual], responses=CONDITIONAL_READ)
-async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
+async def list_measurements(
+    request: Request, session: SessionDep, indicator_id: uuid.UUID, as_of: AsOfParam = None
+) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
-    return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id)))
+    return json_with_etag(request, Page[YearActual](items=await service.actuals(session, indicator_id, as_of)))
 
 
 @router.get(
@@ -100,11 +109,15 @@ async def list_measurements(request: Request, session: SessionDep, indicator_id:
     responses=REVISION_RESPONSES,
 )
 async def measurement_history(
-    session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
+    session: SessionDep,
+    indicator_id: uuid.UUID,
+    year: YearPath,
+    institution: InstitutionParam = None,
+    as_of: AsOfParam = None,
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
-    The ETag is the current revision's: send it as If-Match to correct."""
-    revisions = await service.history(session, indicator_id, year, institution)
+    The ETag is the current revision's (at `as_of`, the one current then): send it as If-Match to correct."""
+    revisions = await service.history(session, indicator_id, year, institution, as_of)
     body = Page[MeasurementOut](items=revisions).model_dump_json()
     return Response(body, media_type="application/json", headers={"ETag": service.revision_etag(revisions[-1].id)})
 
@@ -162,9 +175,11 @@ async def assess_progress(
 
 
 @router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut], responses=CONDITIONAL_READ)
-async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
+async def indicator_progress(
+    request: Request, session: SessionDep, indicator_id: uuid.UUID, as_of: AsOfParam = None
+) -> Response:
     """Target, official actual and status for every target year."""
-    items = await service.indicator_progress_of(session, indicator_id)
+    items = await service.indicator_progress_of(session, indicator_id, as_of)
     return json_with_etag(request, Page[ProgressOut](items=items))
 
 
@@ -176,10 +191,11 @@ async def progress_summary(
     strategy: Annotated[str | None, Query(max_length=200)] = None,
     area: Annotated[str | None, Query(max_length=10)] = None,
     institution: Annotated[str | None, Query(max_length=64)] = None,
+    as_of: AsOfParam = None,
 ) -> Response:
     """Per goal and area: how many indicators are achieved, on track, off track or without data in `year`."""
     query = await indicator_query(session, strategy=strategy, area=area, institution=institution)
-    return json_with_etag(request, await service.progress_summary(session, query, year))
+    return json_with_etag(request, await service.progress_summary(session, query, year, as_of))
 
 
 IMPORT_COLUMNS_TEXT = (

@@ -218,7 +218,7 @@ class ReportingExceptionOut(BaseModel):
 
 
 class ReportingPeriodOut(BaseModel):
-    strategy_id: uuid.UUID
+    strategy: str = Field(description="The strategy's key.")
     year: int
     opens_on: dt.date
     due_on: dt.date
