@@ -6,29 +6,18 @@ shows when `make install` has not fetched its files."""
 import json
 import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser
 
 from service.app import create_app
 from service.core import explorers
-from tests.helpers import ROOT, served
+from tests.helpers import ROOT, Offline, served
 
 OPENAPI = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is not installed; .ci/run installs it (apt-get install chromium)")
-    pytest.skip("Chromium is not installed: `apt-get install chromium` runs these browser tests")
 
 
 @pytest.fixture(scope="module")
@@ -36,38 +25,6 @@ def base_url(settings, seeded) -> str:
     env = os.environ | {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "warning"}
     with served(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        # --no-sandbox: Chromium's sandbox refuses to start as root, which CI is.
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-class Offline:
-    """A page whose requests may go to the service only; what it tried elsewhere, and what its CSP refused."""
-
-    def __init__(self, page: Page, base_url: str) -> None:
-        self.page, self.base_url = page, base_url
-        self.elsewhere: list[str] = []
-        self.refused_own: list[str] = []
-        page.on("console", self._console)
-
-    async def route(self, route) -> None:
-        if route.request.url.startswith(self.base_url + "/"):
-            await route.continue_()
-        else:
-            self.elsewhere.append(route.request.url)
-            await route.abort("internetdisconnected")
-
-    def _console(self, message) -> None:
-        # A CSP refusal of the service's own file would break the page; refusing another origin is the point.
-        text = message.text
-        if "Content Security Policy" in text and not re.search(r"'(https?|wss?)://(?!127\.0\.0\.1)", text):
-            self.refused_own.append(text)
 
 
 @pytest.fixture
