@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,29 +70,37 @@ def period_id(strategy_id: uuid.UUID, year: int) -> uuid.UUID:
     return stable_id("reporting_period", str(strategy_id), str(year))
 
 
-async def _row(session: AsyncSession, strategy_id: uuid.UUID, year: int, lock: str | None) -> ReportingPeriod | None:
+# A year's writers hold its lock shared until their transactions end; an admin's close, reopen, dates or exception
+# takes it exclusive, so it waits for the writes that found the year open, and the writes after it see what it did.
+# An advisory lock, not a row lock: a year with no row yet (the default rule) is locked the same way.
+_SHARED = text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:key, 0))")
+_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+async def _lock(session: AsyncSession, strategy_id: uuid.UUID, year: int, statement) -> None:
+    await session.execute(statement, {"key": f"reporting_period:{strategy_id}:{year}"})
+
+
+async def _row(session: AsyncSession, strategy_id: uuid.UUID, year: int) -> ReportingPeriod | None:
     stmt = select(ReportingPeriod).where(ReportingPeriod.strategy_id == strategy_id, ReportingPeriod.year == year)
-    if lock == "share":
-        stmt = stmt.with_for_update(read=True)
-    elif lock == "update":
-        stmt = stmt.with_for_update()
     return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
 
 
-async def _locked_row(session: AsyncSession, strategy_id: uuid.UUID, year: int, lock: str) -> ReportingPeriod:
-    """The year's row, written with the default dates if it had none, locked until the transaction ends."""
-    row = await _row(session, strategy_id, year, lock)
+async def _locked_row(session: AsyncSession, strategy_id: uuid.UUID, year: int) -> ReportingPeriod:
+    """The year's row, written with the default dates if it had none, for an admin's change of it."""
+    await _lock(session, strategy_id, year, _EXCLUSIVE)
+    row = await _row(session, strategy_id, year)
     if row is None:
         opens_on, due_on = default_dates(year)
         values = {"id": period_id(strategy_id, year), "strategy_id": strategy_id, "year": year,
                   "opens_on": opens_on, "due_on": due_on}  # fmt: skip
         await session.execute(insert(ReportingPeriod.__table__).values(**values).on_conflict_do_nothing())
-        row = await _row(session, strategy_id, year, lock)
+        row = await _row(session, strategy_id, year)
     return row
 
 
 async def period(session: AsyncSession, strategy_id: uuid.UUID, year: int) -> Period:
-    row = await _row(session, strategy_id, year, None)
+    row = await _row(session, strategy_id, year)
     if row is None:
         return Period(strategy_id, year, *default_dates(year), None, None, [])
     stmt = (
@@ -114,15 +122,17 @@ async def ensure_open(
 ) -> None:
     """Refuse a write to a closed year unless one of the institutions it is written for has an exception.
 
-    The year's row is share-locked until the transaction ends, so a close waits for the writes that passed
-    here and no write slips into a year after it closed. A transaction checks a year (for the same
-    institutions) once: an import of thousands of rows asks once per year."""
+    Takes the year's lock shared until the transaction ends, so a close waits for the writes that passed here
+    and no write slips into a year after it closed. Called before the write takes its slots' locks (always in
+    that order, so they cannot deadlock). A transaction checks a year (for the same institutions) once: an
+    import of thousands of rows asks once per year."""
     codes = {code for code in institution_codes if code}
     checked = session.info.setdefault("open_periods", set())
     key = (strategy_id, year, frozenset(codes))
     if key in checked:
         return
-    row = await _row(session, strategy_id, year, "share")
+    await _lock(session, strategy_id, year, _SHARED)
+    row = await _row(session, strategy_id, year)
     if row is not None and row.closed_at is not None:
         current = await period(session, strategy_id, year)
         if not _excepted(current, codes):
@@ -143,7 +153,7 @@ async def set_dates(
     require_admin(principal)
     if opens_on > due_on:
         raise Problem(422, f"The year opens on {opens_on} but is due on {due_on}; the opening comes first.")
-    row = await _locked_row(session, strategy_id, year, "update")
+    row = await _locked_row(session, strategy_id, year)
     before = _snapshot(row)
     row.opens_on, row.due_on = opens_on, due_on
     await session.flush()
@@ -154,7 +164,7 @@ async def set_dates(
 async def close(session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, year: int) -> Period:
     """Close the year: from now on no post, correction, import or review of it, except by an exception."""
     require_admin(principal)
-    row = await _locked_row(session, strategy_id, year, "update")
+    row = await _locked_row(session, strategy_id, year)
     if row.closed_at is not None:
         raise Problem(
             409, f"Reporting year {year} is already closed (by {row.closed_by} at {row.closed_at:%Y-%m-%d %H:%M} UTC)."
@@ -168,7 +178,7 @@ async def close(session: AsyncSession, principal: Principal, strategy_id: uuid.U
 
 async def reopen(session: AsyncSession, principal: Principal, strategy_id: uuid.UUID, year: int, reason: str) -> Period:
     require_admin(principal)
-    row = await _locked_row(session, strategy_id, year, "update")
+    row = await _locked_row(session, strategy_id, year)
     if row.closed_at is None:
         raise Problem(409, f"Reporting year {year} is not closed; there is nothing to reopen.")
     before = _snapshot(row)
@@ -194,7 +204,7 @@ async def grant_exception(
     institution = await registry.get_institution_by_code(session, institution_code)
     if institution is None:
         raise Problem(422, f"No institution with code {quoted(institution_code)}.")
-    row = await _locked_row(session, strategy_id, year, "update")
+    row = await _locked_row(session, strategy_id, year)
     existing = (
         await session.scalars(
             select(ReportingException).where(

@@ -573,13 +573,16 @@ async def review(
     institution_id = institution.id if institution else None
     if not approve and not (comment and comment.strip()):
         raise Invalid("comment", "say why the value is returned, so that the agency can correct it")
+    # An exception of the institution that posted the value lets it be reviewed (a later revision in a closed
+    # year can only come from an institution with an exception too).
+    unlocked = await repository.current_revision(session, indicator_id, year, institution_id)
+    poster = unlocked.posted_by.split(":", 1)[-1] if unlocked else None
+    await periods.ensure_open(session, ctx.strategy.id, year, {institution.code if institution else None, poster})
 
     async def write() -> Measurement:
         current = await _locked_current(session, indicator_id, year, institution_id)
         if current is None:
             raise NotFound("measurement", f"{ctx.indicator.code} {year}")
-        poster = current.posted_by.split(":", 1)[-1]  # an exception of the posting institution lets it be reviewed
-        await periods.ensure_open(session, ctx.strategy.id, year, {institution.code if institution else None, poster})
         if current.status != Status.submitted:
             raise Problem(
                 409, f"Revision {current.revision} is already {current.status}; only a submitted value is reviewed."

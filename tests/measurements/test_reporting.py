@@ -1,10 +1,17 @@
 """The reporting calendar and closing a year: what an institution owes and in which state; a closed year refuses
 every write path (posts, corrections, imports, reviews) with who closed it, until a reopen or an exception."""
 
+import asyncio
 import datetime as dt
+import uuid
 
 import pytest
+from sqlalchemy import text
 
+from service.core.auth import principal_of
+from service.measurements import periods, service
+from service.measurements.schemas import MeasurementIn
+from service.strategy.service import resolve_strategy_id
 from tests.helpers import assert_problem, bearer
 from tests.measurements.reporting_strategy import copied_strategy
 
@@ -166,3 +173,38 @@ async def test_an_exception_lets_one_institution_write_a_closed_year(client, tok
     assert_problem(await post(client, tokens["VP"], "1.1.2", 2026, "86%"), 409, "2026 is closed")
     audit = (await client.get("/api/v1/audit", params={"entity": "reporting_exception"}, headers=admin)).json()
     assert [e["after"]["until"] for e in audit["items"]][-2:] == [until, expired]
+
+
+async def waiting_for_an_advisory_lock(sessionmaker) -> None:
+    """Until some backend waits for an advisory lock (bounded: the test fails rather than hangs)."""
+    async with sessionmaker() as observer:
+        for _ in range(400):
+            waiting = await observer.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            if waiting:
+                return
+            await observer.rollback()
+            await asyncio.sleep(0.05)
+    pytest.fail("the close never waited for the year's lock")
+
+
+async def test_a_close_waits_for_the_writes_that_found_the_year_open(client, tokens, strategy_key, sessionmaker):
+    """A post that passed the check before the close lands before it; every post after the close is refused."""
+    ind = await indicator(client, "1.2.1")
+    async with sessionmaker() as writer, sessionmaker() as closer:
+        strategy_id = await resolve_strategy_id(writer, KEY)
+        agency = await principal_of(writer, f"Bearer {tokens['VP']}")
+        admin = await principal_of(closer, f"Bearer {tokens['admin']}")
+        ctx = await service.indicator_context(writer, uuid.UUID(ind))
+        posting = await service.prepare(writer, agency, ctx, MeasurementIn(year=2023, value="45"))  # the year is open
+        closing = asyncio.create_task(periods.close(closer, admin, strategy_id, 2023))
+        await waiting_for_an_advisory_lock(sessionmaker)
+        assert not closing.done()
+        await service.append_revision(writer, agency, posting, None)
+        await writer.commit()
+        assert (await closing).closed
+        await closer.commit()
+    history = await client.get(f"/api/v1/indicators/{ind}/measurements/2023/history")
+    assert [r["text"] for r in history.json()["items"]] == ["45"]
+    assert_problem(await post(client, tokens["VP"], "1.2.1", 2023, 44), 409, "2023 is closed")
