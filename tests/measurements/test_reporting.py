@@ -208,3 +208,17 @@ async def test_a_close_waits_for_the_writes_that_found_the_year_open(client, tok
     history = await client.get(f"/api/v1/indicators/{ind}/measurements/2023/history")
     assert [r["text"] for r in history.json()["items"]] == ["45"]
     assert_problem(await post(client, tokens["VP"], "1.2.1", 2023, 44), 409, "2023 is closed")
+
+
+async def test_graphql_reporting_is_the_same_calendar(client, tokens, strategy_key):
+    query = """query($key: String!) { reporting(year: 2024, strategy: $key) {
+        year dueOn closed institution counts { total due late } slots { code state owedBy revision } } }"""
+    body = {"query": query, "variables": {"key": KEY}}
+    answer = (await client.post("/graphql", json=body, headers=bearer(tokens["VP"]))).json()["data"]["reporting"]
+    rest = (await client.get("/api/v1/reporting/2024", params={"strategy": KEY}, headers=bearer(tokens["VP"]))).json()
+    assert (answer["dueOn"], answer["institution"], answer["counts"]["total"]) == (
+        rest["period"]["due_on"], "VP", rest["counts"]["total"],
+    )  # fmt: skip
+    assert [(s["code"], s["state"]) for s in answer["slots"]] == [(s["code"], s["state"]) for s in rest["slots"]]
+    anonymous = (await client.post("/graphql", json=body)).json()
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
