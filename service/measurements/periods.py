@@ -2,8 +2,8 @@
 let one institution still write a closed year. Every write path of a measurement asks `ensure_open` first.
 
 A year without a row follows the default rule: agencies report it from 1 January of the next year, due by
-1 March of the next year (the evaluation of the previous year that the Cabinet's instruction of 1 February 2022
-No. 1 asks for in the first quarter). The row is written when an admin sets the dates or closes the year.
+1 March of the next year (a default chosen early in the year that evaluates the previous one; the dates are the
+ministry's to set). The row is written when an admin sets the dates or closes the year.
 """
 
 import datetime as dt
