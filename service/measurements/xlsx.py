@@ -14,7 +14,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from service.core.errors import Problem
-from service.measurements.csv_reader import MAX_ROWS, CsvRow, CsvTable, _listed
+from service.measurements.csv_reader import MAX_ROWS, CsvRow, CsvTable, _expected, _listed
 from service.measurements.schemas import COMMENT_MAX, VALUE_TEXT_MAX
 from service.strategy.models import ValueKind
 
@@ -131,7 +131,7 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
     _checked_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError):
         raise Problem(422, "The file cannot be read as an Excel workbook (.xlsx); save it from Excel again.") from None
     try:
         sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
@@ -157,7 +157,7 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
             raise Problem(
                 422,
                 f"Row 1 of sheet {sheet.title!r}, the header, has the columns {_listed(names)} ({faults}). "
-                f"Expected: {','.join(columns)} (optionally also {','.join(optional)}); download the template again.",
+                f"Expected: {_expected(columns, optional, ',')}; download the template again.",
             )
         wanted = [(index, name) for index, name in enumerate(names) if name in known]
         rows: list[CsvRow] = []
@@ -175,7 +175,8 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
             rows.append(CsvRow(number, values))
     except Problem:
         raise
-    except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError):
+    # SyntaxError: ElementTree's ParseError of broken XML; ValueError: defusedxml's refusal of entities too.
+    except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError, SyntaxError):
         raise Problem(422, "The workbook's sheet cannot be read; save it from Excel again.") from None
     finally:
         book.close()

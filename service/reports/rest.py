@@ -7,13 +7,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from service.core.db import SessionDep
+from service.core.errors import PROBLEM_RESPONSES
 from service.core.models import YearPath
 from service.measurements.rest import AsOfParam
 from service.measurements.xlsx import XLSX_MEDIA_TYPE
 from service.reports import render
 from service.reports.implementation import implementation_report
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
 
 LangParam = Annotated[Literal["lv", "en"], Query(description="The report's language: Latvian (default) or English.")]
 StrategyParam = Annotated[

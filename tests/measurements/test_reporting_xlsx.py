@@ -134,3 +134,32 @@ async def test_an_agency_gets_only_its_own_template(client, tokens, strategy_key
     assert_problem(other, 403)
     book = await template(client, tokens["admin"], 2023, institution="VRS")
     assert all(row["institution"].value in (None, "VRS") for row in rows_by_code(book).values())
+
+
+def _with_sheet(book_bytes: bytes, sheet_xml: bytes) -> bytes:
+    """The workbook with its first sheet's XML replaced."""
+    source, out = zipfile.ZipFile(io.BytesIO(book_bytes)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            data = sheet_xml if entry.filename == "xl/worksheets/sheet1.xml" else source.read(entry.filename)
+            target.writestr(entry, data)
+    return out.getvalue()
+
+
+LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>
+<row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>"""
+
+
+async def test_a_workbook_with_broken_or_hostile_xml_is_a_422(client, tokens, strategy_key):
+    response = await client.get("/api/v1/reporting/2023/template.xlsx", params={"strategy": KEY},
+                                headers=bearer(tokens["VP"]))  # fmt: skip
+    broken = _with_sheet(response.content, b"<worksheet><sheetData><row>")
+    assert_problem(await upload(client, tokens["VP"], broken), 422, "save it from Excel again")
+    # Entities that expand a thousandfold (the "billion laughs"): refused, never expanded.
+    hostile = await upload(client, tokens["VP"], _with_sheet(response.content, LAUGHS))
+    assert_problem(hostile, 422, "cannot be read")
+    assert "lol" not in hostile.text
