@@ -3,7 +3,12 @@
 from service.core.auth import ApiToken  # noqa: F401
 from service.core.idempotency import IdempotentRequest  # noqa: F401
 from service.core.journal import JournalEntry  # noqa: F401
-from service.measurements.models import Assessment, Measurement  # noqa: F401
+from service.measurements.models import (  # noqa: F401
+    Assessment,
+    Measurement,
+    ReportingException,
+    ReportingPeriod,
+)
 from service.registry.models import (  # noqa: F401
     Engagement,
     Institution,

@@ -99,6 +99,11 @@ def test_api_holds_its_contract_across_linked_calls(live_service):
             case.validate_response(response, excluded_checks=[schemathesis.checks.positive_data_acceptance])
 
     LinkedCalls.run(
-        settings=settings(max_examples=SEQUENCES, stateful_step_count=10, deadline=None,
-                          suppress_health_check=list(HealthCheck), derandomize=True)  # fmt: skip
+        settings=settings(
+            max_examples=SEQUENCES,
+            stateful_step_count=10,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )  # fmt: skip
     )

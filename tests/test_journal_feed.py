@@ -131,11 +131,11 @@ async def test_graphql_serves_the_same_feed(client, tokens):
         items { entity id change action at parent { entity id } }
         pageInfo { hasNextPage endCursor } resumeCursor } }"""
     data = (await graphql(client, query, uncached=True, since=since, first=5))["data"]["changes"]
-    assert [
-        (c["entity"], c["id"], c["change"].lower(), c["action"], c["parent"]) for c in data["items"]
-    ] == [(c["entity"], c["id"], c["change"], c["action"], c["parent"]) for c in rest["items"]]
+    assert [(c["entity"], c["id"], c["change"].lower(), c["action"], c["parent"]) for c in data["items"]] == [
+        (c["entity"], c["id"], c["change"], c["action"], c["parent"]) for c in rest["items"]
+    ]
     assert (data["pageInfo"]["endCursor"], data["resumeCursor"]) == (rest["next_cursor"], rest["resume_cursor"])
-    bad = await graphql(client, "{ changes(after: \"nonsense\") { resumeCursor } }")
+    bad = await graphql(client, '{ changes(after: "nonsense") { resumeCursor } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
