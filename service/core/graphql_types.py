@@ -1,11 +1,15 @@
 """GraphQL types every domain shares."""
 
 import dataclasses
+from collections.abc import Iterable
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
+from strawberry.types.nodes import Selection as NodeSelection
 
 from service.core import partial_date
 from service.core.errors import BadRequest
@@ -13,6 +17,33 @@ from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.i18n import NAME_MAX, TEXT_MAX
 from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from service.core.preconditions import as_entity_tag
+
+
+class Selection:
+    """The fields a query asks for below one field, by their GraphQL names: fragments and inline fragments
+    resolved, the same field asked twice (under aliases) merged. A root field reads it once, to fetch the
+    whole subtree at once."""
+
+    def __init__(self, selections: Iterable[NodeSelection]) -> None:
+        self._fields: dict[str, list[NodeSelection]] = {}
+        pending = list(selections)
+        while pending:
+            selection = pending.pop()
+            if isinstance(selection, SelectedField):
+                self._fields.setdefault(selection.name, []).extend(selection.selections)
+            else:
+                pending.extend(selection.selections)
+
+    @classmethod
+    def of(cls, info: Info) -> "Selection":
+        return cls(selection for selected in info.selected_fields for selection in selected.selections)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._fields
+
+    def get(self, name: str) -> "Selection | None":
+        return Selection(self._fields[name]) if name in self._fields else None
+
 
 Precision = strawberry.enum(partial_date.Precision, description="How precisely the source states a date.")
 

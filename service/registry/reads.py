@@ -1,0 +1,368 @@
+"""The registry's one read path: what the caller asked for → a bounded number of statements → plain objects.
+
+A caller describes the subtree it wants with `Ask`s: REST routes with their fixed shapes (below), GraphQL with
+the selection set read once at its root field. The read fetches one level of the tree at a time, each level
+in one statement per kind of row (organisations, memberships, institutions) for every object of that level at
+once, so a page of 500 costs the statements a page of 5 does. Rows that several places of the tree name (a
+parent, an event's organisation, a coordinator) are fetched once per request. REST maps the objects to JSON
+(`service.py`), GraphQL to its types (`graphql.py`), each in one place.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core.errors import NotFound
+from service.core.pagination import decode_cursor, encode_cursor, next_cursor
+from service.registry import repository
+from service.registry.repository import OrganizationQuery
+
+# --- what a caller asks for ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstitutionAsk:
+    parent: "InstitutionAsk | None" = None
+
+
+@dataclass(frozen=True)
+class OrganizationAsk:
+    parent: "OrganizationAsk | None" = None
+    memberships: "MembershipAsk | None" = None
+
+
+@dataclass(frozen=True)
+class MembershipAsk:
+    member: InstitutionAsk | None = None
+    coordinator: InstitutionAsk | None = None
+    event_organizations: OrganizationAsk | None = None
+
+
+# The REST shapes: a reference is the row alone; an entity names its references.
+INSTITUTION_REF = InstitutionAsk()
+ORGANIZATION_REF = OrganizationAsk()
+INSTITUTION_OUT = InstitutionAsk(parent=INSTITUTION_REF)
+ORGANIZATION_OUT = OrganizationAsk(parent=ORGANIZATION_REF)
+MEMBERSHIP_OUT = MembershipAsk(
+    member=INSTITUTION_REF, coordinator=INSTITUTION_REF, event_organizations=ORGANIZATION_REF
+)
+ORGANIZATION_DETAIL = OrganizationAsk(parent=ORGANIZATION_REF, memberships=MEMBERSHIP_OUT)
+
+
+# --- what a read returns -------------------------------------------------------------------------------------
+# Each holds its row (the columns of repository.*_COLUMNS, by name) and the related objects the ask named.
+
+
+@dataclass(slots=True, eq=False)
+class InstitutionData:
+    row: Row
+    parent: "InstitutionData | None" = None
+
+
+@dataclass(slots=True, eq=False)
+class OrganizationData:
+    row: Row
+    parent: "OrganizationData | None" = None
+    memberships: "list[MembershipData]" = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class EventData:
+    date: str
+    kind: str
+    organization_id: uuid.UUID | None
+    organization: OrganizationData | None = None
+
+
+@dataclass(slots=True, eq=False)
+class MembershipData:
+    row: Row
+    events: list[EventData]
+    member: InstitutionData | None = None
+    coordinator: InstitutionData | None = None
+
+
+@dataclass(slots=True, eq=False)
+class EngagementData:
+    row: Row
+    institution: InstitutionData | None = None
+    organization: OrganizationData | None = None
+
+
+@dataclass(slots=True, eq=False)
+class RepresentationData:
+    row: Row
+    organizations: list[OrganizationData]
+    coordinator: InstitutionData | None = None
+
+
+@dataclass(slots=True)
+class OrganizationPage:
+    items: list[OrganizationData]
+    next_cursor: str | None
+    total_count: int | None = None  # only when asked: it costs a count over every match
+
+    def cursor_of(self, item: OrganizationData) -> str:
+        return encode_cursor([item.row.sort_key, str(item.row.id)])
+
+
+def _membership_data(row: Row) -> MembershipData:
+    events = [EventData(e["date"], e["kind"], _uuid_or_none(e.get("organization_id"))) for e in row.events]
+    return MembershipData(row, events)
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None
+
+
+class RegistryRead:
+    """One request's reads: rows fetched once per id, whichever part of the answer names them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._organizations: dict[uuid.UUID, Row] = {}
+        self._institutions: dict[uuid.UUID, Row] = {}
+
+    # -- organisations
+
+    async def organization_page(
+        self,
+        query: OrganizationQuery,
+        limit: int,
+        cursor: str | None,
+        ask: OrganizationAsk,
+        *,
+        with_total: bool = False,
+    ) -> OrganizationPage:
+        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+        rows = await repository.list_organizations(self.session, query, limit, after)
+        following = next_cursor(rows, limit, lambda row: [row.sort_key, str(row.id)])
+        items = [OrganizationData(row) for row in rows[:limit]]
+        self._organizations.update((row.id, row) for row in rows)
+        await self._fill_organizations(items, ask)
+        total = await repository.count_organizations(self.session, query) if with_total else None
+        return OrganizationPage(items, following, total)
+
+    async def organizations(self, ids: Sequence[uuid.UUID], ask: OrganizationAsk) -> list[OrganizationData]:
+        """The organisations of these ids that exist, in the order given."""
+        rows = await self._organization_rows(ids)
+        items = [OrganizationData(rows[i]) for i in ids if i in rows]
+        await self._fill_organizations(items, ask)
+        return items
+
+    async def organization(self, organization_id: uuid.UUID, ask: OrganizationAsk) -> OrganizationData:
+        found = await self.organizations([organization_id], ask)
+        if not found:
+            raise NotFound("organization", str(organization_id))
+        return found[0]
+
+    async def organization_id(self, id_or_acronym: str) -> uuid.UUID | None:
+        """An organisation given by id or by acronym, as clients write either (an id is not checked here)."""
+        try:
+            return uuid.UUID(id_or_acronym)
+        except ValueError:
+            return await repository.organization_id_by_acronym(self.session, id_or_acronym)
+
+    async def _organization_rows(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        missing = {i for i in ids if i not in self._organizations}
+        if missing:
+            self._organizations.update(await repository.organizations_by_ids(self.session, missing))
+        return self._organizations
+
+    async def _fill_organizations(self, items: list[OrganizationData], ask: OrganizationAsk) -> None:
+        """One level down from these organisations: their memberships, then the next level."""
+        if not items:
+            return
+        memberships: list[MembershipData] = []
+        if ask.memberships is not None:
+            grouped = await repository.memberships_by_organization(self.session, [item.row.id for item in items])
+            for item in items:
+                item.memberships = [_membership_data(row) for row in grouped.get(item.row.id, ())]
+                memberships += item.memberships
+        await self._fill_level(items if ask.parent else [], ask.parent, memberships, ask.memberships or MembershipAsk())
+
+    async def _fill_level(
+        self,
+        children: list[OrganizationData],
+        parent_ask: OrganizationAsk | None,
+        memberships: list[MembershipData],
+        ask: MembershipAsk,
+    ) -> None:
+        """Every organisation a level names (the children's parents, the memberships' events') in one
+        statement, every institution (members, coordinators) in another, then the level below those."""
+        events = [e for m in memberships for e in m.events if e.organization_id] if ask.event_organizations else []
+        ids = [child.row.parent_id for child in children if child.row.parent_id]
+        organizations = await self._organization_rows(ids + [event.organization_id for event in events])
+        parents = []
+        for child in children:
+            if child.row.parent_id in organizations:
+                child.parent = OrganizationData(organizations[child.row.parent_id])
+                parents.append(child.parent)
+        others = []
+        for event in events:
+            if event.organization_id in organizations:
+                event.organization = OrganizationData(organizations[event.organization_id])
+                others.append(event.organization)
+        await self._fill_membership_institutions(memberships, ask)
+        if parent_ask is not None:
+            await self._fill_organizations(parents, parent_ask)
+        if ask.event_organizations is not None:
+            await self._fill_organizations(others, ask.event_organizations)
+
+    async def _fill_membership_institutions(self, memberships: list[MembershipData], ask: MembershipAsk) -> None:
+        ids = [m.row.member_id for m in memberships] if ask.member else []
+        if ask.coordinator:
+            ids += [m.row.coordinator_id for m in memberships if m.row.coordinator_id]
+        institutions = await self._institution_rows(ids)
+        if ask.member is not None:
+            members = [InstitutionData(institutions[m.row.member_id]) for m in memberships]
+            for membership, member in zip(memberships, members, strict=True):
+                membership.member = member
+            await self._fill_institutions(members, ask.member)
+        if ask.coordinator is not None:
+            coordinators = []
+            for membership in memberships:
+                if membership.row.coordinator_id in institutions:
+                    membership.coordinator = InstitutionData(institutions[membership.row.coordinator_id])
+                    coordinators.append(membership.coordinator)
+            await self._fill_institutions(coordinators, ask.coordinator)
+
+    # -- memberships
+
+    async def membership(self, membership_id: uuid.UUID, ask: MembershipAsk) -> MembershipData:
+        rows = await repository.memberships_by_ids(self.session, [membership_id])
+        if membership_id not in rows:
+            raise NotFound("membership", str(membership_id))
+        return (await self.memberships_of_rows([rows[membership_id]], ask))[0]
+
+    async def memberships(self, ids: Sequence[uuid.UUID], ask: MembershipAsk) -> list[MembershipData]:
+        rows = await repository.memberships_by_ids(self.session, ids)
+        return await self.memberships_of_rows([rows[i] for i in ids if i in rows], ask)
+
+    async def memberships_of_rows(self, rows: Sequence[Row], ask: MembershipAsk) -> list[MembershipData]:
+        memberships = [_membership_data(row) for row in rows]
+        await self._fill_level([], None, memberships, ask)
+        return memberships
+
+    # -- institutions
+
+    async def _institution_rows(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        missing = {i for i in ids if i not in self._institutions}
+        if missing:
+            self._institutions.update(await repository.institutions_by_ids(self.session, missing))
+        return self._institutions
+
+    async def _fill_institutions(self, items: list[InstitutionData], ask: InstitutionAsk) -> None:
+        if not items or ask.parent is None:
+            return
+        rows = await self._institution_rows(item.row.parent_id for item in items if item.row.parent_id)
+        parents = []
+        for item in items:
+            if item.row.parent_id in rows:
+                item.parent = InstitutionData(rows[item.row.parent_id])
+                parents.append(item.parent)
+        await self._fill_institutions(parents, ask.parent)
+
+    async def institution_list(self, country: str | None, ask: InstitutionAsk) -> list[InstitutionData]:
+        rows = await repository.list_institutions(self.session, country.upper() if country else None)
+        self._institutions.update((row.id, row) for row in rows)
+        items = [InstitutionData(row) for row in rows]
+        await self._fill_institutions(items, ask)
+        return items
+
+    async def institution_by_code(self, code: str, ask: InstitutionAsk) -> InstitutionData | None:
+        row = await repository.get_institution_by_code(self.session, code)
+        if row is None:
+            return None
+        self._institutions[row.id] = row
+        item = InstitutionData(row)
+        await self._fill_institutions([item], ask)
+        return item
+
+    async def institutions(self, ids: Sequence[uuid.UUID], ask: InstitutionAsk) -> list[InstitutionData]:
+        rows = await self._institution_rows(ids)
+        items = [InstitutionData(rows[i]) for i in ids if i in rows]
+        await self._fill_institutions(items, ask)
+        return items
+
+    # -- engagements and representations
+
+    async def engagement_page(
+        self,
+        *,
+        year: int | None,
+        organization_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        institution: InstitutionAsk | None,
+        organization: OrganizationAsk | None,
+    ) -> tuple[list[EngagementData], str | None]:
+        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+        rows = await repository.list_engagements(
+            self.session, year=year, organization_id=organization_id, limit=limit, after=after
+        )
+        following = next_cursor(rows, limit, lambda row: [row.start_date, str(row.id)])
+        items = [EngagementData(row) for row in rows[:limit]]
+        if institution is not None:
+            institutions = await self._institution_rows(i.row.institution_id for i in items if i.row.institution_id)
+            linked = []
+            for item in items:
+                if item.row.institution_id in institutions:
+                    item.institution = InstitutionData(institutions[item.row.institution_id])
+                    linked.append(item.institution)
+            await self._fill_institutions(linked, institution)
+        if organization is not None:
+            organizations = await self._organization_rows(i.row.organization_id for i in items if i.row.organization_id)
+            others = []
+            for item in items:
+                if item.row.organization_id in organizations:
+                    item.organization = OrganizationData(organizations[item.row.organization_id])
+                    others.append(item.organization)
+            await self._fill_organizations(others, organization)
+        return items, following
+
+    async def representation_page(
+        self,
+        *,
+        organization_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        organizations: OrganizationAsk | None,
+        coordinator: InstitutionAsk | None,
+    ) -> tuple[list[RepresentationData], str | None]:
+        after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
+        rows = await repository.list_representations(
+            self.session, organization_id=organization_id, limit=limit, after=after
+        )
+        following = next_cursor(rows, limit, lambda row: [row.position, str(row.id)])
+        items = [RepresentationData(row, []) for row in rows[:limit]]
+        if organizations is not None:
+            ids = await repository.organization_ids_by_representation(self.session, [i.row.id for i in items])
+            rows_by_id = await self._organization_rows(i for linked in ids.values() for i in linked)
+            others = []
+            for item in items:
+                item.organizations = [OrganizationData(rows_by_id[i]) for i in ids.get(item.row.id, ())]
+                others += item.organizations
+            await self._fill_organizations(others, organizations)
+        if coordinator is not None:
+            institutions = await self._institution_rows(i.row.coordinator_id for i in items if i.row.coordinator_id)
+            linked = []
+            for item in items:
+                if item.row.coordinator_id in institutions:
+                    item.coordinator = InstitutionData(institutions[item.row.coordinator_id])
+                    linked.append(item.coordinator)
+            await self._fill_institutions(linked, coordinator)
+        return items, following
+
+
+def export_rows(session: AsyncSession) -> AsyncIterator[tuple]:
+    """Every organisation joined with each of its memberships (or none), in listing order, streamed."""
+    return repository.stream_registry_rows(session)
+
+
+# Institutions by id, for rows of other domains that name them: the batch of the request's one DataLoader of
+# institutions (the very function other domains' loaders batch with, so that they share it).
+institution_rows = repository.institutions_by_ids
