@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, any_, exists, func, or_, select, tuple_
+from sqlalchemy import Row, Select, any_, bindparam, exists, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -117,16 +118,31 @@ async def count_organizations(session: AsyncSession, query: OrganizationQuery) -
     return (await session.execute(stmt)).scalar_one()
 
 
-async def _by_id(session: AsyncSession, columns: Sequence, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    wanted = set(ids)
+def _by_ids(columns: Sequence) -> Select:
+    """Rows of many ids, built once: `= ANY(array)` is one statement text (and one prepared statement) for any
+    number of ids, where `IN (…)` is a text per count."""
+    return select(*columns).where(columns[0] == any_(bindparam("ids", type_=ARRAY(columns[0].type))))
+
+
+_ORGANIZATIONS_BY_IDS = _by_ids(ORGANIZATION_COLUMNS)
+_MEMBERSHIPS_BY_IDS = _by_ids(MEMBERSHIP_COLUMNS)
+_INSTITUTIONS_BY_IDS = _by_ids(INSTITUTION_COLUMNS)
+_MEMBERSHIPS_BY_ORGANIZATIONS = (
+    select(*MEMBERSHIP_COLUMNS)
+    .where(_membership.organization_id == any_(bindparam("ids", type_=ARRAY(_membership.organization_id.type))))
+    .order_by(_membership.organization_id, _membership.relation, _membership.since.nulls_last(), _membership.id)
+)
+
+
+async def _by_id(session: AsyncSession, statement: Select, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    wanted = list(set(ids))
     if not wanted:
         return {}
-    id_column = columns[0]
-    return {row.id: row for row in await session.execute(select(*columns).where(id_column.in_(wanted)))}
+    return {row.id: row for row in await session.execute(statement, {"ids": wanted})}
 
 
 async def organizations_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    return await _by_id(session, ORGANIZATION_COLUMNS, ids)
+    return await _by_id(session, _ORGANIZATIONS_BY_IDS, ids)
 
 
 async def organization_id_by_acronym(session: AsyncSession, acronym: str) -> uuid.UUID | None:
@@ -138,21 +154,16 @@ async def get_organization(session: AsyncSession, organization_id: uuid.UUID) ->
 
 
 async def memberships_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    return await _by_id(session, MEMBERSHIP_COLUMNS, ids)
+    return await _by_id(session, _MEMBERSHIPS_BY_IDS, ids)
 
 
 async def memberships_by_organization(
     session: AsyncSession, organization_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[Row]]:
     grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
-    wanted = set(organization_ids)
+    wanted = list(set(organization_ids))
     if wanted:
-        stmt = (
-            select(*MEMBERSHIP_COLUMNS)
-            .where(_membership.organization_id.in_(wanted))
-            .order_by(_membership.organization_id, _membership.relation, _membership.since.nulls_last(), _membership.id)
-        )
-        for row in await session.execute(stmt):
+        for row in await session.execute(_MEMBERSHIPS_BY_ORGANIZATIONS, {"ids": wanted}):
             grouped[row.organization_id].append(row)
     return grouped
 
@@ -176,7 +187,7 @@ async def get_institution_by_code(session: AsyncSession, code: str) -> Row | Non
 
 
 async def institutions_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    return await _by_id(session, INSTITUTION_COLUMNS, ids)
+    return await _by_id(session, _INSTITUTIONS_BY_IDS, ids)
 
 
 async def list_engagements(
