@@ -88,7 +88,7 @@ class Institution:
 
     @classmethod
     def of(cls, row: Any) -> "Institution":
-        """From an institution row: the ORM's, or a read's (the columns of repository.INSTITUTION_COLUMNS)."""
+        """From anything with an institution's columns: an ORM row, a Core row, a read's InstitutionData."""
         return cls(
             id=strawberry.ID(str(row.id)),
             code=row.code,
@@ -111,7 +111,7 @@ class Institution:
 
 
 def _institution(data: InstitutionData | None) -> Institution | None:
-    return Institution.of(data.row) if data is not None else None
+    return Institution.of(data) if data is not None else None
 
 
 @strawberry.type
@@ -151,19 +151,18 @@ class Membership:
 
     @classmethod
     def of(cls, data: MembershipData, ask: MembershipAsk) -> "Membership":
-        row = data.row
         return cls(
-            id=strawberry.ID(str(row.id)),
-            relation=row.relation,
-            since=row.since,
-            since_precision=_precision(row.since),
-            until=row.until,
-            until_precision=_precision(row.until),
-            financial_obligation=row.financial_obligation,
+            id=strawberry.ID(str(data.id)),
+            relation=data.relation,
+            since=data.since,
+            since_precision=_precision(data.since),
+            until=data.until,
+            until_precision=_precision(data.until),
+            financial_obligation=data.financial_obligation,
             events=[MembershipEvent.of(event, ask.event_organizations) for event in data.events],
-            note=LocalizedText.of(row.note),
-            sources=row.sources,
-            updated_at=row.updated_at,
+            note=LocalizedText.of(data.note),
+            sources=data.sources,
+            updated_at=data.updated_at,
             member=_institution(data.member),  # type: ignore[arg-type]  # None only where not asked for
             coordinator=_institution(data.coordinator),
         )
@@ -191,20 +190,19 @@ class Organization:
     def of(cls, data: OrganizationData, ask: OrganizationAsk) -> "Organization":
         """The organisation and what `ask` fetched of it (following the ask, not the rows: a parent that is
         its child's parent again would otherwise never end)."""
-        row = data.row
         membership_ask = ask.memberships
         return cls(
-            id=strawberry.ID(str(row.id)),
-            acronym=row.acronym,
-            name=LocalizedText.of(row.name),  # type: ignore[arg-type]  # a name is never null
-            aliases=row.aliases,
-            kind=row.kind,
-            established=row.established,
-            sources=row.sources,
-            updated_at=row.updated_at,
+            id=strawberry.ID(str(data.id)),
+            acronym=data.acronym,
+            name=LocalizedText.of(data.name),  # type: ignore[arg-type]  # a name is never null
+            aliases=data.aliases,
+            kind=data.kind,
+            established=data.established,
+            sources=data.sources,
+            updated_at=data.updated_at,
             parent=Organization.of(data.parent, ask.parent) if data.parent and ask.parent else None,
             memberships=[Membership.of(m, membership_ask) for m in data.memberships] if membership_ask else [],
-            row_id=row.id,
+            row_id=data.id,
         )
 
     @strawberry.field(description=ETAG_DESCRIPTION)
@@ -277,17 +275,16 @@ class Engagement:
 
     @classmethod
     def of(cls, data: EngagementData, ask: OrganizationAsk | None) -> "Engagement":
-        row = data.row
         return cls(
-            id=strawberry.ID(str(row.id)),
-            start_date=row.start_date,
-            end_date=row.end_date,
-            title=LocalizedText.of(row.title),  # type: ignore[arg-type]
-            place=LocalizedText.of(row.place),  # type: ignore[arg-type]
-            country=row.country,
-            participants=[LocalizedText.of(p) for p in row.participants],  # type: ignore[misc]
-            sources=row.sources,
-            updated_at=row.updated_at,
+            id=strawberry.ID(str(data.id)),
+            start_date=data.start_date,
+            end_date=data.end_date,
+            title=LocalizedText.of(data.title),  # type: ignore[arg-type]
+            place=LocalizedText.of(data.place),  # type: ignore[arg-type]
+            country=data.country,
+            participants=[LocalizedText.of(p) for p in data.participants],  # type: ignore[misc]
+            sources=data.sources,
+            updated_at=data.updated_at,
             institution=_institution(data.institution),
             organization=Organization.of(data.organization, ask) if data.organization and ask else None,
         )
@@ -307,15 +304,14 @@ class Representation:
 
     @classmethod
     def of(cls, data: RepresentationData, ask: OrganizationAsk | None) -> "Representation":
-        row = data.row
         return cls(
-            id=strawberry.ID(str(row.id)),
-            country=row.country,
-            city=LocalizedText.of(row.city),  # type: ignore[arg-type]
-            city_country=row.city_country,
-            source_text=row.source_text,
-            sources=row.sources,
-            updated_at=row.updated_at,
+            id=strawberry.ID(str(data.id)),
+            country=data.country,
+            city=LocalizedText.of(data.city),  # type: ignore[arg-type]
+            city_country=data.city_country,
+            source_text=data.source_text,
+            sources=data.sources,
+            updated_at=data.updated_at,
             organizations=[Organization.of(o, ask) for o in data.organizations] if ask else [],
             coordinator=_institution(data.coordinator),
         )
@@ -390,7 +386,7 @@ class RegistryQuery:
                 raise BadRequest(f"{quoted(id)} is not an organisation id.") from None
         else:
             organization_id = await info.context.run(
-                lambda session: RegistryRead(session).organization_id(str(acronym))
+                lambda session: RegistryRead(session).organization_id_of_acronym(str(acronym))
             )
         return await _organization(info, organization_id)
 
@@ -399,7 +395,7 @@ class RegistryQuery:
         found = await info.context.run(
             lambda session: RegistryRead(session).institution_list(country, InstitutionAsk())
         )
-        return [Institution.of(item.row) for item in found]
+        return [Institution.of(item) for item in found]
 
     @strawberry.field(description="One institution by its code (`VP`, `IeM IC`) or alias.")
     async def institution(self, info: Info[Context, None], code: str) -> Institution | None:

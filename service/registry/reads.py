@@ -8,6 +8,7 @@ parent, an event's organisation, a coordinator) are fetched once per request. RE
 (`service.py`), GraphQL to its types (`graphql.py`), each in one place.
 """
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,18 +54,38 @@ ORGANIZATION_DETAIL = OrganizationAsk(parent=ORGANIZATION_REF, memberships=MEMBE
 
 
 # --- what a read returns -------------------------------------------------------------------------------------
-# Each holds its row (the columns of repository.*_COLUMNS, by name) and the related objects the ask named.
+# Plain objects: a row's columns as attributes (the fields in the order of repository.*_COLUMNS, so a row
+# unpacks into them: attribute access on SQLAlchemy's Row costs ten times a slot's), then the related
+# objects the ask named, filled by the read.
 
 
 @dataclass(slots=True, eq=False)
 class InstitutionData:
-    row: Row
+    id: uuid.UUID
+    code: str
+    name: dict
+    aliases: list[str]
+    kind: str
+    country: str
+    parent_id: uuid.UUID | None
+    notes: list
+    sources: list[str]
+    updated_at: dt.datetime
     parent: "InstitutionData | None" = None
 
 
 @dataclass(slots=True, eq=False)
 class OrganizationData:
-    row: Row
+    id: uuid.UUID
+    acronym: str | None
+    name: dict
+    aliases: list[str]
+    kind: str
+    parent_id: uuid.UUID | None
+    established: str | None
+    sources: list[str]
+    updated_at: dt.datetime
+    sort_key: str
     parent: "OrganizationData | None" = None
     memberships: "list[MembershipData]" = field(default_factory=list)
 
@@ -79,23 +100,57 @@ class EventData:
 
 @dataclass(slots=True, eq=False)
 class MembershipData:
-    row: Row
-    events: list[EventData]
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    member_id: uuid.UUID
+    relation: str
+    since: str | None
+    until: str | None
+    coordinator_id: uuid.UUID | None
+    financial_obligation: bool | None
+    events: list[EventData]  # the stored events, read into EventData by `of`
+    note: dict | None
+    sources: list[str]
+    updated_at: dt.datetime
     member: InstitutionData | None = None
     coordinator: InstitutionData | None = None
+
+    @classmethod
+    def of(cls, row: Row) -> "MembershipData":
+        data = cls(*row)
+        data.events = [EventData(e["date"], e["kind"], _uuid_or_none(e.get("organization_id"))) for e in row.events]
+        return data
 
 
 @dataclass(slots=True, eq=False)
 class EngagementData:
-    row: Row
+    id: uuid.UUID
+    start_date: str
+    end_date: str | None
+    title: dict
+    place: dict
+    country: str
+    participants: list[dict]
+    institution_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    sources: list[str]
+    updated_at: dt.datetime
     institution: InstitutionData | None = None
     organization: OrganizationData | None = None
 
 
 @dataclass(slots=True, eq=False)
 class RepresentationData:
-    row: Row
-    organizations: list[OrganizationData]
+    id: uuid.UUID
+    country: str
+    city: dict
+    city_country: str
+    source_text: str
+    coordinator_id: uuid.UUID | None
+    position: int
+    sources: list[str]
+    updated_at: dt.datetime
+    organizations: list[OrganizationData] = field(default_factory=list)
     coordinator: InstitutionData | None = None
 
 
@@ -106,12 +161,7 @@ class OrganizationPage:
     total_count: int | None = None  # only when asked: it costs a count over every match
 
     def cursor_of(self, item: OrganizationData) -> str:
-        return encode_cursor([item.row.sort_key, str(item.row.id)])
-
-
-def _membership_data(row: Row) -> MembershipData:
-    events = [EventData(e["date"], e["kind"], _uuid_or_none(e.get("organization_id"))) for e in row.events]
-    return MembershipData(row, events)
+        return encode_cursor([item.sort_key, str(item.id)])
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -140,7 +190,7 @@ class RegistryRead:
         after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
         rows = await repository.list_organizations(self.session, query, limit, after)
         following = next_cursor(rows, limit, lambda row: [row.sort_key, str(row.id)])
-        items = [OrganizationData(row) for row in rows[:limit]]
+        items = [OrganizationData(*row) for row in rows[:limit]]
         self._organizations.update((row.id, row) for row in rows)
         await self._fill_organizations(items, ask)
         total = await repository.count_organizations(self.session, query) if with_total else None
@@ -149,7 +199,7 @@ class RegistryRead:
     async def organizations(self, ids: Sequence[uuid.UUID], ask: OrganizationAsk) -> list[OrganizationData]:
         """The organisations of these ids that exist, in the order given."""
         rows = await self._organization_rows(ids)
-        items = [OrganizationData(rows[i]) for i in ids if i in rows]
+        items = [OrganizationData(*rows[i]) for i in ids if i in rows]
         await self._fill_organizations(items, ask)
         return items
 
@@ -164,7 +214,10 @@ class RegistryRead:
         try:
             return uuid.UUID(id_or_acronym)
         except ValueError:
-            return await repository.organization_id_by_acronym(self.session, id_or_acronym)
+            return await self.organization_id_of_acronym(id_or_acronym)
+
+    async def organization_id_of_acronym(self, acronym: str) -> uuid.UUID | None:
+        return await repository.organization_id_by_acronym(self.session, acronym)
 
     async def _organization_rows(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
         missing = {i for i in ids if i not in self._organizations}
@@ -178,9 +231,9 @@ class RegistryRead:
             return
         memberships: list[MembershipData] = []
         if ask.memberships is not None:
-            grouped = await repository.memberships_by_organization(self.session, [item.row.id for item in items])
+            grouped = await repository.memberships_by_organization(self.session, [item.id for item in items])
             for item in items:
-                item.memberships = [_membership_data(row) for row in grouped.get(item.row.id, ())]
+                item.memberships = [MembershipData.of(row) for row in grouped.get(item.id, ())]
                 memberships += item.memberships
         await self._fill_level(items if ask.parent else [], ask.parent, memberships, ask.memberships or MembershipAsk())
 
@@ -194,17 +247,17 @@ class RegistryRead:
         """Every organisation a level names (the children's parents, the memberships' events') in one
         statement, every institution (members, coordinators) in another, then the level below those."""
         events = [e for m in memberships for e in m.events if e.organization_id] if ask.event_organizations else []
-        ids = [child.row.parent_id for child in children if child.row.parent_id]
+        ids = [child.parent_id for child in children if child.parent_id]
         organizations = await self._organization_rows(ids + [event.organization_id for event in events])
         parents = []
         for child in children:
-            if child.row.parent_id in organizations:
-                child.parent = OrganizationData(organizations[child.row.parent_id])
+            if child.parent_id in organizations:
+                child.parent = OrganizationData(*organizations[child.parent_id])
                 parents.append(child.parent)
         others = []
         for event in events:
             if event.organization_id in organizations:
-                event.organization = OrganizationData(organizations[event.organization_id])
+                event.organization = OrganizationData(*organizations[event.organization_id])
                 others.append(event.organization)
         await self._fill_membership_institutions(memberships, ask)
         if parent_ask is not None:
@@ -213,20 +266,20 @@ class RegistryRead:
             await self._fill_organizations(others, ask.event_organizations)
 
     async def _fill_membership_institutions(self, memberships: list[MembershipData], ask: MembershipAsk) -> None:
-        ids = [m.row.member_id for m in memberships] if ask.member else []
+        ids = [m.member_id for m in memberships] if ask.member else []
         if ask.coordinator:
-            ids += [m.row.coordinator_id for m in memberships if m.row.coordinator_id]
+            ids += [m.coordinator_id for m in memberships if m.coordinator_id]
         institutions = await self._institution_rows(ids)
         if ask.member is not None:
-            members = [InstitutionData(institutions[m.row.member_id]) for m in memberships]
+            members = [InstitutionData(*institutions[m.member_id]) for m in memberships]
             for membership, member in zip(memberships, members, strict=True):
                 membership.member = member
             await self._fill_institutions(members, ask.member)
         if ask.coordinator is not None:
             coordinators = []
             for membership in memberships:
-                if membership.row.coordinator_id in institutions:
-                    membership.coordinator = InstitutionData(institutions[membership.row.coordinator_id])
+                if membership.coordinator_id in institutions:
+                    membership.coordinator = InstitutionData(*institutions[membership.coordinator_id])
                     coordinators.append(membership.coordinator)
             await self._fill_institutions(coordinators, ask.coordinator)
 
@@ -243,7 +296,7 @@ class RegistryRead:
         return await self.memberships_of_rows([rows[i] for i in ids if i in rows], ask)
 
     async def memberships_of_rows(self, rows: Sequence[Row], ask: MembershipAsk) -> list[MembershipData]:
-        memberships = [_membership_data(row) for row in rows]
+        memberships = [MembershipData.of(row) for row in rows]
         await self._fill_level([], None, memberships, ask)
         return memberships
 
@@ -258,18 +311,18 @@ class RegistryRead:
     async def _fill_institutions(self, items: list[InstitutionData], ask: InstitutionAsk) -> None:
         if not items or ask.parent is None:
             return
-        rows = await self._institution_rows(item.row.parent_id for item in items if item.row.parent_id)
+        rows = await self._institution_rows(item.parent_id for item in items if item.parent_id)
         parents = []
         for item in items:
-            if item.row.parent_id in rows:
-                item.parent = InstitutionData(rows[item.row.parent_id])
+            if item.parent_id in rows:
+                item.parent = InstitutionData(*rows[item.parent_id])
                 parents.append(item.parent)
         await self._fill_institutions(parents, ask.parent)
 
     async def institution_list(self, country: str | None, ask: InstitutionAsk) -> list[InstitutionData]:
         rows = await repository.list_institutions(self.session, country.upper() if country else None)
         self._institutions.update((row.id, row) for row in rows)
-        items = [InstitutionData(row) for row in rows]
+        items = [InstitutionData(*row) for row in rows]
         await self._fill_institutions(items, ask)
         return items
 
@@ -278,13 +331,13 @@ class RegistryRead:
         if row is None:
             return None
         self._institutions[row.id] = row
-        item = InstitutionData(row)
+        item = InstitutionData(*row)
         await self._fill_institutions([item], ask)
         return item
 
     async def institutions(self, ids: Sequence[uuid.UUID], ask: InstitutionAsk) -> list[InstitutionData]:
         rows = await self._institution_rows(ids)
-        items = [InstitutionData(rows[i]) for i in ids if i in rows]
+        items = [InstitutionData(*rows[i]) for i in ids if i in rows]
         await self._fill_institutions(items, ask)
         return items
 
@@ -305,21 +358,21 @@ class RegistryRead:
             self.session, year=year, organization_id=organization_id, limit=limit, after=after
         )
         following = next_cursor(rows, limit, lambda row: [row.start_date, str(row.id)])
-        items = [EngagementData(row) for row in rows[:limit]]
+        items = [EngagementData(*row) for row in rows[:limit]]
         if institution is not None:
-            institutions = await self._institution_rows(i.row.institution_id for i in items if i.row.institution_id)
+            institutions = await self._institution_rows(i.institution_id for i in items if i.institution_id)
             linked = []
             for item in items:
-                if item.row.institution_id in institutions:
-                    item.institution = InstitutionData(institutions[item.row.institution_id])
+                if item.institution_id in institutions:
+                    item.institution = InstitutionData(*institutions[item.institution_id])
                     linked.append(item.institution)
             await self._fill_institutions(linked, institution)
         if organization is not None:
-            organizations = await self._organization_rows(i.row.organization_id for i in items if i.row.organization_id)
+            organizations = await self._organization_rows(i.organization_id for i in items if i.organization_id)
             others = []
             for item in items:
-                if item.row.organization_id in organizations:
-                    item.organization = OrganizationData(organizations[item.row.organization_id])
+                if item.organization_id in organizations:
+                    item.organization = OrganizationData(*organizations[item.organization_id])
                     others.append(item.organization)
             await self._fill_organizations(others, organization)
         return items, following
@@ -338,21 +391,21 @@ class RegistryRead:
             self.session, organization_id=organization_id, limit=limit, after=after
         )
         following = next_cursor(rows, limit, lambda row: [row.position, str(row.id)])
-        items = [RepresentationData(row, []) for row in rows[:limit]]
+        items = [RepresentationData(*row) for row in rows[:limit]]
         if organizations is not None:
-            ids = await repository.organization_ids_by_representation(self.session, [i.row.id for i in items])
+            ids = await repository.organization_ids_by_representation(self.session, [i.id for i in items])
             rows_by_id = await self._organization_rows(i for linked in ids.values() for i in linked)
             others = []
             for item in items:
-                item.organizations = [OrganizationData(rows_by_id[i]) for i in ids.get(item.row.id, ())]
+                item.organizations = [OrganizationData(*rows_by_id[i]) for i in ids.get(item.id, ())]
                 others += item.organizations
             await self._fill_organizations(others, organizations)
         if coordinator is not None:
-            institutions = await self._institution_rows(i.row.coordinator_id for i in items if i.row.coordinator_id)
+            institutions = await self._institution_rows(i.coordinator_id for i in items if i.coordinator_id)
             linked = []
             for item in items:
-                if item.row.coordinator_id in institutions:
-                    item.coordinator = InstitutionData(institutions[item.row.coordinator_id])
+                if item.coordinator_id in institutions:
+                    item.coordinator = InstitutionData(*institutions[item.coordinator_id])
                     linked.append(item.coordinator)
             await self._fill_institutions(linked, coordinator)
         return items, following

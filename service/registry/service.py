@@ -81,13 +81,11 @@ def institution_ref(institution: Any) -> InstitutionRef:
 
 
 def _institution_ref(data: InstitutionData) -> dict:
-    row = data.row
-    return {"id": row.id, "code": row.code, "country": row.country}
+    return {"id": data.id, "code": data.code, "country": data.country}
 
 
 def _organization_ref(data: OrganizationData) -> dict:
-    row = data.row
-    return {"id": row.id, "acronym": row.acronym, "name": localized(row.name)}
+    return {"id": data.id, "acronym": data.acronym, "name": localized(data.name)}
 
 
 def _precision(value: str | None) -> partial_date.Precision | None:
@@ -95,36 +93,34 @@ def _precision(value: str | None) -> partial_date.Precision | None:
 
 
 def institution_json(data: InstitutionData) -> dict:
-    row = data.row
     return {
-        "id": row.id,
-        "code": row.code,
-        "name": localized(row.name),
-        "aliases": row.aliases,
-        "kind": row.kind,
-        "country": row.country,
+        "id": data.id,
+        "code": data.code,
+        "name": localized(data.name),
+        "aliases": data.aliases,
+        "kind": data.kind,
+        "country": data.country,
         "parent": _institution_ref(data.parent) if data.parent else None,
         "notes": [
             {"text": localized(note["text"]), "as_of": note.get("as_of"), "source": note.get("source")}
-            for note in row.notes
+            for note in data.notes
         ],
-        "sources": row.sources,
-        "updated_at": row.updated_at,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
 def organization_json(data: OrganizationData) -> dict:
-    row = data.row
     return {
-        "id": row.id,
-        "acronym": row.acronym,
-        "name": localized(row.name),
-        "aliases": row.aliases,
-        "kind": row.kind,
+        "id": data.id,
+        "acronym": data.acronym,
+        "name": localized(data.name),
+        "aliases": data.aliases,
+        "kind": data.kind,
         "parent": _organization_ref(data.parent) if data.parent else None,
-        "established": row.established,
-        "sources": row.sources,
-        "updated_at": row.updated_at,
+        "established": data.established,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
@@ -133,17 +129,16 @@ def organization_detail_json(data: OrganizationData) -> dict:
 
 
 def membership_json(data: MembershipData) -> dict:
-    row = data.row
     return {
-        "id": row.id,
+        "id": data.id,
         "member": _institution_ref(data.member) if data.member else None,
-        "relation": row.relation,
-        "since": row.since,
-        "since_precision": _precision(row.since),
-        "until": row.until,
-        "until_precision": _precision(row.until),
+        "relation": data.relation,
+        "since": data.since,
+        "since_precision": _precision(data.since),
+        "until": data.until,
+        "until_precision": _precision(data.until),
         "coordinator": _institution_ref(data.coordinator) if data.coordinator else None,
-        "financial_obligation": row.financial_obligation,
+        "financial_obligation": data.financial_obligation,
         "events": [
             {
                 "date": event.date,
@@ -153,41 +148,39 @@ def membership_json(data: MembershipData) -> dict:
             }
             for event in data.events
         ],
-        "note": localized(row.note),
-        "sources": row.sources,
-        "updated_at": row.updated_at,
+        "note": localized(data.note),
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
 def engagement_json(data: EngagementData) -> dict:
-    row = data.row
     return {
-        "id": row.id,
-        "start_date": row.start_date,
-        "end_date": row.end_date,
-        "title": localized(row.title),
-        "place": localized(row.place),
-        "country": row.country,
-        "participants": [localized(participant) for participant in row.participants],
+        "id": data.id,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "title": localized(data.title),
+        "place": localized(data.place),
+        "country": data.country,
+        "participants": [localized(participant) for participant in data.participants],
         "institution": _institution_ref(data.institution) if data.institution else None,
         "organization": _organization_ref(data.organization) if data.organization else None,
-        "sources": row.sources,
-        "updated_at": row.updated_at,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
 def representation_json(data: RepresentationData) -> dict:
-    row = data.row
     return {
-        "id": row.id,
-        "country": row.country,
-        "city": localized(row.city),
-        "city_country": row.city_country,
-        "source_text": row.source_text,
+        "id": data.id,
+        "country": data.country,
+        "city": localized(data.city),
+        "city_country": data.city_country,
+        "source_text": data.source_text,
         "organizations": [_organization_ref(organization) for organization in data.organizations],
         "coordinator": _institution_ref(data.coordinator) if data.coordinator else None,
-        "sources": row.sources,
-        "updated_at": row.updated_at,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
@@ -253,17 +246,17 @@ async def page_representations(
 
 async def institution_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     found = await RegistryRead(session).institutions(ids, reads.INSTITUTION_OUT)
-    return {item.row.id: etag_of_payload(institution_json(item)) for item in found}
+    return {item.id: etag_of_payload(institution_json(item)) for item in found}
 
 
 async def organization_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     found = await RegistryRead(session).organizations(ids, reads.ORGANIZATION_DETAIL)
-    return {item.row.id: etag_of_payload(organization_detail_json(item)) for item in found}
+    return {item.id: etag_of_payload(organization_detail_json(item)) for item in found}
 
 
 async def membership_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     found = await RegistryRead(session).memberships(ids, reads.MEMBERSHIP_OUT)
-    return {item.row.id: etag_of_payload(membership_json(item)) for item in found}
+    return {item.id: etag_of_payload(membership_json(item)) for item in found}
 
 
 # --- admin writes ---------------------------------------------------------------------------
