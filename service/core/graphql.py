@@ -55,6 +55,10 @@ class Context(BaseContext):
     async def writer(self) -> Principal:
         """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
         principal = await self.run(principal_of, self.authorization)
+        if self.request is not None:
+            # For the access log, as REST's current_principal does; and an answer computed for a principal is
+            # never stored by the response cache.
+            self.request.state.principal = principal.describe()
         count_write(self.write_limiter, principal)
         return principal
 
