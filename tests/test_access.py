@@ -35,6 +35,12 @@ REST_WRITES = {
     ("POST", "/api/v1/indicators/{indicator_id}/measurements/{year}/return"): "admin",
     ("POST", "/api/v1/indicators/{indicator_id}/assessments"): "admin",
     ("POST", "/api/v1/measurements/import"): "agency",
+    ("POST", "/api/v1/webhooks"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/pause"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/resume"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): "admin",
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/redeliver"): "admin",
 }
 GRAPHQL_WRITES = {
     "recordMeasurement": f'recordMeasurement(input: {{indicatorId: "{ZERO}", year: 2023, value: "1"}}) {{ id }}',
@@ -77,7 +83,7 @@ def test_every_mutation_has_a_stated_access_rule():
 
 def _url(path: str) -> str:
     return path.format(code="VP", organization_id=ZERO, membership_id=ZERO, strategy_id=ZERO, indicator_id=ZERO,
-                       task_id=ZERO, year=2023)  # fmt: skip
+                       task_id=ZERO, webhook_id=ZERO, year=2023)  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(REST_WRITES))
