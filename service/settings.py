@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         86_400.0, ge=0, description="After a secret rotation the old secret signs too, for this long."
     )
     webhook_batch_size: int = Field(50, ge=1, le=1000, description="Deliveries one dispatcher claims at a time.")
+    webhook_connections: int = Field(
+        10, ge=1, le=100, description="Requests one dispatcher has open at once (httpx's pool slows past a few dozen)."
+    )
     webhook_poll_interval_s: float = Field(
         0.2, gt=0, description="How often an idle dispatcher looks for due deliveries."
     )

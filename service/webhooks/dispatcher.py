@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from service.core.db import create_engine, create_sessionmaker
@@ -101,11 +101,10 @@ async def send(client: httpx.AsyncClient, delivery: repository.Claimed, settings
     return Outcome(now, response.status_code, f"HTTP {response.status_code}: {excerpt}"[:ERROR_MAX], duration_ms)
 
 
-async def _record(session: AsyncSession, delivery: repository.Claimed, outcome: Outcome, settings: Settings) -> None:
-    next_attempt_at = None
-    if outcome.error is None:
-        state = DeliveryState.delivered
-    else:
+def settled(delivery: repository.Claimed, outcome: Outcome, settings: Settings) -> repository.Attempted:
+    """Delivered on a 2xx; else tried again after the backoff, until the retry period from its queuing is over."""
+    state, next_attempt_at = DeliveryState.delivered, None
+    if outcome.error is not None:
         give_up_at = delivery.queued_at + dt.timedelta(seconds=settings.webhook_retry_for_s)
         if outcome.attempted_at >= give_up_at:
             state = DeliveryState.failed
@@ -114,9 +113,8 @@ async def _record(session: AsyncSession, delivery: repository.Claimed, outcome: 
             state = DeliveryState.pending
             wait = dt.timedelta(seconds=backoff_s(delivery.attempts + 1, settings))
             next_attempt_at = min(outcome.attempted_at + wait, give_up_at)  # the last try is at the end of the period
-    await repository.record_attempt(
-        session,
-        delivery,
+    return repository.Attempted(
+        delivery_id=delivery.delivery_id,
         attempted_at=outcome.attempted_at,
         status_code=outcome.status_code,
         error=outcome.error,
@@ -133,9 +131,16 @@ async def deliver_due(sessionmaker: async_sessionmaker, client: httpx.AsyncClien
         if not claimed:
             await session.rollback()
             return 0
-        outcomes = await asyncio.gather(*(send(client, delivery, settings) for delivery in claimed))
-        for delivery, outcome in zip(claimed, outcomes, strict=True):
-            await _record(session, delivery, outcome, settings)
+        # As many at once as the client has connections, so no request's time limit runs while it waits for one.
+        gate = asyncio.Semaphore(settings.webhook_connections)
+
+        async def gated(delivery: repository.Claimed) -> Outcome:
+            async with gate:
+                return await send(client, delivery, settings)
+
+        outcomes = await asyncio.gather(*(gated(delivery) for delivery in claimed))
+        attempted = [settled(d, outcome, settings) for d, outcome in zip(claimed, outcomes, strict=True)]
+        await repository.record_attempts(session, attempted)
         await session.commit()
     return len(claimed)
 
@@ -144,7 +149,8 @@ async def dispatch(settings: Settings, stop: asyncio.Event) -> None:
     """Deliver until `stop` is set; the round under way finishes first."""
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    limits = httpx.Limits(max_connections=settings.webhook_batch_size, max_keepalive_connections=20)
+    connections = settings.webhook_connections
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     # trust_env=False: no proxy from the environment stands between the allow-list and the request.
     client = httpx.AsyncClient(
         follow_redirects=False, trust_env=False, timeout=settings.webhook_timeout_s, limits=limits

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -118,29 +118,43 @@ async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
     return [Claimed(*row) for row in rows.all()]
 
 
-async def record_attempt(
-    session: AsyncSession,
-    delivery: Claimed,
-    *,
-    attempted_at: dt.datetime,
-    status_code: int | None,
-    error: str | None,
-    duration_ms: int,
-    state: DeliveryState,
-    next_attempt_at: dt.datetime | None,
-) -> None:
-    session.add(
-        WebhookAttempt(
-            delivery_id=delivery.delivery_id,
-            attempted_at=attempted_at,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
-    )
-    values: dict = {"state": state, "attempts": WebhookDelivery.attempts + 1, "last_status": status_code}
-    if state == DeliveryState.delivered:
-        values["delivered_at"] = attempted_at
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.delivery_id).values(**values))
+@dataclass(frozen=True)
+class Attempted:
+    """What one attempt of a claimed delivery came to, and the state it leaves the delivery in."""
+
+    delivery_id: int
+    attempted_at: dt.datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    state: DeliveryState
+    next_attempt_at: dt.datetime | None  # when it is still pending
+
+
+_LOG_ATTEMPTS = """
+INSERT INTO webhook_attempt (delivery_id, attempted_at, status_code, error, duration_ms)
+SELECT * FROM unnest(:delivery_ids ::bigint[], :attempted_at ::timestamptz[], :status_codes ::int[], :errors ::text[],
+                     :durations ::int[])
+"""
+_SETTLE = """
+UPDATE webhook_delivery d
+SET state = a.state, attempts = d.attempts + 1, last_status = a.status_code,
+    delivered_at = CASE WHEN a.state = 'delivered' THEN a.attempted_at ELSE d.delivered_at END,
+    next_attempt_at = coalesce(a.next_attempt_at, d.next_attempt_at)
+FROM unnest(:delivery_ids ::bigint[], :states ::text[], :status_codes ::int[], :attempted_at ::timestamptz[],
+            :next_attempt_at ::timestamptz[]) AS a (id, state, status_code, attempted_at, next_attempt_at)
+WHERE d.id = a.id
+"""
+
+
+async def record_attempts(session: AsyncSession, attempted: Sequence[Attempted]) -> None:
+    """Log a round's attempts and settle their deliveries: two statements, whatever the round's size."""
+    columns = {
+        "delivery_ids": [a.delivery_id for a in attempted],
+        "attempted_at": [a.attempted_at for a in attempted],
+        "status_codes": [a.status_code for a in attempted],
+    }
+    errors = {"errors": [a.error for a in attempted], "durations": [a.duration_ms for a in attempted]}
+    await session.execute(text(_LOG_ATTEMPTS), columns | errors)
+    settled = {"states": [a.state.value for a in attempted], "next_attempt_at": [a.next_attempt_at for a in attempted]}
+    await session.execute(text(_SETTLE), columns | settled)
