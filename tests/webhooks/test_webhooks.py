@@ -21,6 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from service.app import create_app
 from service.settings import Settings
 from service.webhooks.dispatcher import backoff_s
+from service.webhooks.service import target_refusal
 from tests.helpers import ROOT, assert_problem, bearer, graphql, indicator_id, post_measurement
 
 ALLOW_LOCALHOST = {"webhook_allowed_hosts": ["127.0.0.1"], "webhook_require_https": False}
@@ -413,3 +414,17 @@ def test_the_backoff_doubles_to_its_cap_with_jitter_and_retries_span_the_whole_p
         attempts += 1
         elapsed += backoff_s(attempts, settings, draw=lambda: 0.0)
     assert settings.webhook_retry_for_s >= 86_400 and 20 < attempts < 60
+
+
+def test_the_allow_list_matches_names_subdomains_and_networks_only():
+    settings = Settings(
+        database_url="postgresql+asyncpg://unused/x",
+        webhook_allowed_hosts=["hooks.gov.lv", "*.example.lv", "192.0.2.0/24", "2001:db8::/32"],
+    )
+    allowed = ["https://hooks.gov.lv/in", "https://a.example.lv/x", "https://b.a.example.lv", "https://192.0.2.7:8443/",
+               "https://[2001:db8::1]/hook"]  # fmt: skip
+    refused = ["https://example.lv/x", "https://evil-example.lv/", "https://hooks.gov.lv.evil.com/",
+               "https://192.0.3.1/", "https://10.0.0.1/", "http://hooks.gov.lv/in", "https://[::1]/"]  # fmt: skip
+    assert [url for url in allowed if target_refusal(url, settings)] == []
+    assert [url for url in refused if target_refusal(url, settings) is None] == []
+    assert "https://" in target_refusal("http://hooks.gov.lv/in", settings)
