@@ -36,6 +36,7 @@ from service.seed.rest import router as seed_router
 from service.settings import Settings, get_settings
 from service.strategy.rest import admin_router as strategy_admin_router
 from service.strategy.rest import router as strategy_router
+from service.webhooks.rest import router as webhooks_router
 
 DESCRIPTION = """
 The Ministry of the Interior's sector strategy, indicator measurements and registry of
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # operationId = the route function's name (`list_organizations`), so generated clients read well.
         generate_unique_id_function=lambda route: route.name,
     )
+    app.state.settings = settings
     install_error_handlers(app)
     app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
     app.state.oidc = oidc_verifier(settings)
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(feed_router)
     app.include_router(seed_router)
+    app.include_router(webhooks_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     app.include_router(explorers_router(app.title, app.openapi_url, settings.oidc_client_id))
 

@@ -3,6 +3,7 @@
 from service.core.auth import ApiToken  # noqa: F401
 from service.core.idempotency import IdempotentRequest  # noqa: F401
 from service.core.journal import JournalEntry  # noqa: F401
+from service.core.outbox import OutboxEvent  # noqa: F401
 from service.measurements.models import (  # noqa: F401
     Assessment,
     Measurement,
@@ -31,3 +32,4 @@ from service.strategy.models import (  # noqa: F401
     Task,
     TaskInstitution,
 )
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -148,6 +148,21 @@ async def test_a_closed_year_refuses_every_write_until_it_is_reopened(client, to
     assert entries[-1]["after"]["reason"] == "the 2025 census was revised"
 
 
+async def test_closing_and_reopening_a_year_are_events_a_webhook_can_subscribe_to(client, tokens, sessionmaker):
+    params, admin = {"strategy": KEY}, bearer(tokens["admin"])
+    assert (await client.post("/api/v1/reporting/2026/close", params=params, headers=admin)).status_code == 200
+    reopened = await client.post(
+        "/api/v1/reporting/2026/reopen", params=params, json={"reason": "a late census"}, headers=admin
+    )
+    assert reopened.status_code == 200
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT type, data FROM outbox_event WHERE data->>'entity' = 'reporting_period' ORDER BY seq")
+        )
+        events = [(kind, data["object"]["year"]) for kind, data in rows if data["object"]["year"] == 2026]
+    assert events == [("reporting_year.closed", 2026), ("reporting_year.reopened", 2026)]
+
+
 async def test_an_exception_lets_one_institution_write_a_closed_year(client, tokens, strategy_key):
     params = {"strategy": strategy_key}
     admin = bearer(tokens["admin"])
