@@ -135,35 +135,65 @@ _EXACT_TEST = {
 
 
 def _generated(plan: ObjectPlan) -> Callable[[Any, Any, Path | None], Any]:
-    """The plan's completion as one generated function: per field, in order, what the interpreted plan did.
-    A leaf whose value the written-out test does not take, and every other field, goes through the context's
-    methods (`_store` of `_execute` or `_complete_attribute`)."""
-    namespace: dict[str, Any] = {"MISS": _MISS, "isfinite": math.isfinite, "PLAN": plan, "TYPE_NAME": plan.type_name}
+    """The plan's completion as one generated function: per field, in order, the common case written out (a leaf
+    its test takes, a Strawberry object or a list of them, a list of leaves), handing the rest to the context's
+    methods exactly as graphql-core would meet it (`_execute`, or `_complete_attribute` for an attribute)."""
+    namespace: dict[str, Any] = {
+        "MISS": _MISS, "isfinite": math.isfinite, "Path": Path, "PLAIN": _PLAIN_CLASSES, "PLAN": plan,
+        "TYPE_NAME": plan.type_name, "leaf_list": PlannedExecutionContext._leaf_list,
+    }  # fmt: skip
     body: list[str] = []
     for index, field in enumerate(plan.fields):
-        name, plan_of = f"N{index}", f"F{index}"
-        namespace[name], namespace[plan_of] = field.name, field
-        slow = f"pending = context._store(results, pending, {name}, context._execute(PLAN, {plan_of}, source, path))"
+        name, of = f"N{index}", f"F{index}"
+        namespace[name], namespace[of] = field.name, field
+        executed = f"pending = context._store(results, pending, {name}, context._execute(PLAN, {of}, source, path))"
+        attribute = (
+            f"pending = context._store(results, pending, {name}, context._complete_attribute(PLAN, {of}, source, path))"
+        )
+        null = [f"    results[{name}] = None"] if not field.non_null else [f"    {executed}"]
         if field.kind == TYPENAME:
             body.append(f"results[{name}] = TYPE_NAME")
+        elif field.kind == DELEGATE:
+            body.append(executed)
         elif field.kind == LEAF:
             namespace[f"S{index}"] = field.serialise
             leaf = _unwrapped(field.return_type)[0]
             exact = _EXACT_TEST.get(leaf.name) if leaf in _BUILT_IN else None
-            body.append(f"value = source.{field.python_name}")
-            body.append("if value is None:")
-            body.append(f"    {slow}" if field.non_null else f"    results[{name}] = None")
+            body += [f"value = source.{field.python_name}", "if value is None:", *null]
             if exact is not None:
                 body += [f"elif {exact}:", f"    results[{name}] = value"]
             body += [f"elif (done := S{index}(value)) is not MISS:", f"    results[{name}] = done"]
-            body += ["else:", f"    {slow}"]
-        elif field.kind == DELEGATE:
-            body.append(slow)
+            body += ["else:", f"    {executed}"]
+        elif field.kind == LEAF_LIST:
+            body += [f"value = source.{field.python_name}"]
+            body += [f"if value.__class__ is list and (done := leaf_list({of}, value)) is not MISS:"]
+            body += [f"    results[{name}] = done", "elif value is None:", *null, "else:", f"    {attribute}"]
         else:
-            body.append(
-                f"pending = context._store(results, pending, {name}, "
-                f"context._complete_attribute(PLAN, {plan_of}, source, path))"
-            )
+            namespace[f"C{index}"] = field.plan.complete  # type: ignore[union-attr]
+            if field.kind == OBJECT:
+                test, done = "value.__class__ in PLAIN", "dict"
+                complete = f"value = C{index}(context, value, field_path)"
+            else:
+                test, done = "value.__class__ is list and (not value or context._plain_items(value))", "list"
+                complete = f"value = context._complete_list({of}.plan, {of}.item_type, {of}.details, value, field_path)"
+            body += [f"value = source.{field.python_name}", f"if {test}:"]
+            body += [
+                f"    field_path = Path(path, {name}, TYPE_NAME)",
+                "    try:",
+                f"        {complete}",
+                "    except Exception as error:",
+                f"        context.handle_field_error(error, {of}.return_type, {of}.details, field_path)",
+                "        value = None",
+                f"    if value is None or value.__class__ is {done}:",
+                f"        results[{name}] = value",
+                "    else:",
+                f"        guarded = context._guarded(value, {of}.return_type, {of}.details, field_path)",
+                f"        pending = context._store(results, pending, {name}, guarded)",
+                "elif value is None:",
+                *null,
+                "else:",
+                f"    {attribute}",
+            ]
     lines = [
         "def complete(context, source, path):",
         "    results = {}",
@@ -179,7 +209,7 @@ def _generated(plan: ObjectPlan) -> Callable[[Any, Any, Path | None], Any]:
         "    return context._awaited_object(results, pending)",
     ]
     code = compile("\n".join(lines) + "\n", f"<graphql plan of {plan.type_name}>", "exec")
-    exec(code, namespace)  # noqa: S102 - the source is built above from the schema's own names, never from a request
+    exec(code, namespace)  # the source is built above from the schema's own names, never from a request
     return namespace["complete"]
 
 
@@ -374,6 +404,8 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._execute(plan, field, source, path)
         if kind == OBJECT_LIST and not (value_class in (list, tuple) and self._plain_items(value)):
             return self._execute(plan, field, source, path)
+        if kind == OBJECT and hasattr(value_class, "__strawberry_definition__"):
+            _PLAIN_CLASSES.add(value_class)  # then the generated completion takes the next one itself
         field_path = Path(path, field.name, plan.type_name)
         try:
             if kind == OBJECT:
