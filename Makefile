@@ -44,6 +44,7 @@ lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
 
+# The API and, beside it, the webhook dispatcher (`python -m service deliver`), stopped with it.
 # A second `make run` (this checkout's, holding .data/run.lock, or anything on the port) refuses before
 # it installs, migrates or seeds anything.
 run:
@@ -51,7 +52,8 @@ run:
 	@$(MAKE) --no-print-directory install
 	@mkdir -p .data && echo 'http://$(HOST):$(PORT)' >.data/run.url
 	flock --nonblock .data/run.lock scripts/with_postgres.sh bash -c '$(PY) -m service migrate && $(PY) -m service seed && \
-		exec $(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)'
+		{ $(PY) -m service deliver & dispatcher=$$!; trap "kill $$dispatcher 2>/dev/null; wait $$dispatcher" EXIT; \
+		$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS); }'
 
 test: install
 	PG_ON_EXIT=release scripts/with_postgres.sh $(PY) -m pytest $(PYTEST_ARGS)

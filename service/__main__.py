@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, seed, createdb, export-schema."""
+"""Command line: serve, deliver, migrate, seed, createdb, tokens, export-schema."""
 
 import argparse
 import asyncio
@@ -175,6 +175,7 @@ def main() -> None:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--workers", type=int, default=1)
+    commands.add_parser("deliver", help="send the queued webhook deliveries (run beside serve; several may run)")
     commands.add_parser("migrate", help="apply Alembic migrations up to head")
     seed_cmd = commands.add_parser(
         "seed", help="apply the seed data files, keeping every row an admin changed (reported as a conflict)"
@@ -196,8 +197,10 @@ def main() -> None:
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if args.command in {"migrate", "seed", "tokens", "createdb"}:
-        require_database(settings, database=args.command != "createdb", migrated=args.command in {"seed", "tokens"})
+    if args.command in {"migrate", "seed", "tokens", "createdb", "deliver"}:
+        require_database(
+            settings, database=args.command != "createdb", migrated=args.command in {"seed", "tokens", "deliver"}
+        )
     if args.command == "serve":
         import uvicorn
 
@@ -217,6 +220,10 @@ def main() -> None:
             limit_concurrency=settings.server_limit_concurrency,
             ws_max_size=settings.graphql_max_body_bytes,  # a WebSocket message is bounded as a GraphQL body is
         )
+    elif args.command == "deliver":
+        from service.webhooks import dispatcher
+
+        dispatcher.run(settings)
     elif args.command == "migrate":
         migrate()
     elif args.command == "seed":

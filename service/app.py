@@ -26,14 +26,17 @@ from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
+from service.measurements.reporting_rest import router as reporting_router
 from service.measurements.rest import router as measurements_router
 from service.registry.repository import get_institution_by_code
 from service.registry.rest import admin_router as registry_admin_router
 from service.registry.rest import router as registry_router
+from service.reports.rest import router as reports_router
 from service.seed.rest import router as seed_router
 from service.settings import Settings, get_settings
 from service.strategy.rest import admin_router as strategy_admin_router
 from service.strategy.rest import router as strategy_router
+from service.webhooks.rest import router as webhooks_router
 
 DESCRIPTION = """
 The Ministry of the Interior's sector strategy, indicator measurements and registry of
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # operationId = the route function's name (`list_organizations`), so generated clients read well.
         generate_unique_id_function=lambda route: route.name,
     )
+    app.state.settings = settings
     install_error_handlers(app)
     app.state.write_limiter = RateLimiter(settings.write_rate_per_token)
     app.state.oidc = oidc_verifier(settings)
@@ -109,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",
@@ -126,8 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router)
     app.include_router(strategy_admin_router)
     app.include_router(measurements_router)
+    app.include_router(reporting_router)
+    app.include_router(reports_router)
     app.include_router(feed_router)
     app.include_router(seed_router)
+    app.include_router(webhooks_router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     app.include_router(explorers_router(app.title, app.openapi_url, settings.oidc_client_id))
 

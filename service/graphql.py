@@ -31,6 +31,7 @@ from service.core.graphql_execution import PlannedExecutionContext
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery, FeedSubscription
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
+from service.measurements.reporting_graphql import ReportingQuery
 from service.registry.graphql import RegistryMutation, RegistryQuery
 from service.settings import Settings, get_settings
 from service.strategy.graphql import StrategyMutation, StrategyQuery
@@ -51,7 +52,7 @@ TEXT_BOUNDS = (
 
 
 @strawberry.type(description=TEXT_BOUNDS)
-class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, FeedQuery):
+class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, ReportingQuery, FeedQuery):
     pass
 
 

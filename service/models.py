@@ -3,7 +3,13 @@
 from service.core.auth import ApiToken  # noqa: F401
 from service.core.idempotency import IdempotentRequest  # noqa: F401
 from service.core.journal import JournalEntry  # noqa: F401
-from service.measurements.models import Assessment, Measurement  # noqa: F401
+from service.core.outbox import OutboxEvent  # noqa: F401
+from service.measurements.models import (  # noqa: F401
+    Assessment,
+    Measurement,
+    ReportingException,
+    ReportingPeriod,
+)
 from service.registry.models import (  # noqa: F401
     Engagement,
     Institution,
@@ -26,3 +32,4 @@ from service.strategy.models import (  # noqa: F401
     Task,
     TaskInstitution,
 )
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401

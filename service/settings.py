@@ -96,6 +96,30 @@ class Settings(BaseSettings):
         3600, gt=0, description="Kept keys older than this are fetched again (and kept if the provider is down)."
     )
     oidc_timeout_s: float = Field(5, gt=0, description="Time the identity provider has to answer one request.")
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a webhook may target (JSON list): names (`hooks.example.lv`), `*.example.lv` for its "
+        "subdomains, IP addresses or networks (`192.0.2.0/24`). Empty: no webhook can be registered.",
+    )
+    webhook_require_https: bool = Field(True, description="Refuse webhook targets that are not https://.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Connect, send and read limit of one delivery request.")
+    webhook_backoff_base_s: float = Field(
+        5.0, ge=0, description="Wait before the first retry; it doubles per attempt (with jitter) up to the maximum."
+    )
+    webhook_backoff_max_s: float = Field(3600.0, ge=0, description="Longest wait between two attempts.")
+    webhook_retry_for_s: float = Field(
+        86_400.0, ge=0, description="How long a delivery is retried from when it was queued; then it is `failed`."
+    )
+    webhook_secret_grace_s: float = Field(
+        86_400.0, ge=0, description="After a secret rotation the old secret signs too, for this long."
+    )
+    webhook_batch_size: int = Field(50, ge=1, le=1000, description="Deliveries one dispatcher claims at a time.")
+    webhook_connections: int = Field(
+        10, ge=1, le=100, description="Requests one dispatcher has open at once (httpx's pool slows past a few dozen)."
+    )
+    webhook_poll_interval_s: float = Field(
+        0.2, gt=0, description="How often an idle dispatcher looks for due deliveries."
+    )
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from alembic import command
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,3 +159,22 @@ def serving(settings: Settings) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     listener.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("Chromium is not installed; .ci/run installs it (apt-get install chromium)")
+    pytest.skip("Chromium is not installed: `apt-get install chromium` runs these browser tests")
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        # --no-sandbox: Chromium's sandbox refuses to start as root, which CI is.
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()

@@ -1,6 +1,7 @@
 """Helpers the tests share."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,3 +115,29 @@ async def if_match(client: httpx.AsyncClient, path: str, headers: dict[str, str]
     response = await client.get(path)
     assert response.status_code == 200, response.text
     return (headers or {}) | {"If-Match": response.headers["etag"]}
+
+
+class Offline:
+    """A page whose requests may go to the service (and an identity provider) only; what the service's pages
+    tried elsewhere, and what their CSP refused."""
+
+    def __init__(self, page: Page, base_url: str, provider_url: str | None = None) -> None:
+        self.page, self.base_url = page, base_url
+        self.reachable = (base_url + "/",) + ((provider_url + "/",) if provider_url else ())
+        self.elsewhere: list[str] = []
+        self.refused_own: list[str] = []
+        page.on("console", self._console)
+
+    async def route(self, route) -> None:
+        if route.request.url.startswith(self.reachable):
+            await route.continue_()
+            return
+        if route.request.frame.url.startswith(self.base_url + "/"):  # the provider's own pages are not ours
+            self.elsewhere.append(route.request.url)
+        await route.abort("internetdisconnected")
+
+    def _console(self, message) -> None:
+        # A CSP refusal of the service's own file would break the page; refusing another origin is the point.
+        text = message.text
+        if "Content Security Policy" in text and not re.search(r"'(https?|wss?)://(?!127\.0\.0\.1)", text):
+            self.refused_own.append(text)

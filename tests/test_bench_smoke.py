@@ -51,3 +51,19 @@ def test_bench_smoke_runs_every_scenario_and_writes_the_table(tmp_path):
     assert "| scenario | mode | req/s | p50 ms | p99 ms |" in table
     assert all(row["title"] in table for row in scale["scenarios"])
     assert "### Targets" in table
+
+
+def test_webhook_bench_delivers_every_write_and_reports_its_figures():
+    if not os.environ.get("DATABASE_URL"):
+        pytest.fail("DATABASE_URL is not set: run the suite with `make test`, which starts PostgreSQL")
+    finished = subprocess.run(
+        [sys.executable, "bench/webhooks.py", "--rate", "20", "--seconds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert finished.returncode == 0, finished.stderr[-4000:]
+    figures = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert figures["writes"] == figures["delivered"] > 0 and figures["undelivered_after_drain"] == 0
+    assert figures["lag_ms_p50"] <= figures["lag_ms_p99"] <= figures["lag_ms_max"]

@@ -1,5 +1,6 @@
 """The deployment files are valid without a Docker engine: compose's own parser and hadolint check them."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,13 @@ def test_compose_file_is_valid_and_runs_migrations_with_postgres():
     result = _run(str(COMPOSE), "-f", "docker-compose.yml", "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert '"postgres:15"' in result.stdout and "postgresql+asyncpg://" in result.stdout
+
+
+def test_compose_runs_the_webhook_dispatcher_beside_the_api():
+    result = _run(str(COMPOSE), "-f", "docker-compose.yml", "config", "--format", "json")
+    services = json.loads(result.stdout)["services"]
+    assert services["dispatcher"]["command"] == ["python", "-m", "service", "deliver"]
+    assert services["dispatcher"]["environment"]["DATABASE_URL"] == services["api"]["environment"]["DATABASE_URL"]
 
 
 def test_compose_rejects_a_broken_file(tmp_path):

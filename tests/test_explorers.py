@@ -6,31 +6,20 @@ shows when `make install` has not fetched its files."""
 import json
 import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from oidc_provider_mock import User
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from service.app import create_app
 from service.core import explorers
-from tests.helpers import ROOT, indicator_id, served
+from tests.helpers import ROOT, Offline, indicator_id, served
 from tests.oidc_provider import running_provider
 
 OPENAPI = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is not installed; .ci/run installs it (apt-get install chromium)")
-    pytest.skip("Chromium is not installed: `apt-get install chromium` runs these browser tests")
 
 
 @pytest.fixture(scope="module")
@@ -38,41 +27,6 @@ def base_url(settings, seeded) -> str:
     env = os.environ | {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "warning"}
     with served(env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        # --no-sandbox: Chromium's sandbox refuses to start as root, which CI is.
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-class Offline:
-    """A page whose requests may go to the service (and an identity provider) only; what the service's pages
-    tried elsewhere, and what their CSP refused."""
-
-    def __init__(self, page: Page, base_url: str, provider_url: str | None = None) -> None:
-        self.page, self.base_url = page, base_url
-        self.reachable = (base_url + "/",) + ((provider_url + "/",) if provider_url else ())
-        self.elsewhere: list[str] = []
-        self.refused_own: list[str] = []
-        page.on("console", self._console)
-
-    async def route(self, route) -> None:
-        if route.request.url.startswith(self.reachable):
-            await route.continue_()
-            return
-        if route.request.frame.url.startswith(self.base_url + "/"):  # the provider's own pages are not ours
-            self.elsewhere.append(route.request.url)
-        await route.abort("internetdisconnected")
-
-    def _console(self, message) -> None:
-        # A CSP refusal of the service's own file would break the page; refusing another origin is the point.
-        text = message.text
-        if "Content Security Policy" in text and not re.search(r"'(https?|wss?)://(?!127\.0\.0\.1)", text):
-            self.refused_own.append(text)
 
 
 @pytest.fixture
@@ -207,7 +161,7 @@ async def test_graphiql_signs_a_person_in_and_their_write_names_them(signing_in:
         ind = await indicator_id(client, "4.2.2")
         earlier = await client.get(f"/api/v1/indicators/{ind}/measurements/2023/history")
     # Other tests may have posted the year: then this is a correction of the revision they left.
-    if_match = f', ifMatch: {json.dumps(earlier.headers["etag"])}' if earlier.status_code == 200 else ""
+    if_match = f", ifMatch: {json.dumps(earlier.headers['etag'])}" if earlier.status_code == 200 else ""
     revision = earlier.json()["items"][-1]["revision"] + 1 if earlier.status_code == 200 else 1
     editor = page.locator(".graphiql-query-editor .CodeMirror")
     await editor.click()
@@ -221,8 +175,16 @@ async def test_graphiql_signs_a_person_in_and_their_write_names_them(signing_in:
     response = page.locator(".graphiql-response")
     await response.locator(".CodeMirror-code", has_text='"data"').wait_for()
     shown = json.loads((await response.locator(".CodeMirror-code").inner_text()).replace("\xa0", " "))
-    assert shown == {"data": {"recordMeasurement": {"revision": revision, "postedBy": "agency:VUGD",
-                                                    "postedBySubject": "anna.berzina", "postedByName": "Anna Bērziņa"}}}
+    assert shown == {
+        "data": {
+            "recordMeasurement": {
+                "revision": revision,
+                "postedBy": "agency:VUGD",
+                "postedBySubject": "anna.berzina",
+                "postedByName": "Anna Bērziņa",
+            }
+        }
+    }
 
 
 async def test_swagger_ui_signs_an_admin_in_for_an_admin_read(signing_in: Offline):
@@ -243,6 +205,8 @@ async def test_explorer_pages_may_reach_only_the_identity_provider_besides_the_s
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         policy = (await client.get("/docs")).headers["content-security-policy"]
         assert f"connect-src 'self' {provider.url};" in policy
-        assert (await client.get("/api/v1/institutions")).headers["content-security-policy"].startswith(
-            "default-src 'none'"
+        assert (
+            (await client.get("/api/v1/institutions"))
+            .headers["content-security-policy"]
+            .startswith("default-src 'none'")
         )

@@ -179,3 +179,13 @@ async def test_malformed_graphql_requests_get_problem_json(client, body, content
     response = await client.post("/graphql", content=body, headers={"content-type": content_type})
     assert response.status_code == (415 if content_type == "text/plain" else 400)
     assert response.headers["content-type"] == "application/problem+json" and response.json()["detail"]
+
+
+async def test_access_log_names_the_caller_of_a_graphql_mutation(client, tokens, caplog):
+    caplog.set_level("INFO", logger="service.access")
+    mutation = 'mutation { deleteInstitution(code: "NO-SUCH-CODE") }'
+    headers = bearer(tokens["admin"]) | {"X-Request-ID": "trace-43"}
+    answer = (await client.post("/graphql", json={"query": mutation}, headers=headers)).json()
+    assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    (record,) = [r for r in caplog.records if r.name == "service.access" and getattr(r, "request_id", "") == "trace-43"]
+    assert record.principal == "admin:-"

@@ -78,7 +78,7 @@ def test_a_body_that_stops_arriving_gets_408(served_port):
     with _connect(served_port) as connection:
         connection.sendall(
             b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"query\": "
+            b'Content-Length: 1000\r\n\r\n{"query": '
         )
         answer = _read_until_closed(connection)
     assert answer.startswith(b"HTTP/1.1 408 ")

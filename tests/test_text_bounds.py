@@ -1,7 +1,6 @@
 """Every text a client sends has a bound, stated in the contract, enforced with a 422 (REST) or BAD_USER_INPUT
 (GraphQL) naming the field; an error detail quotes at most a short prefix of what was sent."""
 
-
 from service.core.errors import QUOTE_MAX
 from service.core.i18n import NAME_MAX
 from tests.helpers import assert_problem, bearer, graphql

@@ -1,9 +1,11 @@
 """ETag and If-None-Match for read responses, and how the OpenAPI document says so."""
 
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +15,6 @@ from service.core.errors import NotFound
 from service.core.preconditions import MAX_IF_MATCH, none_match, require_match
 
 Row = TypeVar("Row")
-Out = TypeVar("Out", bound=BaseModel)
 
 ETAG_HEADER: dict[str, Any] = {
     "ETag": {"description": "A strong validator of this representation.", "schema": {"type": "string"}}
@@ -33,18 +34,37 @@ IF_NONE_MATCH = {
 }
 
 
+# A representation: a pydantic model, or plain data already in its model's shape (dicts, lists, str, numbers,
+# UUIDs, datetimes), which orjson writes as pydantic would, without validating what the read built.
+Payload = BaseModel | dict[str, Any]
+Out = TypeVar("Out", bound=Payload)
+
+
+def _uuid_text(value: object) -> str:
+    # asyncpg's own UUID class (a subclass, which orjson does not take for a uuid.UUID)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
+def json_bytes(payload: Payload) -> bytes:
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json().encode()
+    return orjson.dumps(payload, default=_uuid_text, option=orjson.OPT_UTC_Z)
+
+
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def etag_of_payload(payload: BaseModel) -> str:
+def etag_of_payload(payload: Payload) -> str:
     """The strong ETag of a representation: what a GET sends, and what an edit's If-Match is checked against."""
-    return etag_of(payload.model_dump_json().encode())
+    return etag_of(json_bytes(payload))
 
 
-def json_with_etag(request: Request, payload: BaseModel) -> Response:
+def json_with_etag(request: Request, payload: Payload) -> Response:
     """The payload as JSON with a strong ETag, or 304 when the client already holds it."""
-    body = payload.model_dump_json().encode()
+    body = json_bytes(payload)
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if none_match(request.headers.get("if-none-match"), etag):
@@ -52,9 +72,9 @@ def json_with_etag(request: Request, payload: BaseModel) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def written(payload: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+def written(payload: Payload, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """The state an edit left, with its ETag, so that the next edit can send it as If-Match."""
-    body = payload.model_dump_json().encode()
+    body = json_bytes(payload)
     return Response(
         body, status_code=status_code, media_type="application/json", headers={"ETag": etag_of(body), **(headers or {})}
     )

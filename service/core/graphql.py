@@ -80,9 +80,17 @@ class Context(BaseContext):
         async with self._lock:
             return await fn(self.session, *args, **kwargs)
 
+    async def caller(self) -> Principal:
+        """The caller of a field that needs a token (401 without one), named in the access log as REST's
+        `current_principal` does; an answer computed for a principal is never stored by the response cache."""
+        principal = await self.run(principal_of, self.authorization, self.oidc)
+        if self.request is not None:
+            self.request.state.principal = principal.describe()
+        return principal
+
     async def writer(self) -> Principal:
         """The caller of a mutation field, counted as one write: 31 mutations in one request are 31 writes."""
-        principal = await self.run(principal_of, self.authorization, self.oidc)
+        principal = await self.caller()
         count_write(self.write_limiter, principal)
         return principal
 
@@ -173,9 +181,8 @@ class ErrorCodes(MaskErrors):
         if original is not None and (problem := database_problem(original)) is not None:
             original = problem
         if isinstance(original, Problem):
-            return self._with_code(
-                error, original.detail, _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
-            )
+            code = original.extra.get("code") or _CODE_BY_STATUS.get(original.status, ErrorCode.BAD_USER_INPUT)
+            return self._with_code(error, original.detail, code)
         if original is not None and is_database_unavailable(original):
             return self._with_code(error, DATABASE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE)
         if original is None:

@@ -28,6 +28,14 @@ class LocalizedText(BaseModel):
     original: Text = None
 
 
+LANGUAGES = tuple(LocalizedText.model_fields)
+
+
+def localized(text: dict | None) -> dict | None:
+    """A stored text as `LocalizedText` prints it: every language, null where the source gives none."""
+    return None if text is None else {language: text.get(language) for language in LANGUAGES}
+
+
 class LocalizedName(LocalizedText):
     """A name or title in the languages the sources give; each at most `NAME_MAX` characters."""
 

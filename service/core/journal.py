@@ -8,6 +8,8 @@ cursor handed out before it committed. A trigger refuses UPDATE and DELETE: an e
 Each entry also sends a NOTIFY on `journal_changes` in its transaction, delivered only if it commits: it wakes
 the subscriptions (core/live.py), which then read the feed.
 
+Each change someone can subscribe to also gets its outbox event here (core/outbox.py), in the same transaction.
+
 `audit.record` and `writes.save` / `writes.remove` are this module under the names callers know.
 """
 
@@ -25,6 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel
 
+from service.core import outbox
 from service.core.auth import Principal
 from service.core.errors import Problem, sqlstate
 
@@ -92,7 +95,9 @@ async def record(
     *,
     parent: Parent | None = None,
 ) -> None:
-    """Journal a change (`action` "delete" is a deletion in the feed, any other an upsert); the request commits."""
+    """Journal a change (`action` "delete" is a deletion in the feed, any other an upsert), send its NOTIFY and
+    add its outbox event, in the change's transaction; the request commits."""
+    entity_id, parent = str(entity_id), (parent[0], str(parent[1])) if parent else None
     session.add(
         JournalEntry(
             token_id=principal.token_id,
@@ -103,15 +108,17 @@ async def record(
             subject_name=principal.name,
             action=action,
             entity=entity,
-            entity_id=str(entity_id),
+            entity_id=entity_id,
             parent_entity=parent[0] if parent else None,
-            parent_id=str(parent[1]) if parent else None,
+            parent_id=parent[1] if parent else None,
             before=before,
             after=after,
         )
     )
-    signal = Signal(entity, parent[0] if parent else None, str(parent[1]) if parent else None)
+    signal = Signal(entity, parent[0] if parent else None, parent[1] if parent else None)
     await session.execute(_NOTIFY, {"payload": signal.payload()})
+    if (event := outbox.event(entity, action, entity_id, parent, before, after)) is not None:
+        session.add(event)
 
 
 def snapshot(row: Any) -> dict:
@@ -206,6 +213,9 @@ async def list_entries(
     return list((await session.scalars(stmt.order_by(JournalEntry.id).limit(limit + 1))).all())
 
 
+# Admin plumbing, audited here like every change but not data: the feed's readers have nothing to fetch for it.
+NOT_IN_FEED = ("webhook_subscription",)
+
 FeedPosition = tuple[int, int]
 """(xact, id) of the last entry a reader has seen."""
 
@@ -237,7 +247,7 @@ async def latest_changes(
         later.xact < horizon,
         tuple_(later.xact, later.id) > tuple_(JournalEntry.xact, JournalEntry.id),
     )
-    stmt = select(JournalEntry).where(JournalEntry.xact < horizon, ~superseded)
+    stmt = select(JournalEntry).where(JournalEntry.xact < horizon, JournalEntry.entity.not_in(NOT_IN_FEED), ~superseded)
     if entity is not None:
         stmt = stmt.where(JournalEntry.entity == entity)
     if parent is not None:

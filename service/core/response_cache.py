@@ -1,11 +1,16 @@
-"""Whole-response cache for anonymous reads, keyed by the database's snapshot.
+"""Whole-response cache for reads whose answer is the same for every caller, keyed by the database's snapshot.
 
 The key is PostgreSQL's current snapshot (`xmin:xmax:in-progress xids`): two requests that see the same
 snapshot see the same data, and any write, once committed, changes the snapshot of every later request
 in every worker. An answer is stored under the snapshot taken *before* it was computed, so it is never
 served to a request that started after a later commit. Nothing has to be bumped or locked on writes.
-Only anonymous GET /api/v1/… JSON answers and anonymous GraphQL queries (not mutations; POST or GET) are cached,
-a GraphQL answer under the media type the client's Accept chose.
+
+Cached: GET /api/v1/… JSON answers and GraphQL queries (not mutations; POST or GET, a GraphQL answer under the
+media type the client's Accept chose), with or without a token, since they do not depend on who asks: a read
+that does (a route with the `current_principal` dependency: admin reads, an agency's import template, the
+reporting calendar) is passed by untouched when a token comes with it (without one it is a 401, which is never
+stored), and no answer computed with a principal resolved is ever stored (a GraphQL field resolves one through
+`Context.caller`).
 """
 
 import hashlib
@@ -13,11 +18,15 @@ import json
 from collections import OrderedDict
 from urllib.parse import parse_qs
 
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 from graphql.error import GraphQLError
 from sqlalchemy import text
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core.auth import current_principal
 from service.core.errors import Problem, problem_response
 from service.core.graphql import GRAPHQL_RESPONSE_JSON, MAX_TOKENS, negotiated_media_type
 from service.core.preconditions import none_match
@@ -79,10 +88,34 @@ def graphql_read_key(body: bytes | dict) -> bytes | None:
     return hashlib.sha256("\0".join((print_ast(document), str(name), variables)).encode()).digest()
 
 
+def reads_the_principal(dependant: Dependant) -> bool:
+    """Whether a route's answer can depend on its caller: it resolves the caller's principal."""
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        if current.call is current_principal:
+            return True
+        pending += current.dependencies
+    return False
+
+
 class ResponseCacheMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.cache = LruBytes(max_bytes)
+        self._reads_of_the_caller: list | None = None  # the GET routes that resolve a principal, found once
+
+    def _depends_on_caller(self, scope: Scope) -> bool:
+        """Whether this GET goes to a route that reads the caller's principal (matched as the router will)."""
+        if self._reads_of_the_caller is None:
+            self._reads_of_the_caller = [
+                route
+                for route in iter_route_contexts(scope["app"].router.routes)
+                if "GET" in (route.methods or ())
+                and (dependant := getattr(route, "dependant", None)) is not None
+                and reads_the_principal(dependant)
+            ]
+        return any(route.matches(scope)[0] == Match.FULL for route in self._reads_of_the_caller)
 
     async def _version(self, scope: Scope) -> str | None:
         engine = scope["app"].state.engine
@@ -98,11 +131,13 @@ class ResponseCacheMiddleware:
             return
         headers = dict(scope["headers"])
         method, path = scope["method"], scope["path"]
-        anonymous = b"authorization" not in headers
         body = b""
-        if anonymous and method == "GET" and path.startswith("/api/v1/"):
+        if method == "GET" and path.startswith("/api/v1/"):
+            if b"authorization" in headers and self._depends_on_caller(scope):
+                await self.app(scope, receive, send)
+                return
             key_base: tuple = ("GET", path, scope.get("query_string", b""))
-        elif anonymous and method == "GET" and path == "/graphql":
+        elif method == "GET" and path == "/graphql":
             try:
                 document_key = graphql_read_key(graphql_get_payload(scope.get("query_string", b"")))
             except (ValueError, RecursionError):
@@ -111,7 +146,7 @@ class ResponseCacheMiddleware:
                 await self.app(scope, receive, send)
                 return
             key_base = ("GET", path, _media_type(headers), document_key)
-        elif anonymous and method == "POST" and path == "/graphql" and _is_json(headers):
+        elif method == "POST" and path == "/graphql" and _is_json(headers):
             chunks = []
             while True:
                 message = await receive()
@@ -172,12 +207,14 @@ class ResponseCacheMiddleware:
             elif message["type"] == "http.response.body" and parts is not None:
                 parts.append(message.get("body", b""))
                 if not message.get("more_body"):
-                    self._store(key, start, b"".join(parts))
+                    self._store(key, scope, start, b"".join(parts))
             await send(message)
 
         await self.app(scope, receive, capture)
 
-    def _store(self, key: tuple, start: Message, content: bytes) -> None:
+    def _store(self, key: tuple, scope: Scope, start: Message, content: bytes) -> None:
+        if scope.get("state", {}).get("principal") is not None:
+            return  # computed for one caller (current_principal names it for the access log)
         response_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         if key[2] == "/graphql" and b'"errors"' in content:
             return

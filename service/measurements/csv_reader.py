@@ -21,8 +21,8 @@ class CsvRow:
 
 @dataclass(frozen=True)
 class CsvTable:
-    encoding: str  # "utf-8" or "windows-1257"
-    separator: str
+    encoding: str  # "utf-8" or "windows-1257"; "xlsx" for a workbook's sheet (xlsx.py)
+    separator: str | None  # None for a workbook's sheet
     columns: list[str]
     rows: list[CsvRow]
     malformed: list[tuple[int, str]]  # (line, reason) of rows that do not fit the header

@@ -3,7 +3,7 @@ import uuid
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Numeric, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Numeric, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 
@@ -70,3 +70,38 @@ class Assessment(SQLModel, table=True):
     set_at: dt.datetime = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     )
+
+
+class ReportingPeriod(SQLModel, table=True):
+    """A strategy's reporting year: when agencies report it, and whether it is closed. A year without a row
+    follows the default rule (periods.py); the row is written when an admin sets the dates or closes it."""
+
+    __tablename__ = "reporting_period"
+    __table_args__ = (
+        UniqueConstraint("strategy_id", "year"),
+        CheckConstraint("opens_on <= due_on", name="reporting_period_opens_before_due"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    strategy_id: uuid.UUID = Field(sa_column=Column(ForeignKey("strategy.id", ondelete="CASCADE"), nullable=False))
+    year: int
+    opens_on: dt.date
+    due_on: dt.date
+    closed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    closed_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReportingException(SQLModel, table=True):
+    """One institution may still write a closed year, until a date (inclusive)."""
+
+    __tablename__ = "reporting_exception"
+    __table_args__ = (UniqueConstraint("period_id", "institution_id"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    period_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("reporting_period.id", ondelete="CASCADE"), nullable=False)
+    )
+    institution_id: uuid.UUID = Field(sa_column=Column(ForeignKey("institution.id"), nullable=False))
+    until: dt.date
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    granted_by: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,6 +1,7 @@
 """The measurements' reads: actuals, revision history and progress, for REST and GraphQL, and the actuals and
 progress of indicators a strategy read loaded (`add_measurements`)."""
 
+import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -34,18 +35,21 @@ from service.strategy.values import ParsedValue
 PROGRESS = frozenset({Part.values, Part.institutions, Part.progress})
 
 
-async def add_measurements(session: AsyncSession, loaded: Loaded, parts: Parts, indicators: Sequence) -> None:
+async def add_measurements(
+    session: AsyncSession, loaded: Loaded, parts: Parts, indicators: Sequence, as_of: dt.datetime | None = None
+) -> None:
     """The current revisions (`Part.actuals`) and what progress needs (`Part.progress`: official actuals and
-    assessments; the strategy read loads the values) of these indicators, and the institutions they name that
-    the strategy read did not load: a statement per part, and one for institutions only where one is missing."""
+    assessments; the strategy read loads the values) of these indicators, as they stood at `as_of` (default: now),
+    and the institutions they name that the strategy read did not load: a statement per part, and one for
+    institutions only where one is missing."""
     ids = [row.id for row in indicators]
     if not ids:
         return
     if Part.actuals in parts:
-        loaded.actuals = await repository.current_by_indicator(session, ids)
+        loaded.actuals = await repository.current_by_indicator(session, ids, as_of)
     if Part.progress in parts:
-        loaded.official = await repository.official_by_indicator(session, ids)
-        loaded.assessments = await repository.assessments_by_indicator(session, ids)
+        loaded.official = await repository.official_by_indicator(session, ids, as_of)
+        loaded.assessments = await repository.assessments_by_indicator(session, ids, as_of)
     if Part.institutions in parts:
         named = [row.institution_id for rows in loaded.actuals.values() for row in rows]
         await loaded.add_institutions(session, named)
@@ -67,12 +71,12 @@ async def _institutions(session: AsyncSession, rows: Sequence) -> dict[uuid.UUID
     return await registry.institutions_by_ids(session, [r.institution_id for r in rows if r.institution_id])
 
 
-async def actuals(session: AsyncSession, indicator_id: uuid.UUID) -> list[YearActual]:
+async def actuals(session: AsyncSession, indicator_id: uuid.UUID, as_of: dt.datetime | None = None) -> list[YearActual]:
     await indicator_context(session, indicator_id)
-    current = (await repository.current_by_indicator(session, [indicator_id]))[indicator_id]
+    current = (await repository.current_by_indicator(session, [indicator_id], as_of))[indicator_id]
     official = {
         (m.year, m.institution_id): m
-        for m in (await repository.official_by_indicator(session, [indicator_id]))[indicator_id]
+        for m in (await repository.official_by_indicator(session, [indicator_id], as_of))[indicator_id]
     }
     institutions = await _institutions(session, current)
     return [
@@ -99,13 +103,17 @@ async def revisions_by_ids(
 
 
 async def history(
-    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_code: str | None
+    session: AsyncSession,
+    indicator_id: uuid.UUID,
+    year: int,
+    institution_code: str | None,
+    as_of: dt.datetime | None = None,
 ) -> list[MeasurementOut]:
     ctx = await indicator_context(session, indicator_id)
     institution = await resolve_institution(session, ctx, institution_code)
-    rows = await repository.revisions(session, indicator_id, year, institution.id if institution else None)
+    rows = await repository.revisions(session, indicator_id, year, institution.id if institution else None, as_of)
     if not rows:
-        raise NotFound("measurement", f"{ctx.indicator.code} {year}")
+        raise NotFound("measurement", f"{ctx.indicator.code} {year}" + (f" as of {as_of.isoformat()}" if as_of else ""))
     institutions = await _institutions(session, rows)
     return [measurement_out(row, institutions, rows[i - 1] if i else None) for i, row in enumerate(rows)]
 
@@ -156,24 +164,28 @@ def indicator_progress(
 
 
 async def progress_of(
-    session: AsyncSession, indicators: Sequence[Indicator], year: int | None = None
+    session: AsyncSession, indicators: Sequence[Indicator], year: int | None = None, as_of: dt.datetime | None = None
 ) -> list[ProgressOut]:
     loaded = await strategy_reads.load(session, PROGRESS, indicators=indicators)
-    await add_measurements(session, loaded, PROGRESS, indicators)
+    await add_measurements(session, loaded, PROGRESS, indicators, as_of)
     return [p for indicator in indicators for p in loaded_progress(loaded, indicator, year)]
 
 
-async def indicator_progress_of(session: AsyncSession, indicator_id: uuid.UUID) -> list[ProgressOut]:
+async def indicator_progress_of(
+    session: AsyncSession, indicator_id: uuid.UUID, as_of: dt.datetime | None = None
+) -> list[ProgressOut]:
     indicator = (await strategy.indicators_by_ids(session, [indicator_id])).get(indicator_id)
     if indicator is None:
         raise NotFound("indicator", str(indicator_id))
-    return await progress_of(session, [indicator])
+    return await progress_of(session, [indicator], as_of=as_of)
 
 
-async def progress_summary(session: AsyncSession, query: strategy.IndicatorQuery, year: int) -> ProgressSummary:
+async def progress_summary(
+    session: AsyncSession, query: strategy.IndicatorQuery, year: int, as_of: dt.datetime | None = None
+) -> ProgressSummary:
     """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
     indicators = list(await strategy.list_indicators(session, query, 100_000, None))
-    entries = await progress_of(session, indicators, year)
+    entries = await progress_of(session, indicators, year, as_of)
     goals = await strategy.goals_by_ids(session, list({i.goal_id for i in indicators}))
     areas = await strategy.areas_by_ids(session, list({g.area_id for g in goals.values()}))
     goal_of = {i.id: goals[i.goal_id] for i in indicators}

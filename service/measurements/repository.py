@@ -1,13 +1,16 @@
 """Every SQL statement of the measurements domain."""
 
+import datetime as dt
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Row, any_, select, text
+from sqlalchemy import Row, and_, any_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.core.db import children_of, ids_parameter, row_groups, rows_by_id
+from service.core.db import children_of, ids_parameter, row_groups, rows_by_id, rows_by_parent
+from service.core.journal import JournalEntry
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -59,11 +62,38 @@ async def revisions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> d
     return await rows_by_id(session, Measurement, ids)
 
 
+def _columns(row: Measurement | Assessment) -> dict:
+    return {column.name: getattr(row, column.name) for column in row.__table__.columns}
+
+
+def as_it_stood(row: Measurement, as_of: dt.datetime | None) -> Measurement:
+    """The revision as it was at `as_of`: one reviewed later was still submitted then. A review changes a revision
+    once (only a submitted one is reviewed), so its posting and review times tell its whole story. The copy is
+    never added to the session: nothing of it is written back."""
+    if as_of is None or row.reviewed_at is None or row.reviewed_at <= as_of:
+        return row
+    unreviewed = {"status": Status.submitted, "review_comment": None}
+    unreviewed |= dict.fromkeys(("reviewed_by", "reviewed_by_subject", "reviewed_by_name", "reviewed_at"))
+    return Measurement(**(_columns(row) | unreviewed))
+
+
+def _posted_by(as_of: dt.datetime | None):
+    return () if as_of is None else (Measurement.posted_at <= as_of,)
+
+
 async def revisions(
-    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_id: uuid.UUID | None
+    session: AsyncSession,
+    indicator_id: uuid.UUID,
+    year: int,
+    institution_id: uuid.UUID | None,
+    as_of: dt.datetime | None = None,
 ) -> Sequence[Measurement]:
-    stmt = select(Measurement).where(*_slot(indicator_id, year, institution_id)).order_by(Measurement.revision)
-    return (await session.scalars(stmt)).all()
+    stmt = (
+        select(Measurement)
+        .where(*_slot(indicator_id, year, institution_id), *_posted_by(as_of))
+        .order_by(Measurement.revision)
+    )
+    return [as_it_stood(row, as_of) for row in await session.scalars(stmt)]
 
 
 def _latest_of(approved_only: bool):
@@ -82,9 +112,33 @@ _CURRENT, _OFFICIAL = _latest_of(approved_only=False), _latest_of(approved_only=
 _ASSESSMENTS = children_of(Assessment, "indicator_id", Assessment.year)
 
 
-async def current_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    """The latest revision of every year (and institution) of each indicator."""
-    return await row_groups(session, _CURRENT, "indicator_id", ids)
+async def _latest(
+    session: AsyncSession, indicator_ids: Sequence[uuid.UUID], approved_only: bool, as_of: dt.datetime
+) -> dict[uuid.UUID, list[Measurement]]:
+    """The latest revisions as they stood at `as_of` (the read path's own statements answer for now)."""
+    grouped: dict[uuid.UUID, list[Measurement]] = defaultdict(list)
+    if not indicator_ids:
+        return grouped
+    stmt = (
+        select(Measurement)
+        .where(Measurement.indicator_id.in_(set(indicator_ids)), *_posted_by(as_of))
+        .ext(distinct_on(Measurement.indicator_id, Measurement.year, Measurement.institution_id))
+        .order_by(Measurement.indicator_id, Measurement.year, Measurement.institution_id, Measurement.revision.desc())
+    )
+    if approved_only:
+        stmt = stmt.where(and_(Measurement.status == Status.approved, Measurement.reviewed_at <= as_of))
+    for row in await session.scalars(stmt):
+        grouped[row.indicator_id].append(as_it_stood(row, as_of))
+    return grouped
+
+
+async def current_by_indicator(
+    session: AsyncSession, ids: Sequence[uuid.UUID], as_of: dt.datetime | None = None
+) -> dict[uuid.UUID, list[Row | Measurement]]:
+    """The latest revision of every year (and institution) of each indicator (as it stood at `as_of`)."""
+    if as_of is None:
+        return await row_groups(session, _CURRENT, "indicator_id", ids)
+    return await _latest(session, ids, approved_only=False, as_of=as_of)
 
 
 async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[Slot, Row]:
@@ -96,13 +150,43 @@ async def current_by_slot(session: AsyncSession, ids: Sequence[uuid.UUID]) -> di
     }
 
 
-async def official_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    """The official actual of every year (and institution): the latest approved revision."""
-    return await row_groups(session, _OFFICIAL, "indicator_id", ids)
+async def official_by_indicator(
+    session: AsyncSession, ids: Sequence[uuid.UUID], as_of: dt.datetime | None = None
+) -> dict[uuid.UUID, list[Row | Measurement]]:
+    """The official actual of every year (and institution): the latest approved revision (approved by `as_of`)."""
+    if as_of is None:
+        return await row_groups(session, _OFFICIAL, "indicator_id", ids)
+    return await _latest(session, ids, approved_only=True, as_of=as_of)
 
 
-async def assessments_by_indicator(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    return await row_groups(session, _ASSESSMENTS, "indicator_id", ids)
+async def assessments_by_indicator(
+    session: AsyncSession, ids: Sequence[uuid.UUID], as_of: dt.datetime | None = None
+) -> dict[uuid.UUID, list[Row | Assessment]]:
+    """Each indicator's assessments; at `as_of`, as the journal says they stood then (an assessment is replaced
+    in place, so the row holds only its latest status)."""
+    if as_of is None:
+        return await row_groups(session, _ASSESSMENTS, "indicator_id", ids)
+    grouped = await rows_by_parent(session, Assessment, "indicator_id", ids, (Assessment.year,))
+    later = {str(a.id): a for rows in grouped.values() for a in rows if a.set_at > as_of}
+    if not later:
+        return grouped
+    stmt = (
+        select(JournalEntry.entity_id, JournalEntry.after)
+        .where(
+            JournalEntry.entity == "progress_assessment", JournalEntry.entity_id.in_(later), JournalEntry.at <= as_of
+        )
+        .ext(distinct_on(JournalEntry.entity_id))
+        .order_by(JournalEntry.entity_id, JournalEntry.id.desc())
+    )
+    earlier = {entity_id: after for entity_id, after in await session.execute(stmt)}
+    stood: dict[uuid.UUID, list[Assessment]] = defaultdict(list)
+    for indicator_id, rows in grouped.items():
+        for row in rows:
+            if str(row.id) not in later:
+                stood[indicator_id].append(row)
+            elif (after := earlier.get(str(row.id))) is not None:
+                stood[indicator_id].append(Assessment(**(_columns(row) | after)))
+    return stood
 
 
 async def upsert_assessment(session: AsyncSession, values: dict) -> uuid.UUID:

@@ -16,7 +16,7 @@ from service.core.caching import CONDITIONAL_READ, json_with_etag
 from service.core.db import SessionDep
 from service.core.errors import WRITE_RESPONSES, Problem, problem_response, quoted
 from service.core.idempotency import MAX_KEY_LENGTH
-from service.core.models import YearPath
+from service.core.models import Rfc3339, YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.preconditions import MAX_IF_MATCH
 from service.measurements import reads, service
@@ -32,12 +32,20 @@ from service.measurements.schemas import (
     ReviewIn,
     YearActual,
 )
+from service.measurements.xlsx import XLSX_MEDIA_TYPE, is_xlsx, read_xlsx
 from service.strategy.service import indicator_query
 
 router = APIRouter(prefix="/api/v1", tags=["measurements"], responses=WRITE_RESPONSES)
 
 InstitutionParam = Annotated[
     str | None, Query(max_length=64, description="Institution code, for indicators with per-institution values.")
+]
+AsOfParam = Annotated[
+    Rfc3339 | None,
+    Query(
+        description="RFC 3339: answer from the revisions and reviews as they stood at that moment (a revision "
+        "reviewed later was still `submitted` then)."
+    ),
 ]
 
 
@@ -88,9 +96,11 @@ async def record_measurement(
 
 
 @router.get("/indicators/{indicator_id:uuid}/measurements", response_model=Page[YearActual], responses=CONDITIONAL_READ)
-async def list_measurements(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
+async def list_measurements(
+    request: Request, session: SessionDep, indicator_id: uuid.UUID, as_of: AsOfParam = None
+) -> Response:
     """The current value of every year (and institution), with its official (approved) actual."""
-    return json_with_etag(request, Page[YearActual](items=await reads.actuals(session, indicator_id)))
+    return json_with_etag(request, Page[YearActual](items=await reads.actuals(session, indicator_id, as_of)))
 
 
 @router.get(
@@ -99,11 +109,15 @@ async def list_measurements(request: Request, session: SessionDep, indicator_id:
     responses=REVISION_RESPONSES,
 )
 async def measurement_history(
-    session: SessionDep, indicator_id: uuid.UUID, year: YearPath, institution: InstitutionParam = None
+    session: SessionDep,
+    indicator_id: uuid.UUID,
+    year: YearPath,
+    institution: InstitutionParam = None,
+    as_of: AsOfParam = None,
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
-    The ETag is the current revision's: send it as If-Match to correct."""
-    revisions = await reads.history(session, indicator_id, year, institution)
+    The ETag is the current revision's (at `as_of`, the one current then): send it as If-Match to correct."""
+    revisions = await reads.history(session, indicator_id, year, institution, as_of)
     body = Page[MeasurementOut](items=revisions).model_dump_json()
     return Response(body, media_type="application/json", headers={"ETag": service.revision_etag(revisions[-1].id)})
 
@@ -161,9 +175,11 @@ async def assess_progress(
 
 
 @router.get("/indicators/{indicator_id:uuid}/progress", response_model=Page[ProgressOut], responses=CONDITIONAL_READ)
-async def indicator_progress(request: Request, session: SessionDep, indicator_id: uuid.UUID) -> Response:
+async def indicator_progress(
+    request: Request, session: SessionDep, indicator_id: uuid.UUID, as_of: AsOfParam = None
+) -> Response:
     """Target, official actual and status for every target year."""
-    items = await reads.indicator_progress_of(session, indicator_id)
+    items = await reads.indicator_progress_of(session, indicator_id, as_of)
     return json_with_etag(request, Page[ProgressOut](items=items))
 
 
@@ -175,10 +191,11 @@ async def progress_summary(
     strategy: Annotated[str | None, Query(max_length=200)] = None,
     area: Annotated[str | None, Query(max_length=10)] = None,
     institution: Annotated[str | None, Query(max_length=64)] = None,
+    as_of: AsOfParam = None,
 ) -> Response:
     """Per goal and area: how many indicators are achieved, on track, off track or without data in `year`."""
     query = await indicator_query(session, strategy=strategy, area=area, institution=institution)
-    return json_with_etag(request, await reads.progress_summary(session, query, year))
+    return json_with_etag(request, await reads.progress_summary(session, query, year, as_of))
 
 
 IMPORT_COLUMNS_TEXT = (
@@ -188,8 +205,13 @@ IMPORT_FORMATS = (
     "Comma- or semicolon-separated (as Excel writes it in a Latvian locale), UTF-8 (with or without BOM) or "
     f"Windows-1257, decimal comma or point; the header names the columns {IMPORT_COLUMNS_TEXT}, in any order."
 )
+XLSX_FORMAT = (
+    "Or the Excel workbook `/reporting/{year}/template.xlsx` gives, filled in (sheet `actuals`, the same columns; "
+    "its name, unit, baseline, target and state columns are skipped)."
+)
 IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream")
+UPLOAD_MEDIA_TYPES = (*CSV_MEDIA_TYPES, XLSX_MEDIA_TYPE)
 
 
 async def _uploaded_csv(request: Request) -> bytes:
@@ -201,13 +223,19 @@ async def _uploaded_csv(request: Request) -> bytes:
         if not isinstance(upload, StarletteUploadFile):
             raise Problem(422, "The form has no file field named `file`; send `-F file=@actuals.csv`.")
         return await upload.read()
-    if media_type and media_type not in CSV_MEDIA_TYPES:
+    if media_type and media_type not in UPLOAD_MEDIA_TYPES:
         raise Problem(
             415,
-            f"{quoted(media_type)} is not a CSV; send the file as a text/csv body or as the `file` field of "
-            "multipart/form-data.",
+            f"{quoted(media_type)} is neither a CSV nor an Excel workbook; send the file as a text/csv or "
+            f"{XLSX_MEDIA_TYPE} body or as the `file` field of multipart/form-data.",
         )
     return await request.body()
+
+
+def _read_as(table) -> str:
+    if table.separator is None:
+        return "The file was read as an Excel workbook; rows are numbered as in the sheet."
+    return f"The file was read as {table.encoding}, separated by {table.separator!r}."
 
 
 IMPORT_ERRORS_SHOWN = 100  # a file of thousands of bad rows is answered with a count, not megabytes
@@ -226,6 +254,7 @@ IMPORT_ERRORS_SHOWN = 100  # a file of thousands of bad rows is answered with a 
             "description": IMPORT_FORMATS,
             "content": {
                 "text/csv": {"schema": {"type": "string", "format": "binary", "description": IMPORT_FORMATS}},
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary", "description": XLSX_FORMAT}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -245,22 +274,23 @@ async def import_measurements(
         str | None, Query(max_length=200, description="Strategy id or key of the indicator codes.")
     ] = None,
 ) -> Response:
-    """A CSV of actuals (indicator_code,year,institution,value,comment[,expected_revision]) under the rules of a
-    single post: a row equal to the year's current revision is `unchanged` and writes nothing; a row that changes
-    a year which has a value names the revision it corrects in `expected_revision` (the template pre-fills it);
+    """A CSV of actuals (indicator_code,year,institution,value,comment[,expected_revision]), or the reporting
+    template's .xlsx, under the rules of a single post: a row equal to the year's current revision is `unchanged`
+    and writes nothing; a row that changes a year which has a value names the revision it corrects in
+    `expected_revision` (the template pre-fills it);
     a row with an empty value posts nothing. All rows are checked first; if any fails nothing is written and every
     failing row is listed, else all are written at once (201; 200 when nothing needed writing). The answer says
     which encoding and separator the file was read with."""
     body = await _uploaded_csv(request)
     # Decoding and splitting up to MAX_ROWS rows is CPU work: in a thread, so other requests go on meanwhile.
-    table = await asyncio.to_thread(read_csv, body, service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
+    reader = read_xlsx if is_xlsx(body) else read_csv
+    table = await asyncio.to_thread(reader, body, service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
     result, errors = await service.import_rows(session, principal, table, strategy)
     if errors:
         shown = f" The first {IMPORT_ERRORS_SHOWN} are listed." if len(errors) > IMPORT_ERRORS_SHOWN else ""
         return problem_response(
             422,
-            f"{len(errors)} row(s) failed; nothing was written.{shown} The file was read as {table.encoding}, "
-            f"separated by {table.separator!r}.",
+            f"{len(errors)} row(s) failed; nothing was written.{shown} " + _read_as(table),
             errors=[e.model_dump() for e in errors[:IMPORT_ERRORS_SHOWN]],
             errors_total=len(errors),
             encoding=table.encoding,

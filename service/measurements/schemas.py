@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from service.measurements.models import Status
 from service.measurements.progress import ProgressStatus
@@ -168,8 +168,10 @@ class ImportResult(BaseModel):
     written: int = Field(description="Revisions written: created + corrected.")
     rows: list[ImportRowResult]
     measurements: list[MeasurementOut] = Field(description="The revisions written.")
-    encoding: Literal["utf-8", "windows-1257"] = Field(description="How the file's bytes were read.")
-    separator: Literal[",", ";"] = Field(description="The column separator found in the header.")
+    encoding: Literal["utf-8", "windows-1257", "xlsx"] = Field(
+        description="How the file's bytes were read: the CSV's encoding, or `xlsx` for an Excel workbook."
+    )
+    separator: Literal[",", ";"] | None = Field(description="The CSV's column separator; null for a workbook.")
 
 
 class AuditOut(BaseModel):
@@ -185,3 +187,78 @@ class AuditOut(BaseModel):
     entity_id: str
     before: dict | None
     after: dict | None
+
+
+class SlotState(StrEnum):
+    due = "due"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+    late = "late"  # no value yet and the due date has passed: computed, never stored
+
+
+class ReportingSlot(BaseModel):
+    indicator_id: uuid.UUID
+    code: str
+    year: int
+    institution: InstitutionRef | None = Field(description="The institution whose own value this is, if any.")
+    owed_by: list[str] = Field(description="Codes of the institutions that may post it.")
+    state: SlotState
+    revision: int | None = Field(description="The current revision, for a correction's expected_revision.")
+    value: str | None
+
+
+class SlotCounts(BaseModel):
+    due: int = 0
+    submitted: int = 0
+    returned: int = 0
+    approved: int = 0
+    late: int = 0
+    total: int = 0
+
+
+class ReportingExceptionOut(BaseModel):
+    institution: str
+    until: dt.date
+    reason: str
+    granted_by: str
+
+
+class ReportingPeriodOut(BaseModel):
+    strategy: str = Field(description="The strategy's key.")
+    year: int
+    opens_on: dt.date
+    due_on: dt.date
+    closed: bool
+    closed_at: dt.datetime | None
+    closed_by: str | None
+    exceptions: list[ReportingExceptionOut]
+
+
+class ReportingCalendar(BaseModel):
+    period: ReportingPeriodOut
+    institution: str | None = Field(description="Whose slots these are; null: every institution's (admin).")
+    counts: SlotCounts
+    slots: list[ReportingSlot]
+
+
+REASON_MAX = 2000
+InputDate = Annotated[dt.date, WithJsonSchema({"type": "string", "format": "date", "maxLength": 10})]
+
+
+class ReportingDatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    opens_on: InputDate
+    due_on: InputDate
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=REASON_MAX, description="Why the closed year is opened again.")
+
+
+class ExceptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    institution: str = Field(min_length=1, max_length=64)
+    until: InputDate = Field(description="The last day (inclusive) the institution may still write the closed year.")
+    reason: str = Field(min_length=1, max_length=REASON_MAX)

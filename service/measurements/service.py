@@ -15,7 +15,7 @@ from service.core import audit, idempotency, journal, preconditions
 from service.core.auth import Forbidden, Principal, require_admin
 from service.core.db import retrying_conflicts
 from service.core.errors import NotFound, Problem, quoted
-from service.measurements import repository
+from service.measurements import periods, repository
 from service.measurements.csv_reader import CsvTable
 from service.measurements.models import Measurement, Status
 from service.measurements.schemas import (
@@ -252,6 +252,8 @@ async def prepare(
     institution = await resolve_institution(session, ctx, payload.institution)
     authorize(principal, ctx, institution)
     validate_year(ctx, payload.year)
+    writer = institution.code if institution else principal.institution_code
+    await periods.ensure_open(session, ctx.strategy.id, payload.year, {writer})
     text, parsed = validate_value(ctx, payload.value)
     return Posting(ctx, institution, payload.year, text, parsed, payload.comment, payload.source)
 
@@ -452,6 +454,8 @@ async def import_rows(
             continue
         try:
             checked = await _import_line(session, principal, line, cells, by_code, contexts)
+        except periods.PeriodClosed:
+            raise  # the whole file is refused: the year is closed for every row of it
         except Problem as problem:
             errors.append(_problem_row(line, problem))
             continue
@@ -568,6 +572,11 @@ async def review(
     institution_id = institution.id if institution else None
     if not approve and not (comment and comment.strip()):
         raise Invalid("comment", "say why the value is returned, so that the agency can correct it")
+    # An exception of the institution that posted the value lets it be reviewed (a later revision in a closed
+    # year can only come from an institution with an exception too).
+    unlocked = await repository.current_revision(session, indicator_id, year, institution_id)
+    poster = unlocked.posted_by.split(":", 1)[-1] if unlocked else None
+    await periods.ensure_open(session, ctx.strategy.id, year, {institution.code if institution else None, poster})
 
     async def write() -> Measurement:
         current = await _locked_current(session, indicator_id, year, institution_id)
@@ -612,6 +621,7 @@ async def assess(session: AsyncSession, principal: Principal, indicator_id: uuid
     )
     if target is None or target.kind != ValueKind.qualitative:
         raise Invalid("year", f"indicator {ctx.indicator.code} has no qualitative target for {payload.year}")
+    await periods.ensure_open(session, ctx.strategy.id, payload.year, {institution.code if institution else None})
     values = {
         "indicator_id": indicator_id, "year": payload.year, "institution_id": institution_id,
         "status": payload.status.value, "comment": payload.comment, "set_by": principal.describe(),

@@ -1,8 +1,8 @@
-"""The registry in GraphQL: types, the Query fields, and DataLoaders over the repository."""
+"""The registry in GraphQL: types filled from `reads.py`'s objects, the Query and Mutation fields."""
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,12 +20,25 @@ from service.core.graphql_types import (
     LocalizedTextInput,
     PageInfo,
     Precision,
+    Selection,
     check_first,
     if_match_of,
     validated_input,
 )
-from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
-from service.registry import models, repository, service
+from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.registry import models, reads, service
+from service.registry.reads import (
+    EngagementData,
+    EventData,
+    InstitutionAsk,
+    InstitutionData,
+    MembershipAsk,
+    MembershipData,
+    OrganizationAsk,
+    OrganizationData,
+    RegistryRead,
+    RepresentationData,
+)
 from service.registry.schemas import (
     InstitutionIn,
     InstitutionPatch,
@@ -43,23 +56,22 @@ def _precision(value: str | None) -> partial_date.Precision | None:
 
 
 async def load_institution(info: Info[Context, None], institution_id: uuid.UUID | None) -> "Institution | None":
+    """For other domains' types, whose institutions are not part of a registry read."""
     if institution_id is None:
         return None
-    row = await info.context.loader(repository.institutions_by_ids).load(institution_id)
+    row = await info.context.loader(reads.institution_rows).load(institution_id)
     return Institution.of(row) if row else None
 
 
 async def load_institutions(info: Info[Context, None], institution_ids: list[uuid.UUID]) -> "list[Institution]":
     """Many institutions in one batch: awaiting them one by one would cost a statement each."""
-    rows = await info.context.loader(repository.institutions_by_ids).load_many(institution_ids)
+    rows = await info.context.loader(reads.institution_rows).load_many(institution_ids)
     return [Institution.of(row) for row in rows if row is not None]
 
 
-async def load_organization(info: Info[Context, None], organization_id: uuid.UUID | None) -> "Organization | None":
-    if organization_id is None:
-        return None
-    row = await info.context.loader(repository.organizations_by_ids).load(organization_id)
-    return Organization.of(row) if row else None
+# Below a root field every field the read fetched is a plain attribute, filled from `reads.py`'s objects here
+# and only here (`of`). What a field needs a query of its own for (`etag`, an institution's `parent`, which
+# other domains' institutions do not carry) stays a resolver, batched by a DataLoader.
 
 
 @strawberry.type(description="A national body: a ministry, one of its agencies, or a foreign counterpart.")
@@ -75,7 +87,8 @@ class Institution:
     parent_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
-    def of(cls, row: models.Institution) -> "Institution":
+    def of(cls, row: Any) -> "Institution":
+        """From anything with an institution's columns: an ORM row, a Core row, a read's InstitutionData."""
         return cls(
             id=strawberry.ID(str(row.id)),
             code=row.code,
@@ -97,16 +110,27 @@ class Institution:
         return await info.context.loader(service.institution_etags).load(uuid.UUID(self.id))
 
 
+def _institution(data: InstitutionData | None) -> Institution | None:
+    return Institution.of(data) if data is not None else None
+
+
 @strawberry.type
 class MembershipEvent:
     date: str
     precision: Precision
     kind: str
-    organization_id: strawberry.Private[uuid.UUID | None]
+    organization: "Organization | None" = strawberry.field(
+        description="The other organisation the event concerns, e.g. the parent joined first."
+    )
 
-    @strawberry.field(description="The other organisation the event concerns, e.g. the parent joined first.")
-    async def organization(self, info: Info[Context, None]) -> "Organization | None":
-        return await load_organization(info, self.organization_id)
+    @classmethod
+    def of(cls, data: EventData, ask: OrganizationAsk | None) -> "MembershipEvent":
+        return cls(
+            date=data.date,
+            precision=partial_date.parse(data.date),
+            kind=data.kind,
+            organization=Organization.of(data.organization, ask) if data.organization and ask else None,
+        )
 
 
 @strawberry.type(description="How a national institution belongs to, partners with or takes part in an organisation.")
@@ -122,45 +146,26 @@ class Membership:
     note: LocalizedText | None
     sources: list[str]
     updated_at: dt.datetime
-    member_id: strawberry.Private[uuid.UUID]
-    coordinator_id: strawberry.Private[uuid.UUID | None]
+    member: Institution
+    coordinator: Institution | None
 
     @classmethod
-    def of(cls, row: models.Membership) -> "Membership":
-        events = [
-            MembershipEvent(
-                date=e["date"],
-                precision=partial_date.parse(e["date"]),
-                kind=e["kind"],
-                organization_id=uuid.UUID(e["organization_id"]) if e.get("organization_id") else None,
-            )
-            for e in row.events
-        ]
+    def of(cls, data: MembershipData, ask: MembershipAsk) -> "Membership":
         return cls(
-            id=strawberry.ID(str(row.id)),
-            relation=row.relation,
-            since=row.since,
-            since_precision=_precision(row.since),
-            until=row.until,
-            until_precision=_precision(row.until),
-            financial_obligation=row.financial_obligation,
-            events=events,
-            note=LocalizedText.of(row.note),
-            sources=row.sources,
-            updated_at=row.updated_at,
-            member_id=row.member_id,
-            coordinator_id=row.coordinator_id,
+            id=strawberry.ID(str(data.id)),
+            relation=data.relation,
+            since=data.since,
+            since_precision=_precision(data.since),
+            until=data.until,
+            until_precision=_precision(data.until),
+            financial_obligation=data.financial_obligation,
+            events=[MembershipEvent.of(event, ask.event_organizations) for event in data.events],
+            note=LocalizedText.of(data.note),
+            sources=data.sources,
+            updated_at=data.updated_at,
+            member=_institution(data.member),  # type: ignore[arg-type]  # None only where not asked for
+            coordinator=_institution(data.coordinator),
         )
-
-    @strawberry.field
-    async def member(self, info: Info[Context, None]) -> Institution:
-        member = await load_institution(info, self.member_id)
-        assert member is not None  # a foreign key guarantees it
-        return member
-
-    @strawberry.field
-    async def coordinator(self, info: Info[Context, None]) -> Institution | None:
-        return await load_institution(info, self.coordinator_id)
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
@@ -177,36 +182,59 @@ class Organization:
     established: str | None
     sources: list[str]
     updated_at: dt.datetime
-    parent_id: strawberry.Private[uuid.UUID | None]
+    parent: "Organization | None"
+    memberships: list[Membership] = strawberry.field(metadata=at_most(6))
     row_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, row: models.Organization) -> "Organization":
+    def of(cls, data: OrganizationData, ask: OrganizationAsk) -> "Organization":
+        """The organisation and what `ask` fetched of it (following the ask, not the rows: a parent that is
+        its child's parent again would otherwise never end)."""
+        membership_ask = ask.memberships
         return cls(
-            id=strawberry.ID(str(row.id)),
-            acronym=row.acronym,
-            name=LocalizedText.of(row.name),
-            aliases=row.aliases,
-            kind=row.kind,
-            established=row.established,
-            sources=row.sources,
-            updated_at=row.updated_at,
-            parent_id=row.parent_id,
-            row_id=row.id,
+            id=strawberry.ID(str(data.id)),
+            acronym=data.acronym,
+            name=LocalizedText.of(data.name),  # type: ignore[arg-type]  # a name is never null
+            aliases=data.aliases,
+            kind=data.kind,
+            established=data.established,
+            sources=data.sources,
+            updated_at=data.updated_at,
+            parent=Organization.of(data.parent, ask.parent) if data.parent and ask.parent else None,
+            memberships=[Membership.of(m, membership_ask) for m in data.memberships] if membership_ask else [],
+            row_id=data.id,
         )
-
-    @strawberry.field
-    async def parent(self, info: Info[Context, None]) -> "Organization | None":
-        return await load_organization(info, self.parent_id)
-
-    @strawberry.field(metadata=at_most(6))
-    async def memberships(self, info: Info[Context, None]) -> list[Membership]:
-        rows = await info.context.loader(repository.memberships_by_organization, missing=list).load(self.row_id)
-        return [Membership.of(row) for row in rows]
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
         return await info.context.loader(service.organization_etags).load(self.row_id)
+
+
+def institution_ask(selection: Selection | None) -> InstitutionAsk | None:
+    # An institution's `parent` is its own resolver (other domains' institutions are not read here).
+    return InstitutionAsk() if selection is not None else None
+
+
+def organization_ask(selection: Selection | None) -> OrganizationAsk | None:
+    """What a GraphQL selection of an Organization asks the read for."""
+    if selection is None:
+        return None
+    memberships = selection.get("memberships")
+    return OrganizationAsk(
+        parent=organization_ask(selection.get("parent")),
+        memberships=membership_ask(memberships) if memberships is not None else None,
+    )
+
+
+def membership_ask(selection: Selection | None) -> MembershipAsk:
+    if selection is None:
+        return MembershipAsk()
+    events = selection.get("events")
+    return MembershipAsk(
+        member=institution_ask(selection.get("member")),
+        coordinator=institution_ask(selection.get("coordinator")),
+        event_organizations=organization_ask(events.get("organization")) if events is not None else None,
+    )
 
 
 @strawberry.type
@@ -219,11 +247,7 @@ class OrganizationEdge:
 class OrganizationConnection:
     edges: list[OrganizationEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
     page_info: PageInfo
-    query: strawberry.Private[repository.OrganizationQuery]
-
-    @strawberry.field(description="How many organisations match the filter, on all pages.")
-    async def total_count(self, info: Info[Context, None]) -> int:
-        return await info.context.run(repository.count_organizations, self.query)
+    total_count: int = strawberry.field(description="How many organisations match the filter, on all pages.")
 
 
 @strawberry.input
@@ -246,16 +270,24 @@ class Engagement:
     participants: list[LocalizedText] = strawberry.field(metadata=at_most(5))
     sources: list[str]
     updated_at: dt.datetime
-    institution_id: strawberry.Private[uuid.UUID | None]
-    organization_id: strawberry.Private[uuid.UUID | None]
+    institution: Institution | None
+    organization: Organization | None
 
-    @strawberry.field
-    async def institution(self, info: Info[Context, None]) -> Institution | None:
-        return await load_institution(info, self.institution_id)
-
-    @strawberry.field
-    async def organization(self, info: Info[Context, None]) -> Organization | None:
-        return await load_organization(info, self.organization_id)
+    @classmethod
+    def of(cls, data: EngagementData, ask: OrganizationAsk | None) -> "Engagement":
+        return cls(
+            id=strawberry.ID(str(data.id)),
+            start_date=data.start_date,
+            end_date=data.end_date,
+            title=LocalizedText.of(data.title),  # type: ignore[arg-type]
+            place=LocalizedText.of(data.place),  # type: ignore[arg-type]
+            country=data.country,
+            participants=[LocalizedText.of(p) for p in data.participants],  # type: ignore[misc]
+            sources=data.sources,
+            updated_at=data.updated_at,
+            institution=_institution(data.institution),
+            organization=Organization.of(data.organization, ask) if data.organization and ask else None,
+        )
 
 
 @strawberry.type
@@ -267,17 +299,44 @@ class Representation:
     source_text: str
     sources: list[str]
     updated_at: dt.datetime
-    organization_ids: strawberry.Private[list[uuid.UUID]]
-    coordinator_id: strawberry.Private[uuid.UUID | None]
+    organizations: list[Organization] = strawberry.field(metadata=at_most(5))
+    coordinator: Institution | None
 
-    @strawberry.field(metadata=at_most(5))
-    async def organizations(self, info: Info[Context, None]) -> list[Organization]:
-        rows = await info.context.loader(repository.organizations_by_ids).load_many(self.organization_ids)
-        return [Organization.of(row) for row in rows]
+    @classmethod
+    def of(cls, data: RepresentationData, ask: OrganizationAsk | None) -> "Representation":
+        return cls(
+            id=strawberry.ID(str(data.id)),
+            country=data.country,
+            city=LocalizedText.of(data.city),  # type: ignore[arg-type]
+            city_country=data.city_country,
+            source_text=data.source_text,
+            sources=data.sources,
+            updated_at=data.updated_at,
+            organizations=[Organization.of(o, ask) for o in data.organizations] if ask else [],
+            coordinator=_institution(data.coordinator),
+        )
 
-    @strawberry.field
-    async def coordinator(self, info: Info[Context, None]) -> Institution | None:
-        return await load_institution(info, self.coordinator_id)
+
+async def _organization(
+    info: Info[Context, None], organization_id: uuid.UUID | None, selection: Selection | None = None
+) -> Organization | None:
+    """One organisation with what the field's selection asks of it; None when there is none."""
+    ask = organization_ask(selection or Selection.of(info)) or OrganizationAsk()
+    if organization_id is None:
+        return None
+    found = await info.context.run(lambda session: RegistryRead(session).organizations([organization_id], ask))
+    return Organization.of(found[0], ask) if found else None
+
+
+async def _membership(info: Info[Context, None], membership_id: uuid.UUID) -> Membership:
+    ask = membership_ask(Selection.of(info))
+    found = await info.context.run(lambda session: RegistryRead(session).membership(membership_id, ask))
+    return Membership.of(found, ask)
+
+
+async def _institution_by_code(info: Info[Context, None], code: str) -> Institution | None:
+    found = await info.context.run(lambda session: RegistryRead(session).institution_by_code(code, InstitutionAsk()))
+    return _institution(found)
 
 
 @strawberry.type
@@ -299,13 +358,20 @@ class RegistryQuery:
             financial_obligation=f.financial_obligation,
             updated_since=f.updated_since,
         )
-        rows, next_cursor = await info.context.run(service.page_organizations, query, first, after)
-        edges = [
-            OrganizationEdge(cursor=encode_cursor([row.sort_key, str(row.id)]), node=Organization.of(row))
-            for row in rows
+        selection = Selection.of(info)
+        edges = selection.get("edges")
+        ask = organization_ask(edges.get("node") if edges else None) or OrganizationAsk()
+        with_total = "totalCount" in selection
+        page = await info.context.run(
+            lambda session: RegistryRead(session).organization_page(query, first, after, ask, with_total=with_total)
+        )
+        edge_list = [
+            OrganizationEdge(cursor=page.cursor_of(item), node=Organization.of(item, ask)) for item in page.items
         ]
-        page_info = PageInfo(has_next_page=next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
-        return OrganizationConnection(edges=edges, page_info=page_info, query=query)
+        page_info = PageInfo(
+            has_next_page=page.next_cursor is not None, end_cursor=edge_list[-1].cursor if edge_list else None
+        )
+        return OrganizationConnection(edges=edge_list, page_info=page_info, total_count=page.total_count or 0)
 
     @strawberry.field(description="One organisation, by id or by acronym.")
     async def organization(
@@ -315,23 +381,25 @@ class RegistryQuery:
             raise BadRequest("Give exactly one of `id` and `acronym`.")
         if id is not None:
             try:
-                organization_id = uuid.UUID(str(id))
+                organization_id: uuid.UUID | None = uuid.UUID(str(id))
             except ValueError:
                 raise BadRequest(f"{quoted(id)} is not an organisation id.") from None
-            row = await info.context.run(repository.get_organization, organization_id)
         else:
-            row = await info.context.run(repository.get_organization_by_acronym, acronym)
-        return Organization.of(row) if row else None
+            organization_id = await info.context.run(
+                lambda session: RegistryRead(session).organization_id_of_acronym(str(acronym))
+            )
+        return await _organization(info, organization_id)
 
     @strawberry.field(metadata=at_most(50))
     async def institutions(self, info: Info[Context, None], country: str | None = None) -> list[Institution]:
-        rows = await info.context.run(repository.list_institutions, country.upper() if country else None)
-        return [Institution.of(row) for row in rows]
+        found = await info.context.run(
+            lambda session: RegistryRead(session).institution_list(country, InstitutionAsk())
+        )
+        return [Institution.of(item) for item in found]
 
     @strawberry.field(description="One institution by its code (`VP`, `IeM IC`) or alias.")
     async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
-        row = await info.context.run(repository.get_institution_by_code, code)
-        return Institution.of(row) if row else None
+        return await _institution_by_code(info, code)
 
     @strawberry.field(description="Visits and meetings, oldest first.", metadata=at_most(MAX_LIMIT))
     async def engagements(
@@ -343,46 +411,27 @@ class RegistryQuery:
         organization_id = (
             await info.context.run(service.resolve_organization_id, organization) if organization else None
         )
-        rows = await info.context.run(
-            repository.list_engagements, year=year, organization_id=organization_id, limit=MAX_LIMIT, after=None
-        )
-        return [
-            Engagement(
-                id=strawberry.ID(str(row.id)),
-                start_date=row.start_date,
-                end_date=row.end_date,
-                title=LocalizedText.of(row.title),
-                place=LocalizedText.of(row.place),
-                country=row.country,
-                participants=[LocalizedText.of(p) for p in row.participants],
-                sources=row.sources,
-                updated_at=row.updated_at,
-                institution_id=row.institution_id,
-                organization_id=row.organization_id,
+        selection = Selection.of(info)
+        ask = organization_ask(selection.get("organization"))
+        items, _ = await info.context.run(
+            lambda session: RegistryRead(session).engagement_page(
+                year=year, organization_id=organization_id, limit=MAX_LIMIT, cursor=None,
+                institution=institution_ask(selection.get("institution")), organization=ask,
             )
-            for row in rows[:MAX_LIMIT]
-        ]
+        )  # fmt: skip
+        return [Engagement.of(item, ask) for item in items]
 
     @strawberry.field(description="Permanent representations, in the source's order.", metadata=at_most(20))
     async def representations(self, info: Info[Context, None]) -> list[Representation]:
-        rows = await info.context.run(
-            repository.list_representations, organization_id=None, limit=MAX_LIMIT, after=None
-        )
-        organization_ids = await info.context.run(repository.organization_ids_by_representation, [r.id for r in rows])
-        return [
-            Representation(
-                id=strawberry.ID(str(row.id)),
-                country=row.country,
-                city=LocalizedText.of(row.city),
-                city_country=row.city_country,
-                source_text=row.source_text,
-                sources=row.sources,
-                updated_at=row.updated_at,
-                organization_ids=organization_ids[row.id],
-                coordinator_id=row.coordinator_id,
+        selection = Selection.of(info)
+        ask = organization_ask(selection.get("organizations"))
+        items, _ = await info.context.run(
+            lambda session: RegistryRead(session).representation_page(
+                organization_id=None, limit=MAX_LIMIT, cursor=None,
+                organizations=ask, coordinator=institution_ask(selection.get("coordinator")),
             )
-            for row in rows[:MAX_LIMIT]
-        ]
+        )  # fmt: skip
+        return [Representation.of(item, ask) for item in items]
 
 
 def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
@@ -477,7 +526,7 @@ class RegistryMutation:
         principal = await _admin(info)
         data = validated_input(InstitutionIn, input)
         out = await info.context.run(service.create_institution, principal, data)
-        return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
+        return await _institution_by_code(info, out["code"])  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: change an institution (a merge patch, against its `etag`).")
     async def update_institution(
@@ -486,7 +535,7 @@ class RegistryMutation:
         principal = await _admin(info)
         patch = validated_input(InstitutionPatch, input)
         out = await info.context.run(service.update_institution, principal, code, patch, if_match_of(if_match))
-        return Institution.of(await info.context.run(repository.get_institution_by_code, out.code))
+        return await _institution_by_code(info, out["code"])  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: delete an institution nothing refers to.")
     async def delete_institution(self, info: Info[Context, None], code: str, if_match: IfMatchArgument = None) -> bool:
@@ -498,7 +547,7 @@ class RegistryMutation:
         principal = await _admin(info)
         data = validated_input(OrganizationIn, input)
         out = await info.context.run(service.create_organization, principal, data)
-        return Organization.of(await info.context.run(repository.get_organization, out.id))
+        return await _organization(info, out["id"])  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: change an organisation (a merge patch, against its `etag`).")
     async def update_organization(
@@ -512,7 +561,7 @@ class RegistryMutation:
         organization_id = _uuid(id, "an organisation")
         patch = validated_input(OrganizationPatch, input)
         await info.context.run(service.update_organization, principal, organization_id, patch, if_match_of(if_match))
-        return Organization.of(await info.context.run(repository.get_organization, organization_id))
+        return await _organization(info, organization_id)  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: delete an organisation and its memberships (tombstones stay).")
     async def delete_organization(
@@ -533,7 +582,7 @@ class RegistryMutation:
             _uuid(organization_id, "an organisation"),
             validated_input(MembershipIn, input),
         )
-        return Membership.of(await info.context.run(repository.get_membership, out.id))
+        return await _membership(info, out["id"])
 
     @strawberry.mutation(description="Admin: change a membership (a merge patch, against its `etag`).")
     async def update_membership(
@@ -547,7 +596,7 @@ class RegistryMutation:
         membership_id = _uuid(id, "a membership")
         patch = validated_input(MembershipPatch, input)
         await info.context.run(service.update_membership, principal, membership_id, patch, if_match_of(if_match))
-        return Membership.of(await info.context.run(repository.get_membership, membership_id))
+        return await _membership(info, membership_id)
 
     @strawberry.mutation(description="Admin: delete a membership (a tombstone stays).")
     async def delete_membership(

@@ -3,14 +3,14 @@
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, any_, exists, func, or_, select, tuple_
+from sqlalchemy import Row, Select, any_, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from service.core.db import rows_by_id, rows_by_parent
+from service.core.db import ids_parameter
 from service.registry.models import (
     Engagement,
     Institution,
@@ -32,43 +32,71 @@ class OrganizationQuery:
     updated_since: dt.datetime | None = None
 
 
+# Reads select table columns, not ORM entities: rows come back as tuples, without an identity map or
+# instrumented objects to build (the cost of a page was mostly that). Writes lock and change ORM rows.
+_organization = Organization.__table__.c
+_membership = Membership.__table__.c
+_institution = Institution.__table__.c
+_engagement = Engagement.__table__.c
+_representation = Representation.__table__.c
+_representation_organization = RepresentationOrganization.__table__.c
+
+ORGANIZATION_COLUMNS = (
+    _organization.id, _organization.acronym, _organization.name, _organization.aliases, _organization.kind,
+    _organization.parent_id, _organization.established, _organization.sources, _organization.updated_at,
+    _organization.sort_key,
+)  # fmt: skip
+MEMBERSHIP_COLUMNS = (
+    _membership.id, _membership.organization_id, _membership.member_id, _membership.relation, _membership.since,
+    _membership.until, _membership.coordinator_id, _membership.financial_obligation, _membership.events,
+    _membership.note, _membership.sources, _membership.updated_at,
+)  # fmt: skip
+INSTITUTION_COLUMNS = (
+    _institution.id, _institution.code, _institution.name, _institution.aliases, _institution.kind,
+    _institution.country, _institution.parent_id, _institution.notes, _institution.sources, _institution.updated_at,
+)  # fmt: skip
+ENGAGEMENT_COLUMNS = (
+    _engagement.id, _engagement.start_date, _engagement.end_date, _engagement.title, _engagement.place,
+    _engagement.country, _engagement.participants, _engagement.institution_id, _engagement.organization_id,
+    _engagement.sources, _engagement.updated_at,
+)  # fmt: skip
+REPRESENTATION_COLUMNS = (
+    _representation.id, _representation.country, _representation.city, _representation.city_country,
+    _representation.source_text, _representation.coordinator_id, _representation.position, _representation.sources,
+    _representation.updated_at,
+)  # fmt: skip
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered_organizations(query: OrganizationQuery) -> Select:
-    stmt = select(Organization)
+def _filtered_organizations(query: OrganizationQuery, columns: Sequence) -> Select:
+    stmt = select(*columns)
     if query.folded_text:
-        stmt = stmt.where(Organization.search_text.like(f"%{_escape_like(query.folded_text)}%", escape="\\"))
+        stmt = stmt.where(_organization.search_text.like(f"%{_escape_like(query.folded_text)}%", escape="\\"))
+    memberships_of_row = exists().where(_membership.organization_id == _organization.id)
     if query.coordinator_code is not None:
-        coordinator = aliased(Institution)
+        coordinator = Institution.__table__.alias("coordinator").c
         stmt = stmt.where(
-            exists()
-            .where(Membership.organization_id == Organization.id)
-            .where(Membership.coordinator_id == coordinator.id)
-            .where(or_(coordinator.code == query.coordinator_code, query.coordinator_code == any_(coordinator.aliases)))
+            memberships_of_row.where(_membership.coordinator_id == coordinator.id).where(
+                or_(coordinator.code == query.coordinator_code, query.coordinator_code == any_(coordinator.aliases))
+            )
         )
     if query.member_country is not None:
         stmt = stmt.where(
-            exists()
-            .where(Membership.organization_id == Organization.id)
-            .where(Membership.member_id == Institution.id)
-            .where(Institution.country == query.member_country)
+            memberships_of_row.where(_membership.member_id == _institution.id).where(
+                _institution.country == query.member_country
+            )
         )
     if query.financial_obligation is not None:
-        obliged = (
-            exists()
-            .where(Membership.organization_id == Organization.id)
-            .where(Membership.financial_obligation.is_(True))
-        )
+        obliged = memberships_of_row.where(_membership.financial_obligation.is_(True))
         stmt = stmt.where(obliged if query.financial_obligation else ~obliged)
     if query.updated_since is not None:
         stmt = stmt.where(
             or_(
-                Organization.updated_at >= query.updated_since,
-                exists()
-                .where(Membership.organization_id == Organization.id)
-                .where(Membership.updated_at >= query.updated_since),
+                _organization.updated_at >= query.updated_since,
+                memberships_of_row.where(_membership.updated_at >= query.updated_since),
             )
         )
     return stmt
@@ -76,45 +104,67 @@ def _filtered_organizations(query: OrganizationQuery) -> Select:
 
 async def list_organizations(
     session: AsyncSession, query: OrganizationQuery, limit: int, after: tuple[str, uuid.UUID] | None
-) -> Sequence[Organization]:
+) -> Sequence[Row]:
     """One keyset page in (sort_key, id) order; `limit + 1` rows tell whether a next page exists."""
-    stmt = _filtered_organizations(query)
+    stmt = _filtered_organizations(query, ORGANIZATION_COLUMNS)
     if after is not None:
-        stmt = stmt.where(tuple_(Organization.sort_key, Organization.id) > after)
-    stmt = stmt.order_by(Organization.sort_key, Organization.id).limit(limit + 1)
-    return (await session.scalars(stmt)).all()
+        stmt = stmt.where(tuple_(_organization.sort_key, _organization.id) > after)
+    stmt = stmt.order_by(_organization.sort_key, _organization.id).limit(limit + 1)
+    return (await session.execute(stmt)).all()
 
 
 async def count_organizations(session: AsyncSession, query: OrganizationQuery) -> int:
-    stmt = select(func.count()).select_from(_filtered_organizations(query).subquery())
+    stmt = select(func.count()).select_from(_filtered_organizations(query, [_organization.id]).subquery())
     return (await session.execute(stmt)).scalar_one()
+
+
+def _by_ids(columns: Sequence) -> Select:
+    """Rows of many ids, built once (`core.db.ids_parameter`: one statement text for any number of ids)."""
+    return select(*columns).where(columns[0] == any_(ids_parameter()))
+
+
+_ORGANIZATIONS_BY_IDS = _by_ids(ORGANIZATION_COLUMNS)
+_MEMBERSHIPS_BY_IDS = _by_ids(MEMBERSHIP_COLUMNS)
+_INSTITUTIONS_BY_IDS = _by_ids(INSTITUTION_COLUMNS)
+_MEMBERSHIPS_BY_ORGANIZATIONS = (
+    select(*MEMBERSHIP_COLUMNS)
+    .where(_membership.organization_id == any_(ids_parameter()))
+    .order_by(_membership.organization_id, _membership.relation, _membership.since.nulls_last(), _membership.id)
+)
+
+
+async def _by_id(session: AsyncSession, statement: Select, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {row.id: row for row in await session.execute(statement, {"ids": wanted})}
+
+
+async def organizations_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    return await _by_id(session, _ORGANIZATIONS_BY_IDS, ids)
+
+
+async def organization_id_by_acronym(session: AsyncSession, acronym: str) -> uuid.UUID | None:
+    return (await session.execute(select(_organization.id).where(_organization.acronym == acronym))).scalar()
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization | None:
     return await session.get(Organization, organization_id)
 
 
-async def get_organization_by_acronym(session: AsyncSession, acronym: str) -> Organization | None:
-    return (await session.scalars(select(Organization).where(Organization.acronym == acronym))).first()
-
-
-async def organizations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Organization]:
-    return await rows_by_id(session, Organization, ids)
-
-
-async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> Membership | None:
-    return await session.get(Membership, membership_id)
-
-
-async def memberships_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Membership]:
-    return await rows_by_id(session, Membership, ids)
+async def memberships_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    return await _by_id(session, _MEMBERSHIPS_BY_IDS, ids)
 
 
 async def memberships_by_organization(
-    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Membership]]:
-    order = (Membership.relation, Membership.since.nulls_last(), Membership.id)
-    return await rows_by_parent(session, Membership, "organization_id", organization_ids, order)
+    session: AsyncSession, organization_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[Row]]:
+    grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    wanted = list(set(organization_ids))
+    if wanted:
+        for row in await session.execute(_MEMBERSHIPS_BY_ORGANIZATIONS, {"ids": wanted}):
+            grouped[row.organization_id].append(row)
+    return grouped
 
 
 async def lock_memberships_of(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[Membership]:
@@ -123,20 +173,20 @@ async def lock_memberships_of(session: AsyncSession, organization_id: uuid.UUID)
     return (await session.scalars(stmt.with_for_update().execution_options(populate_existing=True))).all()
 
 
-async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Institution]:
-    stmt = select(Institution).order_by(Institution.country.desc(), Institution.code)
+async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Row]:
+    stmt = select(*INSTITUTION_COLUMNS).order_by(_institution.country.desc(), _institution.code)
     if country is not None:
-        stmt = stmt.where(Institution.country == country)
-    return (await session.scalars(stmt)).all()
+        stmt = stmt.where(_institution.country == country)
+    return (await session.execute(stmt)).all()
 
 
-async def get_institution_by_code(session: AsyncSession, code: str) -> Institution | None:
-    stmt = select(Institution).where(or_(Institution.code == code, code == any_(Institution.aliases)))
-    return (await session.scalars(stmt)).first()
+async def get_institution_by_code(session: AsyncSession, code: str) -> Row | None:
+    stmt = select(*INSTITUTION_COLUMNS).where(or_(_institution.code == code, code == any_(_institution.aliases)))
+    return (await session.execute(stmt)).first()
 
 
-async def institutions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Institution]:
-    return await rows_by_id(session, Institution, ids)
+async def institutions_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    return await _by_id(session, _INSTITUTIONS_BY_IDS, ids)
 
 
 async def list_engagements(
@@ -146,43 +196,44 @@ async def list_engagements(
     organization_id: uuid.UUID | None,
     limit: int,
     after: tuple[str, uuid.UUID] | None,
-) -> Sequence[Engagement]:
-    stmt = select(Engagement)
+) -> Sequence[Row]:
+    stmt = select(*ENGAGEMENT_COLUMNS)
     if year is not None:
-        stmt = stmt.where(Engagement.start_date.startswith(f"{year:04d}"))
+        stmt = stmt.where(_engagement.start_date.startswith(f"{year:04d}"))
     if organization_id is not None:
-        stmt = stmt.where(Engagement.organization_id == organization_id)
+        stmt = stmt.where(_engagement.organization_id == organization_id)
     if after is not None:
-        stmt = stmt.where(tuple_(Engagement.start_date, Engagement.id) > after)
-    stmt = stmt.order_by(Engagement.start_date, Engagement.id).limit(limit + 1)
-    return (await session.scalars(stmt)).all()
+        stmt = stmt.where(tuple_(_engagement.start_date, _engagement.id) > after)
+    stmt = stmt.order_by(_engagement.start_date, _engagement.id).limit(limit + 1)
+    return (await session.execute(stmt)).all()
 
 
 async def list_representations(
     session: AsyncSession, *, organization_id: uuid.UUID | None, limit: int, after: tuple[int, uuid.UUID] | None
-) -> Sequence[Representation]:
-    stmt = select(Representation)
+) -> Sequence[Row]:
+    stmt = select(*REPRESENTATION_COLUMNS)
     if organization_id is not None:
         stmt = stmt.where(
             exists()
-            .where(RepresentationOrganization.representation_id == Representation.id)
-            .where(RepresentationOrganization.organization_id == organization_id)
+            .where(_representation_organization.representation_id == _representation.id)
+            .where(_representation_organization.organization_id == organization_id)
         )
     if after is not None:
-        stmt = stmt.where(tuple_(Representation.position, Representation.id) > after)
-    stmt = stmt.order_by(Representation.position, Representation.id).limit(limit + 1)
-    return (await session.scalars(stmt)).all()
+        stmt = stmt.where(tuple_(_representation.position, _representation.id) > after)
+    stmt = stmt.order_by(_representation.position, _representation.id).limit(limit + 1)
+    return (await session.execute(stmt)).all()
 
 
 async def organization_ids_by_representation(
-    session: AsyncSession, representation_ids: Sequence[uuid.UUID]
+    session: AsyncSession, representation_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if representation_ids:
+    wanted = set(representation_ids)
+    if wanted:
         stmt = (
-            select(RepresentationOrganization.representation_id, RepresentationOrganization.organization_id)
-            .where(RepresentationOrganization.representation_id.in_(set(representation_ids)))
-            .order_by(RepresentationOrganization.representation_id, RepresentationOrganization.position)
+            select(_representation_organization.representation_id, _representation_organization.organization_id)
+            .where(_representation_organization.representation_id.in_(wanted))
+            .order_by(_representation_organization.representation_id, _representation_organization.position)
         )
         for representation_id, organization_id in await session.execute(stmt):
             grouped[representation_id].append(organization_id)

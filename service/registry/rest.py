@@ -17,7 +17,7 @@ from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.core.preconditions import IfMatch
-from service.registry import repository, service
+from service.registry import reads, service
 from service.registry.schemas import (
     EngagementOut,
     InstitutionIn,
@@ -44,7 +44,7 @@ CountryParam = Annotated[
 @router.get("/institutions", response_model=Page[InstitutionOut], responses=CONDITIONAL_READ)
 async def list_institutions(request: Request, session: SessionDep, country: CountryParam = None) -> Response:
     """Every national institution named in the sources (the list is short; one page)."""
-    return json_with_etag(request, Page[InstitutionOut](items=await service.list_institutions(session, country)))
+    return json_with_etag(request, await service.list_institutions(session, country))
 
 
 @router.get("/institutions/{code}", response_model=InstitutionOut, responses=CONDITIONAL_READ)
@@ -89,13 +89,8 @@ async def list_organizations(
         financial_obligation=financial_obligation,
         updated_since=updated_since,
     )
-    rows, next_cursor = await service.page_organizations(session, query, limit, cursor)
-    if expand == "memberships":
-        details = await service.organization_details(session, [row.id for row in rows])
-        items = [details[row.id] for row in rows]
-        return json_with_etag(request, Page[OrganizationDetail](items=items, next_cursor=next_cursor))
-    items = await service.organizations_out(session, rows)
-    return json_with_etag(request, Page[OrganizationOut](items=items, next_cursor=next_cursor))
+    page = await service.page_organizations(session, query, limit, cursor, with_memberships=expand == "memberships")
+    return json_with_etag(request, page)
 
 
 EXPORT_COLUMNS = [
@@ -192,7 +187,7 @@ async def export_registry(request: Request) -> StreamingResponse:
         # A session of its own: the response outlives the request's dependencies.
         async with sessionmaker() as session:
             chunk: list[str] = []
-            async for row in repository.stream_registry_rows(session):
+            async for row in reads.export_rows(session):
                 chunk.append(_csv_line(_export_row(row)))
                 if len(chunk) == 500:
                     yield "".join(chunk)
@@ -225,10 +220,8 @@ async def list_engagements(
     cursor: CursorParam = None,
 ) -> Response:
     """Visits and meetings, oldest first."""
-    items, next_cursor = await service.page_engagements(
-        session, year=year, organization=organization, limit=limit, cursor=cursor
-    )
-    return json_with_etag(request, Page[EngagementOut](items=items, next_cursor=next_cursor))
+    page = await service.page_engagements(session, year=year, organization=organization, limit=limit, cursor=cursor)
+    return json_with_etag(request, page)
 
 
 @router.get("/representations", response_model=Page[RepresentationOut], responses=CONDITIONAL_READ)
@@ -240,10 +233,8 @@ async def list_representations(
     cursor: CursorParam = None,
 ) -> Response:
     """Permanent representations, in the source's order."""
-    items, next_cursor = await service.page_representations(
-        session, organization=organization, limit=limit, cursor=cursor
-    )
-    return json_with_etag(request, Page[RepresentationOut](items=items, next_cursor=next_cursor))
+    page = await service.page_representations(session, organization=organization, limit=limit, cursor=cursor)
+    return json_with_etag(request, page)
 
 
 # --- admin writes ---------------------------------------------------------------------------
@@ -256,7 +247,7 @@ admin_router = APIRouter(prefix="/api/v1", tags=["registry: admin"], responses=W
 @admin_router.post("/institutions", status_code=201, response_model=InstitutionOut)
 async def create_institution(session: SessionDep, admin: AdminDep, payload: InstitutionIn) -> Response:
     out = await service.create_institution(session, admin, payload)
-    return written(out, 201, {"Location": f"/api/v1/institutions/{quote(out.code)}"})
+    return written(out, 201, {"Location": f"/api/v1/institutions/{quote(out['code'])}"})
 
 
 @admin_router.patch("/institutions/{code}", response_model=InstitutionOut)
@@ -278,7 +269,7 @@ async def delete_institution(
 @admin_router.post("/organizations", status_code=201, response_model=OrganizationDetail)
 async def create_organization(session: SessionDep, admin: AdminDep, payload: OrganizationIn) -> Response:
     out = await service.create_organization(session, admin, payload)
-    return written(out, 201, {"Location": f"/api/v1/organizations/{out.id}"})
+    return written(out, 201, {"Location": f"/api/v1/organizations/{out['id']}"})
 
 
 @admin_router.patch("/organizations/{organization_id:uuid}", response_model=OrganizationDetail)
@@ -306,7 +297,7 @@ async def create_membership(
     session: SessionDep, admin: AdminDep, organization_id: uuid.UUID, payload: MembershipIn
 ) -> Response:
     out = await service.create_membership(session, admin, organization_id, payload)
-    return written(out, 201, {"Location": f"/api/v1/memberships/{out.id}"})
+    return written(out, 201, {"Location": f"/api/v1/memberships/{out['id']}"})
 
 
 @admin_router.patch("/memberships/{membership_id:uuid}", response_model=MembershipOut)

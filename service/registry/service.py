@@ -1,8 +1,9 @@
-"""The registry's rules: filters, pagination, and turning rows into the published shapes."""
+"""The registry's rules: filters, the REST representations of what `reads.py` fetched, and the admin writes."""
 
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,29 +11,28 @@ from service.core import merge_patch, partial_date, writes
 from service.core.auth import Principal, require_admin
 from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
-from service.core.i18n import LocalizedText, fold, required_text
+from service.core.i18n import LocalizedText, fold, localized, required_text
 from service.core.models import as_utc, stable_id
-from service.core.pagination import decode_cursor, next_cursor
-from service.registry import repository
-from service.registry.models import Engagement, Institution, Membership, Organization, Representation
+from service.registry import reads, repository
+from service.registry.models import Institution, Membership, Organization
+from service.registry.reads import (
+    EngagementData,
+    InstitutionData,
+    MembershipData,
+    OrganizationData,
+    RegistryRead,
+    RepresentationData,
+)
 from service.registry.repository import OrganizationQuery
 from service.registry.schemas import (
-    EngagementOut,
     EventIn,
     InstitutionIn,
-    InstitutionOut,
     InstitutionPatch,
     InstitutionRef,
-    MembershipEvent,
     MembershipIn,
-    MembershipOut,
     MembershipPatch,
-    OrganizationDetail,
     OrganizationIn,
-    OrganizationOut,
     OrganizationPatch,
-    OrganizationRef,
-    RepresentationOut,
 )
 
 
@@ -63,152 +63,181 @@ def organization_search_fields(acronym: str | None, name: dict, aliases: list[st
     return search_text, sort_key
 
 
-async def page_organizations(
-    session: AsyncSession, query: OrganizationQuery, limit: int, cursor: str | None
-) -> tuple[Sequence[Organization], str | None]:
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_organizations(session, query, limit, after)
-    return rows[:limit], next_cursor(rows, limit, lambda org: [org.sort_key, str(org.id)])
-
-
 async def resolve_organization_id(session: AsyncSession, id_or_acronym: str) -> uuid.UUID:
     """An organisation given by id or by acronym, as clients write either."""
-    try:
-        return uuid.UUID(id_or_acronym)
-    except ValueError:
-        org = await repository.get_organization_by_acronym(session, id_or_acronym)
-        if org is None:
-            raise NotFound("organization", id_or_acronym) from None
-        return org.id
+    organization_id = await RegistryRead(session).organization_id(id_or_acronym)
+    if organization_id is None:
+        raise NotFound("organization", id_or_acronym)
+    return organization_id
 
 
-def institution_ref(institution: Institution) -> InstitutionRef:
+def institution_ref(institution: Any) -> InstitutionRef:
+    """The reference other domains' representations hold (any row with id, code and country)."""
     return InstitutionRef(id=institution.id, code=institution.code, country=institution.country)
 
 
-def organization_ref(org: Organization) -> OrganizationRef:
-    return OrganizationRef(id=org.id, acronym=org.acronym, name=org.name)
+# --- the REST representations, each mapped from the read's objects here and only here -------------------------
+# Plain data in the shape of schemas.py's models (a test checks every one against its model, byte for byte).
 
 
-def institution_out(institution: Institution, parents: dict[uuid.UUID, Institution]) -> InstitutionOut:
-    parent = parents.get(institution.parent_id) if institution.parent_id else None
-    return InstitutionOut(
-        id=institution.id,
-        code=institution.code,
-        name=institution.name,
-        aliases=institution.aliases,
-        kind=institution.kind,
-        country=institution.country,
-        parent=institution_ref(parent) if parent else None,
-        notes=institution.notes,
-        sources=institution.sources,
-        updated_at=institution.updated_at,
-    )
+def _institution_ref(data: InstitutionData) -> dict:
+    return {"id": data.id, "code": data.code, "country": data.country}
 
 
-def organization_out(org: Organization, parents: dict[uuid.UUID, Organization]) -> OrganizationOut:
-    parent = parents.get(org.parent_id) if org.parent_id else None
-    return OrganizationOut(
-        id=org.id,
-        acronym=org.acronym,
-        name=org.name,
-        aliases=org.aliases,
-        kind=org.kind,
-        parent=organization_ref(parent) if parent else None,
-        established=org.established,
-        sources=org.sources,
-        updated_at=org.updated_at,
-    )
+def _organization_ref(data: OrganizationData) -> dict:
+    return {"id": data.id, "acronym": data.acronym, "name": localized(data.name)}
 
 
 def _precision(value: str | None) -> partial_date.Precision | None:
     return partial_date.parse(value) if value else None
 
 
-def membership_out(
-    membership: Membership, institutions: dict[uuid.UUID, Institution], organizations: dict[uuid.UUID, Organization]
-) -> MembershipOut:
-    coordinator = institutions.get(membership.coordinator_id) if membership.coordinator_id else None
-    events = []
-    for event in membership.events:
-        other = organizations.get(uuid.UUID(event["organization_id"])) if event.get("organization_id") else None
-        events.append(
-            MembershipEvent(
-                date=event["date"], kind=event["kind"], organization=organization_ref(other) if other else None
-            )
-        )
-    return MembershipOut(
-        id=membership.id,
-        member=institution_ref(institutions[membership.member_id]),
-        relation=membership.relation,
-        since=membership.since,
-        since_precision=_precision(membership.since),
-        until=membership.until,
-        until_precision=_precision(membership.until),
-        coordinator=institution_ref(coordinator) if coordinator else None,
-        financial_obligation=membership.financial_obligation,
-        events=events,
-        note=membership.note,
-        sources=membership.sources,
-        updated_at=membership.updated_at,
-    )
-
-
-def event_organization_ids(memberships: Sequence[Membership]) -> list[uuid.UUID]:
-    return [uuid.UUID(e["organization_id"]) for m in memberships for e in m.events if e.get("organization_id")]
-
-
-def membership_institution_ids(memberships: Sequence[Membership]) -> list[uuid.UUID]:
-    ids = [m.member_id for m in memberships]
-    ids += [m.coordinator_id for m in memberships if m.coordinator_id]
-    return ids
-
-
-async def list_institutions(session: AsyncSession, country: str | None) -> list[InstitutionOut]:
-    rows = await repository.list_institutions(session, country.upper() if country else None)
-    by_id = {row.id: row for row in rows}
-    missing_parents = [row.parent_id for row in rows if row.parent_id and row.parent_id not in by_id]
-    by_id |= await repository.institutions_by_ids(session, missing_parents)
-    return [institution_out(row, by_id) for row in rows]
-
-
-async def get_institution(session: AsyncSession, code: str) -> InstitutionOut:
-    institution = await repository.get_institution_by_code(session, code)
-    if institution is None:
-        raise NotFound("institution", code)
-    parents = await repository.institutions_by_ids(session, [institution.parent_id] if institution.parent_id else [])
-    return institution_out(institution, parents)
-
-
-async def organizations_out(session: AsyncSession, rows: Sequence[Organization]) -> list[OrganizationOut]:
-    parents = await repository.organizations_by_ids(session, [row.parent_id for row in rows if row.parent_id])
-    return [organization_out(row, parents) for row in rows]
-
-
-async def organization_details(
-    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, OrganizationDetail]:
-    """Organisations with their memberships, in a fixed number of statements however many."""
-    orgs = await repository.organizations_by_ids(session, organization_ids)
-    memberships = await repository.memberships_by_organization(session, list(orgs))
-    every_membership = [m for ms in memberships.values() for m in ms]
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids(every_membership))
-    related = event_organization_ids(every_membership) + [org.parent_id for org in orgs.values() if org.parent_id]
-    organizations = await repository.organizations_by_ids(session, related)
+def institution_json(data: InstitutionData) -> dict:
     return {
-        org.id: OrganizationDetail(
-            **organization_out(org, organizations).model_dump(),
-            memberships=[membership_out(m, institutions, organizations) for m in memberships[org.id]],
-        )
-        for org in orgs.values()
+        "id": data.id,
+        "code": data.code,
+        "name": localized(data.name),
+        "aliases": data.aliases,
+        "kind": data.kind,
+        "country": data.country,
+        "parent": _institution_ref(data.parent) if data.parent else None,
+        "notes": [
+            {"text": localized(note["text"]), "as_of": note.get("as_of"), "source": note.get("source")}
+            for note in data.notes
+        ],
+        "sources": data.sources,
+        "updated_at": data.updated_at,
     }
 
 
-async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
-    detail = (await organization_details(session, [organization_id])).get(organization_id)
-    if detail is None:
-        raise NotFound("organization", str(organization_id))
-    return detail
+def organization_json(data: OrganizationData) -> dict:
+    return {
+        "id": data.id,
+        "acronym": data.acronym,
+        "name": localized(data.name),
+        "aliases": data.aliases,
+        "kind": data.kind,
+        "parent": _organization_ref(data.parent) if data.parent else None,
+        "established": data.established,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
+    }
+
+
+def organization_detail_json(data: OrganizationData) -> dict:
+    return organization_json(data) | {"memberships": [membership_json(m) for m in data.memberships]}
+
+
+def membership_json(data: MembershipData) -> dict:
+    return {
+        "id": data.id,
+        "member": _institution_ref(data.member) if data.member else None,
+        "relation": data.relation,
+        "since": data.since,
+        "since_precision": _precision(data.since),
+        "until": data.until,
+        "until_precision": _precision(data.until),
+        "coordinator": _institution_ref(data.coordinator) if data.coordinator else None,
+        "financial_obligation": data.financial_obligation,
+        "events": [
+            {
+                "date": event.date,
+                "kind": event.kind,
+                "organization": _organization_ref(event.organization) if event.organization else None,
+                "precision": partial_date.parse(event.date),
+            }
+            for event in data.events
+        ],
+        "note": localized(data.note),
+        "sources": data.sources,
+        "updated_at": data.updated_at,
+    }
+
+
+def engagement_json(data: EngagementData) -> dict:
+    return {
+        "id": data.id,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "title": localized(data.title),
+        "place": localized(data.place),
+        "country": data.country,
+        "participants": [localized(participant) for participant in data.participants],
+        "institution": _institution_ref(data.institution) if data.institution else None,
+        "organization": _organization_ref(data.organization) if data.organization else None,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
+    }
+
+
+def representation_json(data: RepresentationData) -> dict:
+    return {
+        "id": data.id,
+        "country": data.country,
+        "city": localized(data.city),
+        "city_country": data.city_country,
+        "source_text": data.source_text,
+        "organizations": [_organization_ref(organization) for organization in data.organizations],
+        "coordinator": _institution_ref(data.coordinator) if data.coordinator else None,
+        "sources": data.sources,
+        "updated_at": data.updated_at,
+    }
+
+
+def _page(items: list[dict], following: str | None = None) -> dict:
+    return {"items": items, "next_cursor": following}
+
+
+async def list_institutions(session: AsyncSession, country: str | None) -> dict:
+    found = await RegistryRead(session).institution_list(country, reads.INSTITUTION_OUT)
+    return _page([institution_json(item) for item in found])
+
+
+async def get_institution(session: AsyncSession, code: str) -> dict:
+    found = await RegistryRead(session).institution_by_code(code, reads.INSTITUTION_OUT)
+    if found is None:
+        raise NotFound("institution", code)
+    return institution_json(found)
+
+
+async def page_organizations(
+    session: AsyncSession, query: OrganizationQuery, limit: int, cursor: str | None, *, with_memberships: bool
+) -> dict:
+    ask = reads.ORGANIZATION_DETAIL if with_memberships else reads.ORGANIZATION_OUT
+    page = await RegistryRead(session).organization_page(query, limit, cursor, ask)
+    mapped = organization_detail_json if with_memberships else organization_json
+    return _page([mapped(item) for item in page.items], page.next_cursor)
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> dict:
+    found = await RegistryRead(session).organization(organization_id, reads.ORGANIZATION_DETAIL)
+    return organization_detail_json(found)
+
+
+async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> dict:
+    return membership_json(await RegistryRead(session).membership(membership_id, reads.MEMBERSHIP_OUT))
+
+
+async def page_engagements(
+    session: AsyncSession, *, year: int | None, organization: str | None, limit: int, cursor: str | None
+) -> dict:
+    organization_id = await resolve_organization_id(session, organization) if organization else None
+    items, following = await RegistryRead(session).engagement_page(
+        year=year, organization_id=organization_id, limit=limit, cursor=cursor,
+        institution=reads.INSTITUTION_REF, organization=reads.ORGANIZATION_REF,
+    )  # fmt: skip
+    return _page([engagement_json(item) for item in items], following)
+
+
+async def page_representations(
+    session: AsyncSession, *, organization: str | None, limit: int, cursor: str | None
+) -> dict:
+    organization_id = await resolve_organization_id(session, organization) if organization else None
+    items, following = await RegistryRead(session).representation_page(
+        organization_id=organization_id, limit=limit, cursor=cursor,
+        organizations=reads.ORGANIZATION_REF, coordinator=reads.INSTITUTION_REF,
+    )  # fmt: skip
+    return _page([representation_json(item) for item in items], following)
 
 
 # The ETags GraphQL's `etag` fields serve, many at once through a DataLoader: the same values as the
@@ -216,87 +245,18 @@ async def get_organization(session: AsyncSession, organization_id: uuid.UUID) ->
 
 
 async def institution_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await repository.institutions_by_ids(session, ids)
-    parents = await repository.institutions_by_ids(session, [row.parent_id for row in rows.values() if row.parent_id])
-    return {row.id: etag_of_payload(institution_out(row, parents)) for row in rows.values()}
+    found = await RegistryRead(session).institutions(ids, reads.INSTITUTION_OUT)
+    return {item.id: etag_of_payload(institution_json(item)) for item in found}
 
 
 async def organization_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return {key: etag_of_payload(detail) for key, detail in (await organization_details(session, ids)).items()}
+    found = await RegistryRead(session).organizations(ids, reads.ORGANIZATION_DETAIL)
+    return {item.id: etag_of_payload(organization_detail_json(item)) for item in found}
 
 
 async def membership_etags(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = list((await repository.memberships_by_ids(session, ids)).values())
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids(rows))
-    organizations = await repository.organizations_by_ids(session, event_organization_ids(rows))
-    return {row.id: etag_of_payload(membership_out(row, institutions, organizations)) for row in rows}
-
-
-async def page_engagements(
-    session: AsyncSession, *, year: int | None, organization: str | None, limit: int, cursor: str | None
-) -> tuple[list[EngagementOut], str | None]:
-    organization_id = await resolve_organization_id(session, organization) if organization else None
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_engagements(
-        session, year=year, organization_id=organization_id, limit=limit, after=after
-    )
-    following = next_cursor(rows, limit, lambda e: [e.start_date, str(e.id)])
-    return await engagements_out(session, rows[:limit]), following
-
-
-async def engagements_out(session: AsyncSession, rows: Sequence[Engagement]) -> list[EngagementOut]:
-    institutions = await repository.institutions_by_ids(session, [r.institution_id for r in rows if r.institution_id])
-    organizations = await repository.organizations_by_ids(
-        session, [r.organization_id for r in rows if r.organization_id]
-    )
-    return [
-        EngagementOut(
-            id=row.id,
-            start_date=row.start_date,
-            end_date=row.end_date,
-            title=row.title,
-            place=row.place,
-            country=row.country,
-            participants=row.participants,
-            institution=institution_ref(institutions[row.institution_id]) if row.institution_id else None,
-            organization=organization_ref(organizations[row.organization_id]) if row.organization_id else None,
-            sources=row.sources,
-            updated_at=row.updated_at,
-        )
-        for row in rows
-    ]
-
-
-async def page_representations(
-    session: AsyncSession, *, organization: str | None, limit: int, cursor: str | None
-) -> tuple[list[RepresentationOut], str | None]:
-    organization_id = await resolve_organization_id(session, organization) if organization else None
-    after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
-    rows = await repository.list_representations(session, organization_id=organization_id, limit=limit, after=after)
-    following = next_cursor(rows, limit, lambda r: [r.position, str(r.id)])
-    return await representations_out(session, rows[:limit]), following
-
-
-async def representations_out(session: AsyncSession, rows: Sequence[Representation]) -> list[RepresentationOut]:
-    organization_ids = await repository.organization_ids_by_representation(session, [r.id for r in rows])
-    organizations = await repository.organizations_by_ids(
-        session, [i for ids in organization_ids.values() for i in ids]
-    )
-    coordinators = await repository.institutions_by_ids(session, [r.coordinator_id for r in rows if r.coordinator_id])
-    return [
-        RepresentationOut(
-            id=row.id,
-            country=row.country,
-            city=row.city,
-            city_country=row.city_country,
-            source_text=row.source_text,
-            organizations=[organization_ref(organizations[i]) for i in organization_ids[row.id]],
-            coordinator=institution_ref(coordinators[row.coordinator_id]) if row.coordinator_id else None,
-            sources=row.sources,
-            updated_at=row.updated_at,
-        )
-        for row in rows
-    ]
+    found = await RegistryRead(session).memberships(ids, reads.MEMBERSHIP_OUT)
+    return {item.id: etag_of_payload(membership_json(item)) for item in found}
 
 
 # --- admin writes ---------------------------------------------------------------------------
@@ -326,7 +286,7 @@ async def _organization_id(session: AsyncSession, key: str | None, field: str) -
         ) from None
 
 
-async def create_institution(session: AsyncSession, principal: Principal, data: InstitutionIn) -> InstitutionOut:
+async def create_institution(session: AsyncSession, principal: Principal, data: InstitutionIn) -> dict:
     require_admin(principal)
     row = Institution(
         id=stable_id("institution", data.code),
@@ -344,9 +304,7 @@ async def create_institution(session: AsyncSession, principal: Principal, data: 
     return await get_institution(session, row.code)
 
 
-async def _locked_institution(
-    session: AsyncSession, code: str, if_match: str | None
-) -> tuple[Institution, InstitutionOut]:
+async def _locked_institution(session: AsyncSession, code: str, if_match: str | None) -> tuple[Institution, dict]:
     found = await repository.get_institution_by_code(session, code)
     return await locked_at_version(
         session, Institution, found.id if found else None, if_match, lambda _: get_institution(session, code),
@@ -356,7 +314,7 @@ async def _locked_institution(
 
 async def update_institution(
     session: AsyncSession, principal: Principal, code: str, data: InstitutionPatch, if_match: str | None
-) -> InstitutionOut:
+) -> dict:
     require_admin(principal)
     row, current = await _locked_institution(session, code, if_match)
     document = {
@@ -364,7 +322,7 @@ async def update_institution(
         "name": row.name,
         "kind": row.kind,
         "country": row.country,
-        "parent": current.parent.code if current.parent else None,
+        "parent": current["parent"]["code"] if current["parent"] else None,
         "aliases": row.aliases,
     }
     edit, changed = merge_patch.merged(InstitutionIn, document, merge_patch.changes_of(data))
@@ -401,7 +359,7 @@ def _index(org: Organization) -> None:
     org.search_text, org.sort_key = organization_search_fields(org.acronym, org.name, org.aliases)
 
 
-async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> OrganizationDetail:
+async def create_organization(session: AsyncSession, principal: Principal, data: OrganizationIn) -> dict:
     require_admin(principal)
     name = required_text(data.name, "name")
     # The natural key: the acronym, else the name in the first language given (a name may be only `original`).
@@ -430,7 +388,7 @@ async def update_organization(
     organization_id: uuid.UUID,
     data: OrganizationPatch,
     if_match: str | None,
-) -> OrganizationDetail:
+) -> dict:
     require_admin(principal)
     row = await _locked_organization(session, organization_id, if_match)
     document = {
@@ -486,7 +444,7 @@ def _note(note: LocalizedText | None) -> dict | None:
 
 async def create_membership(
     session: AsyncSession, principal: Principal, organization_id: uuid.UUID, data: MembershipIn
-) -> MembershipOut:
+) -> dict:
     require_admin(principal)
     org = await repository.get_organization(session, organization_id)
     if org is None:
@@ -507,41 +465,28 @@ async def create_membership(
     )
     await writes.save(session, principal, "membership", row, None)
     await session.flush()
-    return await _membership_out(session, row)
-
-
-async def _membership_out(session: AsyncSession, row: Membership) -> MembershipOut:
-    institutions = await repository.institutions_by_ids(session, membership_institution_ids([row]))
-    organizations = await repository.organizations_by_ids(session, event_organization_ids([row]))
-    return membership_out(row, institutions, organizations)
-
-
-async def get_membership(session: AsyncSession, membership_id: uuid.UUID) -> MembershipOut:
-    row = await repository.get_membership(session, membership_id)
-    if row is None:
-        raise NotFound("membership", str(membership_id))
-    return await _membership_out(session, row)
+    return await get_membership(session, row.id)
 
 
 async def _locked_membership(
     session: AsyncSession, membership_id: uuid.UUID, if_match: str | None
-) -> tuple[Membership, MembershipOut]:
+) -> tuple[Membership, dict]:
     return await locked_at_version(
-        session, Membership, membership_id, if_match, lambda row: _membership_out(session, row), what="membership"
+        session, Membership, membership_id, if_match, lambda row: get_membership(session, row.id), what="membership"
     )
 
 
 async def update_membership(
     session: AsyncSession, principal: Principal, membership_id: uuid.UUID, data: MembershipPatch, if_match: str | None
-) -> MembershipOut:
+) -> dict:
     require_admin(principal)
     row, current = await _locked_membership(session, membership_id, if_match)
     document = {
-        "member": current.member.code,
+        "member": current["member"]["code"],
         "relation": row.relation,
         "since": row.since,
         "until": row.until,
-        "coordinator": current.coordinator.code if current.coordinator else None,
+        "coordinator": current["coordinator"]["code"] if current["coordinator"] else None,
         "financial_obligation": row.financial_obligation,
         "events": [
             {"date": e["date"], "kind": e["kind"], "organization": e.get("organization_id")} for e in row.events
@@ -561,7 +506,7 @@ async def update_membership(
         setattr(row, field, getattr(edit, field))
     await writes.save(session, principal, "membership", row, before)
     await session.flush()
-    return await _membership_out(session, row)
+    return await get_membership(session, row.id)
 
 
 async def delete_membership(

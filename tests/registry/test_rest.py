@@ -9,7 +9,16 @@ import pytest
 from sqlalchemy import delete
 
 from service.core.models import stable_id
+from service.core.pagination import Page
 from service.registry.models import Organization
+from service.registry.schemas import (
+    EngagementOut,
+    InstitutionOut,
+    MembershipOut,
+    OrganizationDetail,
+    OrganizationOut,
+    RepresentationOut,
+)
 from service.registry.service import organization_search_fields
 
 PROBLEM = "application/problem+json"
@@ -214,3 +223,29 @@ async def test_an_organisation_named_only_in_its_own_language_can_be_created(cli
         f"/api/v1/organizations/{created.json()['id']}", headers=admin | {"If-Match": created.headers["etag"]}
     )
     assert removed.status_code == 204, removed.text
+
+
+async def test_every_read_is_its_documented_model_byte_for_byte(client):
+    """The reads write plain data with orjson instead of validating a model per object: each body must be
+    exactly what its response model, given the same values, prints (fields, order, nulls, dates, texts)."""
+    orgs = (await client.get("/api/v1/organizations", params={"limit": 500, "expand": "memberships"})).json()
+    with_events = next(o for o in orgs["items"] if any(m["events"] for m in o["memberships"]))
+    with_parent = next(o for o in orgs["items"] if o["parent"])
+    membership = next(m for m in with_events["memberships"] if m["events"])
+    reads = {
+        "/api/v1/institutions": Page[InstitutionOut],
+        "/api/v1/institutions/IeM%20IC": InstitutionOut,
+        "/api/v1/organizations?limit=500": Page[OrganizationOut],
+        "/api/v1/organizations?limit=500&expand=memberships": Page[OrganizationDetail],
+        "/api/v1/organizations?limit=3": Page[OrganizationOut],
+        f"/api/v1/organizations/{with_events['id']}": OrganizationDetail,
+        f"/api/v1/organizations/{with_parent['id']}": OrganizationDetail,
+        f"/api/v1/memberships/{membership['id']}": MembershipOut,
+        "/api/v1/engagements?limit=500": Page[EngagementOut],
+        "/api/v1/representations?limit=500": Page[RepresentationOut],
+    }
+    for path, model in reads.items():
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert response.content == model.model_validate_json(response.content).model_dump_json().encode(), path
+    assert any(note for i in (await client.get("/api/v1/institutions")).json()["items"] for note in i["notes"])

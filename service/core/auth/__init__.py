@@ -3,7 +3,7 @@ ministry's OpenID Connect provider (oidc.py), both resolved to one `Principal` (
 
 from service.core.auth.oidc import OidcConfig, OidcVerifier
 from service.core.auth.principal import SEED, Forbidden, Principal, Role, require_admin
-from service.core.auth.resolver import AdminDep, PrincipalDep, count_write, principal_of
+from service.core.auth.resolver import AdminDep, PrincipalDep, count_write, current_principal, principal_of
 from service.core.auth.tokens import ApiToken, create_token, revoke_token
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Role",
     "count_write",
     "create_token",
+    "current_principal",
     "principal_of",
     "require_admin",
     "revoke_token",

@@ -1,0 +1,175 @@
+"""The reporting cycle in GraphQL: a year's slots (`reporting`) and the measurement reads as they stood at a moment
+(`asOf`). Both call the functions REST calls (reporting.py, reads.py); the types of an actual, a progress entry
+and the progress summary are measurements/graphql.py's."""
+
+import datetime as dt
+
+import strawberry
+from strawberry.types import Info
+
+from service.core.graphql import Context
+from service.core.graphql_cost import at_most
+from service.core.models import as_utc
+from service.measurements import reads, reporting
+from service.measurements.graphql import (
+    Actual,
+    AreaProgress,
+    GoalProgress,
+    Progress,
+    ProgressCounts,
+    ProgressSummary,
+    _indicator_id,
+)
+from service.measurements.schemas import MeasurementOut, ProgressOut, SlotState
+from service.registry.graphql import Institution, load_institutions
+from service.strategy.service import indicator_query
+
+ReportingSlotState = strawberry.enum(SlotState, name="ReportingSlotState")
+SLOTS_MAX = 2000  # the sector strategy has 60 indicators; a year's slots of every institution stay far below
+
+
+@strawberry.type(description="A value owed for the year: an indicator's, for one institution where it has its own.")
+class ReportingSlot:
+    indicator_id: strawberry.ID
+    code: str
+    year: int
+    institution: str | None = strawberry.field(description="Code of the institution whose own value this is.")
+    owed_by: list[str] = strawberry.field(
+        metadata=at_most(30), description="Codes of the institutions that may post it."
+    )
+    state: ReportingSlotState
+    revision: int | None
+    value: str | None
+
+
+@strawberry.type
+class ReportingSlotCounts:
+    due: int
+    submitted: int
+    returned: int
+    approved: int
+    late: int
+    total: int
+
+
+@strawberry.type
+class ReportingException:
+    institution: str
+    until: dt.date
+    reason: str
+
+
+@strawberry.type(description="A strategy's reporting year: its dates, whether it is closed, and what is owed.")
+class ReportingYear:
+    year: int
+    opens_on: dt.date
+    due_on: dt.date
+    closed: bool
+    closed_at: dt.datetime | None
+    closed_by: str | None
+    exceptions: list[ReportingException] = strawberry.field(metadata=at_most(100))
+    institution: str | None
+    counts: ReportingSlotCounts
+    slots: list[ReportingSlot] = strawberry.field(metadata=at_most(SLOTS_MAX))
+
+
+async def _institutions(info: Info[Context, None], outputs: list) -> dict[str, Institution]:
+    """The GraphQL institutions the outputs name, in one batch."""
+    ids = list({out.institution.id for out in outputs if out is not None and out.institution is not None})
+    return {institution.id: institution for institution in await load_institutions(info, ids)}
+
+
+def _named(institutions: dict[str, Institution], out) -> Institution | None:
+    return institutions[str(out.institution.id)] if out.institution is not None else None
+
+
+async def _actuals(info: Info[Context, None], outputs: list[MeasurementOut]) -> list[Actual]:
+    institutions = await _institutions(info, outputs)
+    return [Actual.of(out, _named(institutions, out)) for out in outputs]
+
+
+async def _progress(info: Info[Context, None], entries: list[ProgressOut]) -> list[Progress]:
+    institutions = await _institutions(info, entries)
+    return [
+        Progress(year=p.year, target=p.target, actual=p.actual, status=p.status, ratio=p.ratio,
+                 institution=_named(institutions, p))
+        for p in entries
+    ]  # fmt: skip
+
+
+@strawberry.type(description="The measurements as they stood at `at`: revisions posted by then, reviews made by then.")
+class AsOfView:
+    at: dt.datetime
+
+    @strawberry.field(description="The revision current at `at` of every year (and institution).", metadata=at_most(50))
+    async def actuals(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Actual]:
+        years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
+        return await _actuals(info, [y.current for y in years])
+
+    @strawberry.field(description="The official (approved by `at`) actual of every year.", metadata=at_most(50))
+    async def official(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Actual]:
+        years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
+        return await _actuals(info, [y.official for y in years if y.official is not None])
+
+    @strawberry.field(description="Every revision of the year posted by `at`.", metadata=at_most(1000))
+    async def history(
+        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, institution: str | None = None
+    ) -> list[Actual]:
+        revisions = await info.context.run(reads.history, _indicator_id(indicator_id), year, institution, self.at)
+        return await _actuals(info, revisions)
+
+    @strawberry.field(description="Target, official actual and status of every target year.", metadata=at_most(50))
+    async def progress(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Progress]:
+        entries = await info.context.run(reads.indicator_progress_of, _indicator_id(indicator_id), self.at)
+        return await _progress(info, entries)
+
+    @strawberry.field(description="Per area and goal: how many indicators stood where in `year`.")
+    async def progress_summary(
+        self,
+        info: Info[Context, None],
+        year: int,
+        strategy: str | None = None,
+        area: str | None = None,
+        institution: str | None = None,
+    ) -> ProgressSummary:
+        query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
+        summary = await info.context.run(reads.progress_summary, query, year, self.at)
+        return ProgressSummary(
+            year=summary.year,
+            areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
+            goals=[
+                GoalProgress(area_code=g.area_code, number=g.number, counts=ProgressCounts(**g.counts.model_dump()))
+                for g in summary.goals
+            ],
+        )
+
+
+@strawberry.type
+class ReportingQuery:
+    @strawberry.field(
+        description="The year's reporting calendar: dates, closing, and each slot the institution owes with its "
+        "state (`late`: no value after the due date). Needs a token: an agency sees its own, an admin any or all."
+    )
+    async def reporting(
+        self, info: Info[Context, None], year: int, strategy: str | None = None, institution: str | None = None
+    ) -> ReportingYear:
+        principal = await info.context.caller()
+        calendar = await info.context.run(reporting.calendar, principal, strategy, year, institution)
+        period = calendar.period
+        return ReportingYear(
+            year=period.year, opens_on=period.opens_on, due_on=period.due_on, closed=period.closed,
+            closed_at=period.closed_at, closed_by=period.closed_by,
+            exceptions=[ReportingException(institution=e.institution, until=e.until, reason=e.reason)
+                        for e in period.exceptions],
+            institution=calendar.institution, counts=ReportingSlotCounts(**calendar.counts.model_dump()),
+            slots=[
+                ReportingSlot(indicator_id=strawberry.ID(str(s.indicator_id)), code=s.code, year=s.year,
+                              institution=s.institution.code if s.institution else None, owed_by=s.owed_by,
+                              state=s.state, revision=s.revision, value=s.value)
+                for s in calendar.slots
+            ],
+        )  # fmt: skip
+
+    @strawberry.field(description="The measurement reads as they stood at `at` (RFC 3339), e.g. a closed year's.")
+    def as_of(self, at: dt.datetime) -> AsOfView:
+        return AsOfView(at=as_utc(at))

@@ -1,0 +1,421 @@
+"""The registry's one read path: what the caller asked for → a bounded number of statements → plain objects.
+
+A caller describes the subtree it wants with `Ask`s: REST routes with their fixed shapes (below), GraphQL with
+the selection set read once at its root field. The read fetches one level of the tree at a time, each level
+in one statement per kind of row (organisations, memberships, institutions) for every object of that level at
+once, so a page of 500 costs the statements a page of 5 does. Rows that several places of the tree name (a
+parent, an event's organisation, a coordinator) are fetched once per request. REST maps the objects to JSON
+(`service.py`), GraphQL to its types (`graphql.py`), each in one place.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.core.errors import NotFound
+from service.core.pagination import decode_cursor, encode_cursor, next_cursor
+from service.registry import repository
+from service.registry.repository import OrganizationQuery
+
+# --- what a caller asks for ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstitutionAsk:
+    parent: "InstitutionAsk | None" = None
+
+
+@dataclass(frozen=True)
+class OrganizationAsk:
+    parent: "OrganizationAsk | None" = None
+    memberships: "MembershipAsk | None" = None
+
+
+@dataclass(frozen=True)
+class MembershipAsk:
+    member: InstitutionAsk | None = None
+    coordinator: InstitutionAsk | None = None
+    event_organizations: OrganizationAsk | None = None
+
+
+# The REST shapes: a reference is the row alone; an entity names its references.
+INSTITUTION_REF = InstitutionAsk()
+ORGANIZATION_REF = OrganizationAsk()
+INSTITUTION_OUT = InstitutionAsk(parent=INSTITUTION_REF)
+ORGANIZATION_OUT = OrganizationAsk(parent=ORGANIZATION_REF)
+MEMBERSHIP_OUT = MembershipAsk(
+    member=INSTITUTION_REF, coordinator=INSTITUTION_REF, event_organizations=ORGANIZATION_REF
+)
+ORGANIZATION_DETAIL = OrganizationAsk(parent=ORGANIZATION_REF, memberships=MEMBERSHIP_OUT)
+
+
+# --- what a read returns -------------------------------------------------------------------------------------
+# Plain objects: a row's columns as attributes (the fields in the order of repository.*_COLUMNS, so a row
+# unpacks into them: attribute access on SQLAlchemy's Row costs ten times a slot's), then the related
+# objects the ask named, filled by the read.
+
+
+@dataclass(slots=True, eq=False)
+class InstitutionData:
+    id: uuid.UUID
+    code: str
+    name: dict
+    aliases: list[str]
+    kind: str
+    country: str
+    parent_id: uuid.UUID | None
+    notes: list
+    sources: list[str]
+    updated_at: dt.datetime
+    parent: "InstitutionData | None" = None
+
+
+@dataclass(slots=True, eq=False)
+class OrganizationData:
+    id: uuid.UUID
+    acronym: str | None
+    name: dict
+    aliases: list[str]
+    kind: str
+    parent_id: uuid.UUID | None
+    established: str | None
+    sources: list[str]
+    updated_at: dt.datetime
+    sort_key: str
+    parent: "OrganizationData | None" = None
+    memberships: "list[MembershipData]" = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class EventData:
+    date: str
+    kind: str
+    organization_id: uuid.UUID | None
+    organization: OrganizationData | None = None
+
+
+@dataclass(slots=True, eq=False)
+class MembershipData:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    member_id: uuid.UUID
+    relation: str
+    since: str | None
+    until: str | None
+    coordinator_id: uuid.UUID | None
+    financial_obligation: bool | None
+    events: list[EventData]  # the stored events, read into EventData by `of`
+    note: dict | None
+    sources: list[str]
+    updated_at: dt.datetime
+    member: InstitutionData | None = None
+    coordinator: InstitutionData | None = None
+
+    @classmethod
+    def of(cls, row: Row) -> "MembershipData":
+        data = cls(*row)
+        data.events = [EventData(e["date"], e["kind"], _uuid_or_none(e.get("organization_id"))) for e in row.events]
+        return data
+
+
+@dataclass(slots=True, eq=False)
+class EngagementData:
+    id: uuid.UUID
+    start_date: str
+    end_date: str | None
+    title: dict
+    place: dict
+    country: str
+    participants: list[dict]
+    institution_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    sources: list[str]
+    updated_at: dt.datetime
+    institution: InstitutionData | None = None
+    organization: OrganizationData | None = None
+
+
+@dataclass(slots=True, eq=False)
+class RepresentationData:
+    id: uuid.UUID
+    country: str
+    city: dict
+    city_country: str
+    source_text: str
+    coordinator_id: uuid.UUID | None
+    position: int
+    sources: list[str]
+    updated_at: dt.datetime
+    organizations: list[OrganizationData] = field(default_factory=list)
+    coordinator: InstitutionData | None = None
+
+
+@dataclass(slots=True)
+class OrganizationPage:
+    items: list[OrganizationData]
+    next_cursor: str | None
+    total_count: int | None = None  # only when asked: it costs a count over every match
+
+    def cursor_of(self, item: OrganizationData) -> str:
+        return encode_cursor([item.sort_key, str(item.id)])
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None
+
+
+class RegistryRead:
+    """One request's reads: rows fetched once per id, whichever part of the answer names them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._organizations: dict[uuid.UUID, Row] = {}
+        self._institutions: dict[uuid.UUID, Row] = {}
+
+    # -- organisations
+
+    async def organization_page(
+        self,
+        query: OrganizationQuery,
+        limit: int,
+        cursor: str | None,
+        ask: OrganizationAsk,
+        *,
+        with_total: bool = False,
+    ) -> OrganizationPage:
+        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+        rows = await repository.list_organizations(self.session, query, limit, after)
+        following = next_cursor(rows, limit, lambda row: [row.sort_key, str(row.id)])
+        items = [OrganizationData(*row) for row in rows[:limit]]
+        self._organizations.update((row.id, row) for row in rows)
+        await self._fill_organizations(items, ask)
+        total = await repository.count_organizations(self.session, query) if with_total else None
+        return OrganizationPage(items, following, total)
+
+    async def organizations(self, ids: Sequence[uuid.UUID], ask: OrganizationAsk) -> list[OrganizationData]:
+        """The organisations of these ids that exist, in the order given."""
+        rows = await self._organization_rows(ids)
+        items = [OrganizationData(*rows[i]) for i in ids if i in rows]
+        await self._fill_organizations(items, ask)
+        return items
+
+    async def organization(self, organization_id: uuid.UUID, ask: OrganizationAsk) -> OrganizationData:
+        found = await self.organizations([organization_id], ask)
+        if not found:
+            raise NotFound("organization", str(organization_id))
+        return found[0]
+
+    async def organization_id(self, id_or_acronym: str) -> uuid.UUID | None:
+        """An organisation given by id or by acronym, as clients write either (an id is not checked here)."""
+        try:
+            return uuid.UUID(id_or_acronym)
+        except ValueError:
+            return await self.organization_id_of_acronym(id_or_acronym)
+
+    async def organization_id_of_acronym(self, acronym: str) -> uuid.UUID | None:
+        return await repository.organization_id_by_acronym(self.session, acronym)
+
+    async def _organization_rows(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        missing = {i for i in ids if i not in self._organizations}
+        if missing:
+            self._organizations.update(await repository.organizations_by_ids(self.session, missing))
+        return self._organizations
+
+    async def _fill_organizations(self, items: list[OrganizationData], ask: OrganizationAsk) -> None:
+        """One level down from these organisations: their memberships, then the next level."""
+        if not items:
+            return
+        memberships: list[MembershipData] = []
+        if ask.memberships is not None:
+            grouped = await repository.memberships_by_organization(self.session, [item.id for item in items])
+            for item in items:
+                item.memberships = [MembershipData.of(row) for row in grouped.get(item.id, ())]
+                memberships += item.memberships
+        await self._fill_level(items if ask.parent else [], ask.parent, memberships, ask.memberships or MembershipAsk())
+
+    async def _fill_level(
+        self,
+        children: list[OrganizationData],
+        parent_ask: OrganizationAsk | None,
+        memberships: list[MembershipData],
+        ask: MembershipAsk,
+    ) -> None:
+        """Every organisation a level names (the children's parents, the memberships' events') in one
+        statement, every institution (members, coordinators) in another, then the level below those."""
+        events = [e for m in memberships for e in m.events if e.organization_id] if ask.event_organizations else []
+        ids = [child.parent_id for child in children if child.parent_id]
+        organizations = await self._organization_rows(ids + [event.organization_id for event in events])
+        parents = []
+        for child in children:
+            if child.parent_id in organizations:
+                child.parent = OrganizationData(*organizations[child.parent_id])
+                parents.append(child.parent)
+        others = []
+        for event in events:
+            if event.organization_id in organizations:
+                event.organization = OrganizationData(*organizations[event.organization_id])
+                others.append(event.organization)
+        await self._fill_membership_institutions(memberships, ask)
+        if parent_ask is not None:
+            await self._fill_organizations(parents, parent_ask)
+        if ask.event_organizations is not None:
+            await self._fill_organizations(others, ask.event_organizations)
+
+    async def _fill_membership_institutions(self, memberships: list[MembershipData], ask: MembershipAsk) -> None:
+        ids = [m.member_id for m in memberships] if ask.member else []
+        if ask.coordinator:
+            ids += [m.coordinator_id for m in memberships if m.coordinator_id]
+        institutions = await self._institution_rows(ids)
+        if ask.member is not None:
+            members = [InstitutionData(*institutions[m.member_id]) for m in memberships]
+            for membership, member in zip(memberships, members, strict=True):
+                membership.member = member
+            await self._fill_institutions(members, ask.member)
+        if ask.coordinator is not None:
+            coordinators = []
+            for membership in memberships:
+                if membership.coordinator_id in institutions:
+                    membership.coordinator = InstitutionData(*institutions[membership.coordinator_id])
+                    coordinators.append(membership.coordinator)
+            await self._fill_institutions(coordinators, ask.coordinator)
+
+    # -- memberships
+
+    async def membership(self, membership_id: uuid.UUID, ask: MembershipAsk) -> MembershipData:
+        rows = await repository.memberships_by_ids(self.session, [membership_id])
+        if membership_id not in rows:
+            raise NotFound("membership", str(membership_id))
+        return (await self.memberships_of_rows([rows[membership_id]], ask))[0]
+
+    async def memberships(self, ids: Sequence[uuid.UUID], ask: MembershipAsk) -> list[MembershipData]:
+        rows = await repository.memberships_by_ids(self.session, ids)
+        return await self.memberships_of_rows([rows[i] for i in ids if i in rows], ask)
+
+    async def memberships_of_rows(self, rows: Sequence[Row], ask: MembershipAsk) -> list[MembershipData]:
+        memberships = [MembershipData.of(row) for row in rows]
+        await self._fill_level([], None, memberships, ask)
+        return memberships
+
+    # -- institutions
+
+    async def _institution_rows(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        missing = {i for i in ids if i not in self._institutions}
+        if missing:
+            self._institutions.update(await repository.institutions_by_ids(self.session, missing))
+        return self._institutions
+
+    async def _fill_institutions(self, items: list[InstitutionData], ask: InstitutionAsk) -> None:
+        if not items or ask.parent is None:
+            return
+        rows = await self._institution_rows(item.parent_id for item in items if item.parent_id)
+        parents = []
+        for item in items:
+            if item.parent_id in rows:
+                item.parent = InstitutionData(*rows[item.parent_id])
+                parents.append(item.parent)
+        await self._fill_institutions(parents, ask.parent)
+
+    async def institution_list(self, country: str | None, ask: InstitutionAsk) -> list[InstitutionData]:
+        rows = await repository.list_institutions(self.session, country.upper() if country else None)
+        self._institutions.update((row.id, row) for row in rows)
+        items = [InstitutionData(*row) for row in rows]
+        await self._fill_institutions(items, ask)
+        return items
+
+    async def institution_by_code(self, code: str, ask: InstitutionAsk) -> InstitutionData | None:
+        row = await repository.get_institution_by_code(self.session, code)
+        if row is None:
+            return None
+        self._institutions[row.id] = row
+        item = InstitutionData(*row)
+        await self._fill_institutions([item], ask)
+        return item
+
+    async def institutions(self, ids: Sequence[uuid.UUID], ask: InstitutionAsk) -> list[InstitutionData]:
+        rows = await self._institution_rows(ids)
+        items = [InstitutionData(*rows[i]) for i in ids if i in rows]
+        await self._fill_institutions(items, ask)
+        return items
+
+    # -- engagements and representations
+
+    async def engagement_page(
+        self,
+        *,
+        year: int | None,
+        organization_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        institution: InstitutionAsk | None,
+        organization: OrganizationAsk | None,
+    ) -> tuple[list[EngagementData], str | None]:
+        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+        rows = await repository.list_engagements(
+            self.session, year=year, organization_id=organization_id, limit=limit, after=after
+        )
+        following = next_cursor(rows, limit, lambda row: [row.start_date, str(row.id)])
+        items = [EngagementData(*row) for row in rows[:limit]]
+        if institution is not None:
+            institutions = await self._institution_rows(i.institution_id for i in items if i.institution_id)
+            linked = []
+            for item in items:
+                if item.institution_id in institutions:
+                    item.institution = InstitutionData(*institutions[item.institution_id])
+                    linked.append(item.institution)
+            await self._fill_institutions(linked, institution)
+        if organization is not None:
+            organizations = await self._organization_rows(i.organization_id for i in items if i.organization_id)
+            others = []
+            for item in items:
+                if item.organization_id in organizations:
+                    item.organization = OrganizationData(*organizations[item.organization_id])
+                    others.append(item.organization)
+            await self._fill_organizations(others, organization)
+        return items, following
+
+    async def representation_page(
+        self,
+        *,
+        organization_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        organizations: OrganizationAsk | None,
+        coordinator: InstitutionAsk | None,
+    ) -> tuple[list[RepresentationData], str | None]:
+        after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
+        rows = await repository.list_representations(
+            self.session, organization_id=organization_id, limit=limit, after=after
+        )
+        following = next_cursor(rows, limit, lambda row: [row.position, str(row.id)])
+        items = [RepresentationData(*row) for row in rows[:limit]]
+        if organizations is not None:
+            ids = await repository.organization_ids_by_representation(self.session, [i.id for i in items])
+            rows_by_id = await self._organization_rows(i for linked in ids.values() for i in linked)
+            others = []
+            for item in items:
+                item.organizations = [OrganizationData(*rows_by_id[i]) for i in ids.get(item.id, ())]
+                others += item.organizations
+            await self._fill_organizations(others, organizations)
+        if coordinator is not None:
+            institutions = await self._institution_rows(i.coordinator_id for i in items if i.coordinator_id)
+            linked = []
+            for item in items:
+                if item.coordinator_id in institutions:
+                    item.coordinator = InstitutionData(*institutions[item.coordinator_id])
+                    linked.append(item.coordinator)
+            await self._fill_institutions(linked, coordinator)
+        return items, following
+
+
+def export_rows(session: AsyncSession) -> AsyncIterator[tuple]:
+    """Every organisation joined with each of its memberships (or none), in listing order, streamed."""
+    return repository.stream_registry_rows(session)
+
+
+# Institutions by id, for rows of other domains that name them: the batch of the request's one DataLoader of
+# institutions (the very function other domains' loaders batch with, so that they share it).
+institution_rows = repository.institutions_by_ids
