@@ -691,7 +691,9 @@ async def count_statements(
     from service.app import create_app
     from service.settings import Settings
 
-    app = create_app(Settings(database_url=database_url, log_level="warning"))
+    # The served instances' cost budget (start_service), so the 100-strategy tree is counted, not refused.
+    settings = Settings(database_url=database_url, log_level="warning", graphql_cost_budget_ms=BENCH_COST_BUDGET_MS)
+    app = create_app(settings)
     statements: list[str] = []
     counted: dict[str, dict] = {}
 
