@@ -71,6 +71,7 @@ class InstitutionData:
     notes: list
     sources: list[str]
     updated_at: dt.datetime
+    provenance: dict
     parent: "InstitutionData | None" = None
 
 
@@ -86,6 +87,7 @@ class OrganizationData:
     sources: list[str]
     updated_at: dt.datetime
     sort_key: str
+    provenance: dict
     parent: "OrganizationData | None" = None
     memberships: "list[MembershipData]" = field(default_factory=list)
 
@@ -112,6 +114,7 @@ class MembershipData:
     note: dict | None
     sources: list[str]
     updated_at: dt.datetime
+    provenance: dict
     member: InstitutionData | None = None
     coordinator: InstitutionData | None = None
 

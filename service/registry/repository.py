@@ -44,16 +44,17 @@ _representation_organization = RepresentationOrganization.__table__.c
 ORGANIZATION_COLUMNS = (
     _organization.id, _organization.acronym, _organization.name, _organization.aliases, _organization.kind,
     _organization.parent_id, _organization.established, _organization.sources, _organization.updated_at,
-    _organization.sort_key,
+    _organization.sort_key, _organization.provenance,
 )  # fmt: skip
 MEMBERSHIP_COLUMNS = (
     _membership.id, _membership.organization_id, _membership.member_id, _membership.relation, _membership.since,
     _membership.until, _membership.coordinator_id, _membership.financial_obligation, _membership.events,
-    _membership.note, _membership.sources, _membership.updated_at,
+    _membership.note, _membership.sources, _membership.updated_at, _membership.provenance,
 )  # fmt: skip
 INSTITUTION_COLUMNS = (
     _institution.id, _institution.code, _institution.name, _institution.aliases, _institution.kind,
     _institution.country, _institution.parent_id, _institution.notes, _institution.sources, _institution.updated_at,
+    _institution.provenance,
 )  # fmt: skip
 ENGAGEMENT_COLUMNS = (
     _engagement.id, _engagement.start_date, _engagement.end_date, _engagement.title, _engagement.place,
@@ -261,6 +262,8 @@ async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
             Membership.financial_obligation,
             Membership.events,
             Membership.sources,
+            Organization.provenance,
+            Membership.provenance,
         )
         .outerjoin(parent, parent.id == Organization.parent_id)
         .outerjoin(Membership, Membership.organization_id == Organization.id)

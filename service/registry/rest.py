@@ -18,6 +18,7 @@ from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.core.preconditions import IfMatch
 from service.registry import reads, service
+from service.registry.provenance import PROVENANCE_COLUMNS, provenance_cells
 from service.registry.schemas import (
     EngagementOut,
     InstitutionIn,
@@ -111,6 +112,7 @@ EXPORT_COLUMNS = [
     "financial_obligation",
     "events",
     "sources",
+    *PROVENANCE_COLUMNS,
 ]
 
 
@@ -145,6 +147,8 @@ def _export_row(row: tuple) -> list:
         obligation,
         events,
         sources,
+        organization_provenance,
+        membership_provenance,
     ) = row
     return [
         org_id,
@@ -164,6 +168,7 @@ def _export_row(row: tuple) -> list:
         "" if obligation is None else str(obligation).lower(),
         "; ".join(f"{e['date']} {e['kind']}" for e in events or []),
         " ".join(sources or []),
+        *provenance_cells(organization_provenance, membership_provenance),
     ]
 
 
