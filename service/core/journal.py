@@ -15,7 +15,7 @@ Each change someone can subscribe to also gets its outbox event here (core/outbo
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -235,6 +235,14 @@ NOT_IN_FEED = ("webhook_subscription",)
 
 FeedPosition = tuple[int, int]
 """(xact, id) of the last entry a reader has seen."""
+
+
+async def change_mark(session: AsyncSession, entities: Sequence[str]) -> tuple[int, int]:
+    """(latest id, count) of these entities' entries: changes with any committed change to them, deletions too (the
+    count, since a transaction that reserved a lower id may commit after a higher one)."""
+    stmt = select(func.coalesce(func.max(JournalEntry.id), 0), func.count()).where(JournalEntry.entity.in_(entities))
+    latest, count = (await session.execute(stmt)).one()
+    return latest, count
 
 
 async def feed_horizon(session: AsyncSession) -> int:

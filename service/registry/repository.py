@@ -94,13 +94,15 @@ def _filtered_organizations(query: OrganizationQuery, columns: Sequence) -> Sele
         obliged = memberships_of_row.where(_membership.financial_obligation.is_(True))
         stmt = stmt.where(obliged if query.financial_obligation else ~obliged)
     if query.updated_since is not None:
-        stmt = stmt.where(
-            or_(
-                _organization.updated_at >= query.updated_since,
-                memberships_of_row.where(_membership.updated_at >= query.updated_since),
-            )
-        )
+        stmt = stmt.where(_changed_since(query.updated_since))
     return stmt
+
+
+def _changed_since(since: dt.datetime):
+    """An organisation changed at or after `since`, or one of its memberships."""
+    membership = Membership.__table__.alias("changed_membership")  # apart from a membership the statement joins
+    changed = exists().where(membership.c.organization_id == _organization.id, membership.c.updated_at >= since)
+    return or_(_organization.updated_at >= since, changed)
 
 
 async def list_organizations(
@@ -241,7 +243,7 @@ async def organization_ids_by_representation(
     return grouped
 
 
-async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
+async def stream_registry_rows(session: AsyncSession, updated_since: dt.datetime | None) -> AsyncIterator[tuple]:
     """Every organisation joined with each of its memberships (or none), in listing order."""
     parent = aliased(Organization)
     member = aliased(Institution)
@@ -272,6 +274,8 @@ async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
         .order_by(Organization.sort_key, Organization.id, Membership.relation, Membership.id)
         .execution_options(yield_per=500)
     )
+    if updated_since is not None:
+        stmt = stmt.where(_changed_since(updated_since))
     result = await session.stream(stmt)
     async for row in result:
         yield tuple(row)
