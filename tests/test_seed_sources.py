@@ -118,3 +118,49 @@ def test_an_inferred_date_quotes_its_sentence_from_the_membership_s_source():
     ]
     for seed, basis in inferred:
         assert any(basis.source_sentence in document for document in _source_texts(seed.sources))
+
+
+def _organization_row(**changes) -> dict:
+    row = {
+        "acronym": "X",
+        "name": {"lv": "Iks", "en": "Ex"},
+        "kind": "forum",
+        "sources": ["000"],
+        "provenance": {"name": {"lv": "as_written", "en": "translation"}, "kind": "editorial"},
+    }
+    return row | changes
+
+
+def _registry(organization: dict) -> dict:
+    return {"organizations": [organization], "memberships": [], "engagements": [], "representations": []}
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [
+        ({"provenance": None}, "provenance"),
+        ({"provenance": {"name": {"lv": "as_written"}, "kind": "editorial"}}, "languages of name"),
+        ({"established": "2010"}, "provenance.established must be given exactly when established is"),
+        ({"parent": "UN"}, "provenance.parent"),
+        ({"provenance": {"name": {"lv": "as_written", "en": "guessed"}, "kind": "editorial"}}, "translation"),
+        ({"provenance": {"name": {"lv": "as_written", "en": "translation"}, "kind": "stated"}}, "editorial"),
+    ],
+)
+def test_the_seed_refuses_a_row_whose_provenance_does_not_cover_its_facts(row, refused):
+    organization = {key: value for key, value in _organization_row(**row).items() if value is not None}
+    with pytest.raises(ValidationError, match=refused):
+        RegistryFile.model_validate(_registry(organization))
+    RegistryFile.model_validate(_registry(_organization_row()))
+
+
+def test_an_inferred_date_needs_its_sentence():
+    membership = {"organization": "X", "member": "IeM", "relation": "member", "since": "2011", "sources": ["004"]}
+    inferred = {"relation": "editorial", "since": {"basis": "inferred"}}
+    with pytest.raises(ValidationError, match="source_sentence"):
+        RegistryFile.model_validate(
+            _registry(_organization_row()) | {"memberships": [membership | {"provenance": inferred}]}
+        )
+    inferred["since"]["source_sentence"] = "…"
+    RegistryFile.model_validate(
+        _registry(_organization_row()) | {"memberships": [membership | {"provenance": inferred}]}
+    )
