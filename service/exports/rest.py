@@ -44,25 +44,20 @@ async def _export(
     media_type: str,
     filename: str,
 ) -> Response:
-    session = request.app.state.sessionmaker()
-    try:
-        # One snapshot for the ETag and every statement of the stream: the export is the registry at one moment.
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    sessionmaker = request.app.state.sessionmaker
+    async with sessionmaker() as session:
         etag = await service.etag(session, format, updated_since)
-    except BaseException:
-        await session.close()
-        raise
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if none_match(request.headers.get("if-none-match"), etag):
-        await session.close()
         return Response(status_code=304, headers=headers)
 
     async def chunks() -> AsyncIterator:
-        try:
+        # A session of its own, opened by the stream (the response outlives the request's dependencies, and a
+        # stream never started holds nothing); one snapshot for every statement: the registry at one moment.
+        async with sessionmaker() as session:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             async for chunk in body(session, updated_since):
                 yield chunk
-        finally:
-            await session.close()  # the response outlives the request's dependencies: the stream owns its session
 
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
