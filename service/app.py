@@ -24,6 +24,7 @@ from service.core.live import ChangeListener
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
 from service.core.openapi import document_implicit_bounds
 from service.core.response_cache import ResponseCacheMiddleware
+from service.exports.rest import router as exports_router
 from service.feed.rest import router as feed_router
 from service.graphql import graphql_router
 from service.measurements.reporting_rest import router as reporting_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestMiddleware, settings=settings)
+    app.include_router(exports_router)  # before the registry's: /organizations/export.csv is one of its routes
     app.include_router(registry_router)
     app.include_router(registry_admin_router)
     app.include_router(strategy_router)

@@ -35,6 +35,8 @@ RENAMED = {
 ENUMS = {"relation", "kind", "direction", "role", "status", "precision", "since_precision", "until_precision"}
 
 TEXT = "{ lv en lt original }"
+FACT = "{ basis sourceSentence auditEntryId }"
+NAME_PROVENANCE = f"name {{ lv {FACT} en {FACT} lt {FACT} original {FACT} }}"
 INSTITUTION_REF = "{ id code country }"
 ORGANIZATION_REF = f"{{ id acronym name {TEXT} }}"
 FOOTNOTES = "footnotes { number text }"
@@ -47,12 +49,15 @@ INDICATOR = (f"{{ id code name {TEXT} unit direction updatedAt baseline {VALUE} 
              f"goal {{ id }} actuals {ACTUAL} progress {PROGRESS} }}")  # fmt: skip
 TASK = (f"{{ id number parentNumber text {TEXT} updatedAt {FOOTNOTES} "
         f"institutionRoles {{ writtenAs role institution {INSTITUTION_REF} }} }}")  # fmt: skip
-INSTITUTION = f"{{ id code name {TEXT} aliases kind country sources updatedAt parent {INSTITUTION_REF} }}"
+INSTITUTION = (f"{{ id code name {TEXT} aliases kind country sources updatedAt parent {INSTITUTION_REF} "
+               f"provenance {{ {NAME_PROVENANCE} kind {FACT} parent {FACT} }} }}")  # fmt: skip
 MEMBERSHIP = (f"{{ id relation since sincePrecision until untilPrecision financialObligation note {TEXT} sources "
               f"updatedAt member {INSTITUTION_REF} coordinator {INSTITUTION_REF} "
-              f"events {{ date precision kind organization {ORGANIZATION_REF} }} }}")  # fmt: skip
+              f"events {{ date precision kind organization {ORGANIZATION_REF} }} "
+              f"provenance {{ relation {FACT} since {FACT} until {FACT} }} }}")  # fmt: skip
 ORGANIZATION = (f"{{ id acronym name {TEXT} aliases kind established sources updatedAt parent {ORGANIZATION_REF} "
-                f"memberships {MEMBERSHIP} }}")  # fmt: skip
+                f"memberships {MEMBERSHIP} "
+                f"provenance {{ {NAME_PROVENANCE} kind {FACT} parent {FACT} established {FACT} }} }}")  # fmt: skip
 ENGAGEMENT = (f"{{ id startDate endDate title {TEXT} place {TEXT} country participants {TEXT} sources updatedAt "
               f"institution {INSTITUTION_REF} organization {ORGANIZATION_REF} }}")  # fmt: skip
 REPRESENTATION = (f"{{ id country city {TEXT} cityCountry sourceText sources updatedAt "

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from service.seed.files import InstitutionsFile, SourcesFile
+from service.seed.files import InstitutionsFile, RegistryFile, SourcesFile
 from tests.helpers import seed_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -78,3 +78,89 @@ def test_titles_and_dates_are_the_documents_words(source):
             assert title in text, (source.code, title)
     if source.date_as_written:
         assert source.date_as_written in text, source.code
+
+
+def _source_texts(codes: list[str]) -> list[str]:
+    return [re.sub(r"\s+", " ", seed_text(code)) for code in codes]
+
+
+_REGISTRY = RegistryFile.model_validate(_yaml("registry.yaml"))
+_NAMED = [*InstitutionsFile.model_validate(_yaml("institutions.yaml")).institutions, *_REGISTRY.organizations]
+
+
+@pytest.mark.parametrize("seed", _NAMED, ids=[getattr(s, "code", None) or s.key for s in _NAMED])
+def test_a_name_is_as_written_exactly_when_its_sources_write_it(seed):
+    """`as_written` names are in one of the row's documents word for word; a `translation` or a `normalized`
+    form is in none of them (so CTIF's English name is a translation, INTERPOL's as written)."""
+    texts = _source_texts(seed.sources)
+    for language, text in seed.name.model_dump(exclude_none=True).items():
+        written = any(re.sub(r"\s+", " ", text) in document for document in texts)
+        basis = seed.provenance.name[language]
+        assert (basis == "as_written") == written, (language, text, basis)
+        assert basis != "translation" or language == "en", (language, text)
+
+
+def test_ctif_english_name_is_a_translation_and_interpol_s_as_written():
+    by_key = {seed.key: seed for seed in _REGISTRY.organizations}
+    assert by_key["CTIF"].provenance.name["en"] == "translation"
+    assert by_key["INTERPOL"].provenance.name["en"] == "as_written"
+
+
+def test_an_inferred_date_quotes_its_sentence_from_the_membership_s_source():
+    inferred = [
+        (seed, basis)
+        for seed in _REGISTRY.memberships
+        for basis in (seed.provenance.since, seed.provenance.until)
+        if basis is not None and basis != "stated"
+    ]
+    assert [(seed.organization, seed.since) for seed, _ in inferred] == [
+        ("Migracijos ir prieglobsčio panelį", "2011-12-08")
+    ]
+    for seed, basis in inferred:
+        assert any(basis.source_sentence in document for document in _source_texts(seed.sources))
+
+
+def _organization_row(**changes) -> dict:
+    row = {
+        "acronym": "X",
+        "name": {"lv": "Iks", "en": "Ex"},
+        "kind": "forum",
+        "sources": ["000"],
+        "provenance": {"name": {"lv": "as_written", "en": "translation"}, "kind": "editorial"},
+    }
+    return row | changes
+
+
+def _registry(organization: dict) -> dict:
+    return {"organizations": [organization], "memberships": [], "engagements": [], "representations": []}
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [
+        ({"provenance": None}, "provenance"),
+        ({"provenance": {"name": {"lv": "as_written"}, "kind": "editorial"}}, "languages of name"),
+        ({"established": "2010"}, "provenance.established must be given exactly when established is"),
+        ({"parent": "UN"}, "provenance.parent"),
+        ({"provenance": {"name": {"lv": "as_written", "en": "guessed"}, "kind": "editorial"}}, "translation"),
+        ({"provenance": {"name": {"lv": "as_written", "en": "translation"}, "kind": "stated"}}, "editorial"),
+    ],
+)
+def test_the_seed_refuses_a_row_whose_provenance_does_not_cover_its_facts(row, refused):
+    organization = {key: value for key, value in _organization_row(**row).items() if value is not None}
+    with pytest.raises(ValidationError, match=refused):
+        RegistryFile.model_validate(_registry(organization))
+    RegistryFile.model_validate(_registry(_organization_row()))
+
+
+def test_an_inferred_date_needs_its_sentence():
+    membership = {"organization": "X", "member": "IeM", "relation": "member", "since": "2011", "sources": ["004"]}
+    inferred = {"relation": "editorial", "since": {"basis": "inferred"}}
+    with pytest.raises(ValidationError, match="source_sentence"):
+        RegistryFile.model_validate(
+            _registry(_organization_row()) | {"memberships": [membership | {"provenance": inferred}]}
+        )
+    inferred["since"]["source_sentence"] = "…"
+    RegistryFile.model_validate(
+        _registry(_organization_row()) | {"memberships": [membership | {"provenance": inferred}]}
+    )

@@ -15,7 +15,7 @@ Each change someone can subscribe to also gets its outbox event here (core/outbo
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -63,7 +63,8 @@ class JournalEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
     __table_args__ = (Index("audit_entry_entity", "entity", "entity_id"), Index("audit_entry_feed", "xact", "id"))
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    # By default, not always: an edit that names its own entry (a fact's provenance) reserves the id first.
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     xact: int = Field(default=None, sa_column=Column(BigInteger, server_default=text(CURRENT_XACT), nullable=False))
     at: dt.datetime = Field(
         default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
@@ -94,12 +95,15 @@ async def record(
     after: dict | None,
     *,
     parent: Parent | None = None,
+    entry_id: int | None = None,
 ) -> None:
     """Journal a change (`action` "delete" is a deletion in the feed, any other an upsert), send its NOTIFY and
-    add its outbox event, in the change's transaction; the request commits."""
+    add its outbox event, in the change's transaction; the request commits. `entry_id`: one `reserve_entry_id`
+    gave."""
     entity_id, parent = str(entity_id), (parent[0], str(parent[1])) if parent else None
     session.add(
         JournalEntry(
+            id=entry_id,
             token_id=principal.token_id,
             role=principal.role.value,
             institution_code=principal.institution_code,
@@ -177,10 +181,23 @@ async def savepoint(session: AsyncSession, what: str, conflict: str | None = Non
         raise _integrity_problem(error, what, conflict) from None
 
 
+async def reserve_entry_id(session: AsyncSession) -> int:
+    """The id the next entry of this change will have, for a row that names the entry recording it."""
+    return (await session.execute(text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id'))"))).scalar_one()
+
+
 async def save(
-    session: AsyncSession, principal: Principal, entity: str, row: Any, before: dict | None, extra: dict | None = None
+    session: AsyncSession,
+    principal: Principal,
+    entity: str,
+    row: Any,
+    before: dict | None,
+    extra: dict | None = None,
+    *,
+    entry_id: int | None = None,
 ) -> None:
-    """Insert or update `row` and journal it (with `extra`, state the row itself does not hold); the request commits."""
+    """Insert or update `row` and journal it (with `extra`, state the row itself does not hold; as `entry_id`, one
+    `reserve_entry_id` gave); the request commits."""
     async with savepoint(session, entity):
         if hasattr(row, "updated_at") and before is not None:
             row.updated_at = dt.datetime.now(dt.UTC)
@@ -188,7 +205,7 @@ async def save(
     await session.refresh(row)
     after = snapshot(row) | (extra or {})
     action = "update" if before else "create"
-    await record(session, principal, action, entity, row.id, before, after, parent=parent_of(row))
+    await record(session, principal, action, entity, row.id, before, after, parent=parent_of(row), entry_id=entry_id)
 
 
 async def remove(session: AsyncSession, principal: Principal, entity: str, row: Any) -> None:
@@ -218,6 +235,14 @@ NOT_IN_FEED = ("webhook_subscription",)
 
 FeedPosition = tuple[int, int]
 """(xact, id) of the last entry a reader has seen."""
+
+
+async def change_mark(session: AsyncSession, entities: Sequence[str]) -> tuple[int, int]:
+    """(latest id, count) of these entities' entries: changes with any committed change to them, deletions too (the
+    count, since a transaction that reserved a lower id may commit after a higher one)."""
+    stmt = select(func.coalesce(func.max(JournalEntry.id), 0), func.count()).where(JournalEntry.entity.in_(entities))
+    latest, count = (await session.execute(stmt)).one()
+    return latest, count
 
 
 async def feed_horizon(session: AsyncSession) -> int:

@@ -25,8 +25,10 @@ from service.core.graphql_types import (
     if_match_of,
     validated_input,
 )
+from service.core.i18n import LANGUAGES
 from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from service.registry import models, reads, service
+from service.registry.provenance import INSTITUTION_FACTS, MEMBERSHIP_FACTS, ORGANIZATION_FACTS, Basis
 from service.registry.reads import (
     EngagementData,
     EventData,
@@ -49,6 +51,72 @@ from service.registry.schemas import (
 )
 
 Relation = strawberry.enum(models.Relation)
+ProvenanceBasis = strawberry.enum(Basis, name="ProvenanceBasis")
+
+
+@strawberry.type(description="Where one fact comes from: a source document's words, or supplied here.")
+class FactProvenance:
+    basis: ProvenanceBasis
+    source_sentence: str | None = strawberry.field(description="For an inferred date: the source's sentence.")
+    audit_entry_id: int | None = strawberry.field(description="For an edited fact: the audit entry of the edit.")
+
+    @classmethod
+    def of(cls, entry: dict | None) -> "FactProvenance | None":
+        if entry is None:
+            return None
+        return cls(
+            basis=Basis(entry["basis"]),
+            source_sentence=entry.get("source_sentence"),
+            audit_entry_id=entry.get("audit_entry_id"),
+        )
+
+
+def _facts(facts: dict, keys: dict[str, str]) -> dict:
+    return {key: FactProvenance.of(facts.get(key)) for key in keys if key != "name"}
+
+
+@strawberry.type
+class NameProvenance:
+    lv: FactProvenance | None
+    en: FactProvenance | None
+    lt: FactProvenance | None
+    original: FactProvenance | None
+
+    @classmethod
+    def of(cls, names: dict | None) -> "NameProvenance":
+        names = names or {}
+        return cls(**{language: FactProvenance.of(names.get(language)) for language in LANGUAGES})
+
+
+@strawberry.type
+class InstitutionProvenance:
+    name: NameProvenance
+    kind: FactProvenance | None
+    parent: FactProvenance | None
+
+    @classmethod
+    def of(cls, facts: dict) -> "InstitutionProvenance":
+        return cls(name=NameProvenance.of(facts.get("name")), **_facts(facts, INSTITUTION_FACTS))
+
+
+@strawberry.type
+class OrganizationProvenance(InstitutionProvenance):
+    established: FactProvenance | None
+
+    @classmethod
+    def of(cls, facts: dict) -> "OrganizationProvenance":
+        return cls(name=NameProvenance.of(facts.get("name")), **_facts(facts, ORGANIZATION_FACTS))
+
+
+@strawberry.type
+class MembershipProvenance:
+    relation: FactProvenance | None
+    since: FactProvenance | None
+    until: FactProvenance | None
+
+    @classmethod
+    def of(cls, facts: dict) -> "MembershipProvenance":
+        return cls(**_facts(facts, MEMBERSHIP_FACTS))
 
 
 def _precision(value: str | None) -> partial_date.Precision | None:
@@ -85,6 +153,9 @@ class Institution:
     sources: list[str]
     updated_at: dt.datetime
     parent_id: strawberry.Private[uuid.UUID | None]
+    provenance: InstitutionProvenance = strawberry.field(
+        description="Per fact: from a source document, or supplied here."
+    )
 
     @classmethod
     def of(cls, row: Any) -> "Institution":
@@ -99,6 +170,7 @@ class Institution:
             sources=row.sources,
             updated_at=row.updated_at,
             parent_id=row.parent_id,
+            provenance=InstitutionProvenance.of(row.provenance),
         )
 
     @strawberry.field
@@ -148,6 +220,9 @@ class Membership:
     updated_at: dt.datetime
     member: Institution
     coordinator: Institution | None
+    provenance: MembershipProvenance = strawberry.field(
+        description="Per fact: from a source document, or supplied here."
+    )
 
     @classmethod
     def of(cls, data: MembershipData, ask: MembershipAsk) -> "Membership":
@@ -165,6 +240,7 @@ class Membership:
             updated_at=data.updated_at,
             member=_institution(data.member),  # type: ignore[arg-type]  # None only where not asked for
             coordinator=_institution(data.coordinator),
+            provenance=MembershipProvenance.of(data.provenance),
         )
 
     @strawberry.field(description=ETAG_DESCRIPTION)
@@ -185,6 +261,9 @@ class Organization:
     parent: "Organization | None"
     memberships: list[Membership] = strawberry.field(metadata=at_most(6))
     row_id: strawberry.Private[uuid.UUID]
+    provenance: OrganizationProvenance = strawberry.field(
+        description="Per fact: from a source document, or supplied here."
+    )
 
     @classmethod
     def of(cls, data: OrganizationData, ask: OrganizationAsk) -> "Organization":
@@ -203,6 +282,7 @@ class Organization:
             parent=Organization.of(data.parent, ask.parent) if data.parent and ask.parent else None,
             memberships=[Membership.of(m, membership_ask) for m in data.memberships] if membership_ask else [],
             row_id=data.id,
+            provenance=OrganizationProvenance.of(data.provenance),
         )
 
     @strawberry.field(description=ETAG_DESCRIPTION)

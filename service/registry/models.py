@@ -36,6 +36,8 @@ class Institution(Timestamped, table=True):
     parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("institution.id"), nullable=True))
     notes: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     sources: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
+    # Per fact: quoted from a source document or supplied here (service/registry/provenance.py).
+    provenance: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
 class Organization(Timestamped, table=True):
@@ -55,6 +57,8 @@ class Organization(Timestamped, table=True):
     # The keyset order of listings: the folded acronym.
     sort_key: str = Field(sa_column=Column(Text, nullable=False))
     sources: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
+    # Per fact: quoted from a source document or supplied here (service/registry/provenance.py).
+    provenance: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
 class Membership(Timestamped, table=True):
@@ -84,6 +88,8 @@ class Membership(Timestamped, table=True):
     events: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     note: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     sources: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
+    # Per fact: quoted from a source document or supplied here (service/registry/provenance.py).
+    provenance: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
 class Engagement(Timestamped, table=True):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.core import journal
 from service.core.errors import NotFound
 from service.core.pagination import decode_cursor, encode_cursor, next_cursor
 from service.registry import repository
@@ -71,6 +72,7 @@ class InstitutionData:
     notes: list
     sources: list[str]
     updated_at: dt.datetime
+    provenance: dict
     parent: "InstitutionData | None" = None
 
 
@@ -86,6 +88,7 @@ class OrganizationData:
     sources: list[str]
     updated_at: dt.datetime
     sort_key: str
+    provenance: dict
     parent: "OrganizationData | None" = None
     memberships: "list[MembershipData]" = field(default_factory=list)
 
@@ -112,6 +115,7 @@ class MembershipData:
     note: dict | None
     sources: list[str]
     updated_at: dt.datetime
+    provenance: dict
     member: InstitutionData | None = None
     coordinator: InstitutionData | None = None
 
@@ -411,9 +415,32 @@ class RegistryRead:
         return items, following
 
 
-def export_rows(session: AsyncSession) -> AsyncIterator[tuple]:
-    """Every organisation joined with each of its memberships (or none), in listing order, streamed."""
-    return repository.stream_registry_rows(session)
+def export_rows(session: AsyncSession, updated_since: dt.datetime | None = None) -> AsyncIterator[tuple]:
+    """Every organisation joined with each of its memberships (or none), in listing order, streamed; with
+    `updated_since`, the organisations changed then or later, or whose memberships were."""
+    return repository.stream_registry_rows(session, updated_since)
+
+
+async def organization_batches(
+    session: AsyncSession, query: OrganizationQuery, ask: OrganizationAsk, size: int = 500
+) -> AsyncIterator[list[OrganizationData]]:
+    """Every organisation the query matches, in listing order, `size` at a time (each batch a read of its own, so
+    memory stays flat however long the registry grows)."""
+    cursor = None
+    while True:
+        page = await RegistryRead(session).organization_page(query, size, cursor, ask)
+        yield page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+REGISTRY_ENTITIES = ("institution", "organization", "membership")
+
+
+async def registry_version(session: AsyncSession) -> tuple[int, int]:
+    """Changes whenever an institution, an organisation or a membership is created, changed or deleted."""
+    return await journal.change_mark(session, REGISTRY_ENTITIES)
 
 
 # Institutions by id, for rows of other domains that name them: the batch of the request's one DataLoader of

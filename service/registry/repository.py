@@ -44,16 +44,17 @@ _representation_organization = RepresentationOrganization.__table__.c
 ORGANIZATION_COLUMNS = (
     _organization.id, _organization.acronym, _organization.name, _organization.aliases, _organization.kind,
     _organization.parent_id, _organization.established, _organization.sources, _organization.updated_at,
-    _organization.sort_key,
+    _organization.sort_key, _organization.provenance,
 )  # fmt: skip
 MEMBERSHIP_COLUMNS = (
     _membership.id, _membership.organization_id, _membership.member_id, _membership.relation, _membership.since,
     _membership.until, _membership.coordinator_id, _membership.financial_obligation, _membership.events,
-    _membership.note, _membership.sources, _membership.updated_at,
+    _membership.note, _membership.sources, _membership.updated_at, _membership.provenance,
 )  # fmt: skip
 INSTITUTION_COLUMNS = (
     _institution.id, _institution.code, _institution.name, _institution.aliases, _institution.kind,
     _institution.country, _institution.parent_id, _institution.notes, _institution.sources, _institution.updated_at,
+    _institution.provenance,
 )  # fmt: skip
 ENGAGEMENT_COLUMNS = (
     _engagement.id, _engagement.start_date, _engagement.end_date, _engagement.title, _engagement.place,
@@ -93,13 +94,15 @@ def _filtered_organizations(query: OrganizationQuery, columns: Sequence) -> Sele
         obliged = memberships_of_row.where(_membership.financial_obligation.is_(True))
         stmt = stmt.where(obliged if query.financial_obligation else ~obliged)
     if query.updated_since is not None:
-        stmt = stmt.where(
-            or_(
-                _organization.updated_at >= query.updated_since,
-                memberships_of_row.where(_membership.updated_at >= query.updated_since),
-            )
-        )
+        stmt = stmt.where(_changed_since(query.updated_since))
     return stmt
+
+
+def _changed_since(since: dt.datetime):
+    """An organisation changed at or after `since`, or one of its memberships."""
+    membership = Membership.__table__.alias("changed_membership")  # apart from a membership the statement joins
+    changed = exists().where(membership.c.organization_id == _organization.id, membership.c.updated_at >= since)
+    return or_(_organization.updated_at >= since, changed)
 
 
 async def list_organizations(
@@ -240,7 +243,7 @@ async def organization_ids_by_representation(
     return grouped
 
 
-async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
+async def stream_registry_rows(session: AsyncSession, updated_since: dt.datetime | None) -> AsyncIterator[tuple]:
     """Every organisation joined with each of its memberships (or none), in listing order."""
     parent = aliased(Organization)
     member = aliased(Institution)
@@ -261,6 +264,8 @@ async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
             Membership.financial_obligation,
             Membership.events,
             Membership.sources,
+            Organization.provenance,
+            Membership.provenance,
         )
         .outerjoin(parent, parent.id == Organization.parent_id)
         .outerjoin(Membership, Membership.organization_id == Organization.id)
@@ -269,6 +274,8 @@ async def stream_registry_rows(session: AsyncSession) -> AsyncIterator[tuple]:
         .order_by(Organization.sort_key, Organization.id, Membership.relation, Membership.id)
         .execution_options(yield_per=500)
     )
+    if updated_since is not None:
+        stmt = stmt.where(_changed_since(updated_since))
     result = await session.stream(stmt)
     async for row in result:
         yield tuple(row)

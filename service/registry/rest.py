@@ -1,14 +1,10 @@
 """REST routes of the registry, under /api/v1."""
 
-import csv
-import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from service.core.auth import AdminDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag, written
@@ -17,7 +13,7 @@ from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES
 from service.core.models import Rfc3339
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from service.core.preconditions import IfMatch
-from service.registry import reads, service
+from service.registry import service
 from service.registry.schemas import (
     EngagementOut,
     InstitutionIn,
@@ -91,111 +87,6 @@ async def list_organizations(
     )
     page = await service.page_organizations(session, query, limit, cursor, with_memberships=expand == "memberships")
     return json_with_etag(request, page)
-
-
-EXPORT_COLUMNS = [
-    "organization_id",
-    "acronym",
-    "name_lv",
-    "name_en",
-    "name_lt",
-    "name_original",
-    "kind",
-    "parent_acronym",
-    "member_code",
-    "member_country",
-    "relation",
-    "since",
-    "until",
-    "coordinator_code",
-    "financial_obligation",
-    "events",
-    "sources",
-]
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula, made plain text by a leading `'`."""
-    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
-
-
-def _csv_line(values: list) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([spreadsheet_safe(value) for value in values])
-    return buffer.getvalue()
-
-
-def _export_row(row: tuple) -> list:
-    (
-        org_id,
-        acronym,
-        name,
-        kind,
-        parent,
-        member,
-        country,
-        relation,
-        since,
-        until,
-        coordinator,
-        obligation,
-        events,
-        sources,
-    ) = row
-    return [
-        org_id,
-        acronym or "",
-        name.get("lv") or "",
-        name.get("en") or "",
-        name.get("lt") or "",
-        name.get("original") or "",
-        kind,
-        parent or "",
-        member or "",
-        country or "",
-        relation or "",
-        since or "",
-        until or "",
-        coordinator or "",
-        "" if obligation is None else str(obligation).lower(),
-        "; ".join(f"{e['date']} {e['kind']}" for e in events or []),
-        " ".join(sources or []),
-    ]
-
-
-@router.get(
-    "/organizations/export.csv",
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {"text/csv": {}},
-            "description": "One row per membership; organisations without one get one row. A text cell that "
-            "starts with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet does not run it.",
-        }
-    },
-)
-async def export_registry(request: Request) -> StreamingResponse:
-    """The whole registry as CSV (UTF-8, header row), streamed so memory stays flat as it grows."""
-    sessionmaker = request.app.state.sessionmaker
-
-    async def lines() -> AsyncIterator[str]:
-        yield _csv_line(EXPORT_COLUMNS)
-        # A session of its own: the response outlives the request's dependencies.
-        async with sessionmaker() as session:
-            chunk: list[str] = []
-            async for row in reads.export_rows(session):
-                chunk.append(_csv_line(_export_row(row)))
-                if len(chunk) == 500:
-                    yield "".join(chunk)
-                    chunk = []
-            yield "".join(chunk)
-
-    headers = {"Content-Disposition": 'attachment; filename="registry.csv"'}
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/organizations/{organization_id:uuid}", response_model=OrganizationDetail, responses=CONDITIONAL_READ)

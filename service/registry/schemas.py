@@ -10,6 +10,43 @@ from service.core import partial_date
 from service.core.i18n import LocalizedName, LocalizedText
 from service.core.partial_date import PartialDate
 from service.registry.models import Relation
+from service.registry.provenance import Basis
+
+
+class FactProvenance(BaseModel):
+    """Where one fact comes from."""
+
+    basis: Basis = Field(
+        description="as_written: the source document's words; normalized: the source's name in another grammatical "
+        "form; translation: supplied here, the source gives none; stated / inferred: a date the source states, or "
+        "reads from a sentence that does not state it; editorial: a classification made here; edited: set by an "
+        "admin (see audit_entry_id)."
+    )
+    source_sentence: str | None = Field(None, description="For an inferred date: the source's sentence.")
+    audit_entry_id: int | None = Field(None, description="For an edited fact: the audit entry of the edit.")
+
+
+class NameProvenance(BaseModel):
+    lv: FactProvenance | None
+    en: FactProvenance | None
+    lt: FactProvenance | None
+    original: FactProvenance | None
+
+
+class InstitutionProvenance(BaseModel):
+    name: NameProvenance
+    kind: FactProvenance | None
+    parent: FactProvenance | None
+
+
+class OrganizationProvenance(InstitutionProvenance):
+    established: FactProvenance | None
+
+
+class MembershipProvenance(BaseModel):
+    relation: FactProvenance | None
+    since: FactProvenance | None
+    until: FactProvenance | None
 
 
 class InstitutionRef(BaseModel):
@@ -35,6 +72,7 @@ class InstitutionOut(BaseModel):
     notes: list[Note]
     sources: list[str] = Field(description="Source documents that state this entity (file prefixes in shared/seeds).")
     updated_at: dt.datetime
+    provenance: InstitutionProvenance = Field(description="Per fact: from a source document, or supplied here.")
 
 
 class OrganizationRef(BaseModel):
@@ -73,6 +111,7 @@ class MembershipOut(BaseModel):
     note: LocalizedText | None = Field(description="The source's own words for this membership.")
     sources: list[str]
     updated_at: dt.datetime
+    provenance: MembershipProvenance = Field(description="Per fact: from a source document, or supplied here.")
 
 
 class OrganizationOut(BaseModel):
@@ -85,6 +124,7 @@ class OrganizationOut(BaseModel):
     established: str | None
     sources: list[str]
     updated_at: dt.datetime
+    provenance: OrganizationProvenance = Field(description="Per fact: from a source document, or supplied here.")
 
 
 class OrganizationDetail(OrganizationOut):

@@ -11,10 +11,11 @@ from service.core import merge_patch, partial_date, writes
 from service.core.auth import Principal, require_admin
 from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
-from service.core.i18n import LocalizedText, fold, localized, required_text
+from service.core.i18n import LANGUAGES, LocalizedText, fold, localized, required_text
 from service.core.models import as_utc, stable_id
 from service.registry import reads, repository
 from service.registry.models import Institution, Membership, Organization
+from service.registry.provenance import INSTITUTION_FACTS, MEMBERSHIP_FACTS, ORGANIZATION_FACTS, mark_edited
 from service.registry.reads import (
     EngagementData,
     InstitutionData,
@@ -92,6 +93,27 @@ def _precision(value: str | None) -> partial_date.Precision | None:
     return partial_date.parse(value) if value else None
 
 
+def _fact(entry: dict | None) -> dict | None:
+    if entry is None:
+        return None
+    return {
+        "basis": entry["basis"],
+        "source_sentence": entry.get("source_sentence"),
+        "audit_entry_id": entry.get("audit_entry_id"),
+    }
+
+
+def provenance_json(provenance: dict, facts: dict[str, str]) -> dict:
+    """A row's provenance as the schemas print it: every fact it covers, null where there is no such fact."""
+    names = provenance.get("name") or {}
+    return {
+        key: {language: _fact(names.get(language)) for language in LANGUAGES}
+        if key == "name"
+        else _fact(provenance.get(key))
+        for key in facts
+    }
+
+
 def institution_json(data: InstitutionData) -> dict:
     return {
         "id": data.id,
@@ -107,6 +129,7 @@ def institution_json(data: InstitutionData) -> dict:
         ],
         "sources": data.sources,
         "updated_at": data.updated_at,
+        "provenance": provenance_json(data.provenance, INSTITUTION_FACTS),
     }
 
 
@@ -121,6 +144,7 @@ def organization_json(data: OrganizationData) -> dict:
         "established": data.established,
         "sources": data.sources,
         "updated_at": data.updated_at,
+        "provenance": provenance_json(data.provenance, ORGANIZATION_FACTS),
     }
 
 
@@ -151,6 +175,7 @@ def membership_json(data: MembershipData) -> dict:
         "note": localized(data.note),
         "sources": data.sources,
         "updated_at": data.updated_at,
+        "provenance": provenance_json(data.provenance, MEMBERSHIP_FACTS),
     }
 
 
@@ -286,6 +311,13 @@ async def _organization_id(session: AsyncSession, key: str | None, field: str) -
         ) from None
 
 
+async def _mark_edited(session: AsyncSession, row: Any, facts: dict[str, str], before: dict | None) -> int:
+    """Marks the facts this write gives or changes `edited` by the audit entry it reserves for the write."""
+    entry_id = await writes.reserve_entry_id(session)
+    row.provenance = mark_edited(row.provenance or {}, facts, before, writes.snapshot(row), entry_id)
+    return entry_id
+
+
 async def create_institution(session: AsyncSession, principal: Principal, data: InstitutionIn) -> dict:
     require_admin(principal)
     row = Institution(
@@ -299,7 +331,8 @@ async def create_institution(session: AsyncSession, principal: Principal, data: 
         notes=[],
         sources=[],
     )
-    await writes.save(session, principal, "institution", row, None)
+    entry_id = await _mark_edited(session, row, INSTITUTION_FACTS, None)
+    await writes.save(session, principal, "institution", row, None, entry_id=entry_id)
     await session.flush()
     return await get_institution(session, row.code)
 
@@ -335,7 +368,8 @@ async def update_institution(
             raise Problem(422, "parent: an institution cannot be its own parent")
     for field in {"kind", "country", "aliases"} & changed:
         setattr(row, field, getattr(edit, field))
-    await writes.save(session, principal, "institution", row, before)
+    entry_id = await _mark_edited(session, row, INSTITUTION_FACTS, before)
+    await writes.save(session, principal, "institution", row, before, entry_id=entry_id)
     await session.flush()
     return await get_institution(session, row.code)
 
@@ -377,7 +411,8 @@ async def create_organization(session: AsyncSession, principal: Principal, data:
         sort_key="",
     )
     _index(row)
-    await writes.save(session, principal, "organization", row, None)
+    entry_id = await _mark_edited(session, row, ORGANIZATION_FACTS, None)
+    await writes.save(session, principal, "organization", row, None, entry_id=entry_id)
     await session.flush()
     return await get_organization(session, row.id)
 
@@ -411,7 +446,8 @@ async def update_organization(
     for field in {"acronym", "kind", "aliases", "established", "sources"} & changed:
         setattr(row, field, getattr(edit, field))
     _index(row)
-    await writes.save(session, principal, "organization", row, before)
+    entry_id = await _mark_edited(session, row, ORGANIZATION_FACTS, before)
+    await writes.save(session, principal, "organization", row, before, entry_id=entry_id)
     await session.flush()
     return await get_organization(session, row.id)
 
@@ -463,7 +499,8 @@ async def create_membership(
         note=_note(data.note),
         sources=data.sources,
     )
-    await writes.save(session, principal, "membership", row, None)
+    entry_id = await _mark_edited(session, row, MEMBERSHIP_FACTS, None)
+    await writes.save(session, principal, "membership", row, None, entry_id=entry_id)
     await session.flush()
     return await get_membership(session, row.id)
 
@@ -504,7 +541,8 @@ async def update_membership(
         row.note = _note(edit.note)
     for field in {"since", "until", "financial_obligation", "sources"} & changed:
         setattr(row, field, getattr(edit, field))
-    await writes.save(session, principal, "membership", row, before)
+    entry_id = await _mark_edited(session, row, MEMBERSHIP_FACTS, before)
+    await writes.save(session, principal, "membership", row, before, entry_id=entry_id)
     await session.flush()
     return await get_membership(session, row.id)
 

@@ -16,6 +16,58 @@ class _Strict(BaseModel):
 
 SourceList = list[str]
 
+# --- provenance: every row says, per fact, whether the source document gives it (service/registry/provenance.py)
+
+NameBasis = Literal["as_written", "normalized", "translation"]
+Editorial = Literal["editorial"]
+
+
+class InferredDate(_Strict):
+    basis: Literal["inferred"]
+    source_sentence: str = Field(min_length=1, description="The source's sentence the date is read from.")
+
+
+DateBasis = Literal["stated"] | InferredDate
+
+
+def _stored(basis: str | BaseModel) -> dict:
+    return basis.model_dump() if isinstance(basis, BaseModel) else {"basis": basis}
+
+
+class EntityProvenanceSeed(_Strict):
+    name: dict[Literal["lv", "en", "lt", "original"], NameBasis]
+    kind: Editorial
+    parent: Editorial | None = None
+    established: DateBasis | None = None
+
+    def stored(self) -> dict:
+        facts: dict = {"name": {language: _stored(basis) for language, basis in self.name.items()}}
+        for key in ("kind", "parent", "established"):
+            if (basis := getattr(self, key)) is not None:
+                facts[key] = _stored(basis)
+        return facts
+
+
+class MembershipProvenanceSeed(_Strict):
+    relation: Editorial
+    since: DateBasis | None = None
+    until: DateBasis | None = None
+
+    def stored(self) -> dict:
+        return {key: _stored(basis) for key in ("relation", "since", "until") if (basis := getattr(self, key))}
+
+
+def _covers(what: str, provenance: BaseModel, facts: dict[str, object]) -> None:
+    """A fact has a provenance entry exactly when the row gives the fact."""
+    for key, value in facts.items():
+        if (value is not None) != (getattr(provenance, key) is not None):
+            raise ValueError(f"{what}: provenance.{key} must be given exactly when {key} is")
+
+
+def _covers_name(what: str, provenance: EntityProvenanceSeed, name: LocalizedText) -> None:
+    if set(provenance.name) != set(name.model_dump(exclude_none=True)):
+        raise ValueError(f"{what}: provenance.name must name exactly the languages of name")
+
 
 class NoteSeed(_Strict):
     text: LocalizedText
@@ -32,6 +84,13 @@ class InstitutionSeed(_Strict):
     aliases: list[str] = []
     notes: list[NoteSeed] = []
     sources: SourceList
+    provenance: EntityProvenanceSeed
+
+    @model_validator(mode="after")
+    def _provenance_covers_the_facts(self) -> Self:
+        _covers_name(self.code, self.provenance, self.name)
+        _covers(self.code, self.provenance, {"parent": self.parent, "established": None})
+        return self
 
 
 class InstitutionsFile(_Strict):
@@ -46,6 +105,13 @@ class OrganizationSeed(_Strict):
     parent: str | None = None
     established: PartialDate | None = None
     sources: SourceList
+    provenance: EntityProvenanceSeed
+
+    @model_validator(mode="after")
+    def _provenance_covers_the_facts(self) -> Self:
+        _covers_name(self.key, self.provenance, self.name)
+        _covers(self.key, self.provenance, {"parent": self.parent, "established": self.established})
+        return self
 
     @property
     def key(self) -> str:
@@ -72,6 +138,13 @@ class MembershipSeed(_Strict):
     events: list[EventSeed] = []
     note: LocalizedText | None = None
     sources: SourceList
+    provenance: MembershipProvenanceSeed
+
+    @model_validator(mode="after")
+    def _provenance_covers_the_facts(self) -> Self:
+        what = f"membership of {self.member} in {self.organization}"
+        _covers(what, self.provenance, {"since": self.since, "until": self.until})
+        return self
 
 
 class EngagementSeed(_Strict):

@@ -58,6 +58,7 @@ def institution_rows(data: InstitutionsFile) -> tuple[Rows, dict]:
             "parent_id": _lookup(ids, seed.parent, "institution"),
             "notes": [note.model_dump(exclude_none=True, mode="json") for note in seed.notes],
             "sources": seed.sources,
+            "provenance": seed.provenance.stored(),
         }
         for seed in data.institutions
     ]
@@ -82,6 +83,7 @@ def registry_rows(data: RegistryFile, institutions: dict) -> Rows:
                 "search_text": search_text,
                 "sort_key": sort_key,
                 "sources": seed.sources,
+                "provenance": seed.provenance.stored(),
             }
         )
     membership_rows = [
@@ -101,6 +103,7 @@ def registry_rows(data: RegistryFile, institutions: dict) -> Rows:
             ],
             "note": seed.note.model_dump(exclude_none=True) if seed.note else None,
             "sources": seed.sources,
+            "provenance": seed.provenance.stored(),
         }
         for seed in data.memberships
     ]

@@ -25,7 +25,7 @@ from service.app import create_app
 from service.core.auth import Role, create_token
 from service.core.db import create_engine, create_sessionmaker
 from service.core.models import stable_id
-from service.seed.baseline import DataFile, SeedReport, apply
+from service.seed.baseline import DataFile, SeedReport, apply, fingerprint
 from service.seed.loader import DEFAULT_DATA_DIR, load_all, plan_of, read_all
 from service.settings import Settings
 from tests.helpers import bearer, if_match
@@ -403,3 +403,26 @@ async def test_make_run_twice_keeps_an_admin_edit_of_an_english_name(database_ur
         assert after == before  # the second start wrote nothing
     finally:
         await _drop_database(url)
+
+
+async def test_rows_seeded_before_provenance_existed_take_the_files_provenance(service):
+    """A database seeded before migration 0010: its rows hold `{}` and its baselines fingerprint rows without the
+    column. The next seed fills in the file's provenance as an ordinary update, and reports no conflict."""
+    plan = plan_of(read_all(DEFAULT_DATA_DIR))
+    tables = ("institution", "organization", "membership")
+    async with service.sessionmaker() as session:
+        for table in tables:
+            await session.execute(text(f"UPDATE {table} SET provenance = '{{}}'"))
+            for entity_id, (values, _) in plan.rows[table].items():
+                old = fingerprint({name: value for name, value in values.items() if name != "provenance"})
+                await session.execute(
+                    text("UPDATE seed_baseline SET fingerprint = :old WHERE entity = :table AND entity_id = :id"),
+                    {"old": old, "table": table, "id": entity_id},
+                )
+        await session.commit()
+
+    report = await service.seed()
+    assert (report.updated, report.conflicts) == (sum(len(plan.rows[t]) for t in tables), [])
+    ctif, _ = await service.organization(stable_id("organization", "CTIF"))
+    assert ctif["provenance"]["name"]["en"]["basis"] == "translation"
+    assert (await service.seed()).written == 0
