@@ -146,6 +146,27 @@ class ProgressSummary:
     goals: list[GoalProgress] = strawberry.field(metadata=at_most(30))
 
 
+async def progress_summary_of(
+    info: Info[Context, None],
+    year: int,
+    strategy: str | None,
+    area: str | None,
+    institution: str | None,
+    as_of: dt.datetime | None = None,
+) -> ProgressSummary:
+    """The progress summary REST gives, as GraphQL's types (now, or as it stood at `as_of`)."""
+    query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
+    summary = await info.context.run(reads.progress_summary, query, year, as_of)
+    return ProgressSummary(
+        year=summary.year,
+        areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
+        goals=[
+            GoalProgress(area_code=g.area_code, number=g.number, counts=ProgressCounts(**g.counts.model_dump()))
+            for g in summary.goals
+        ],
+    )
+
+
 @strawberry.type
 class MeasurementsQuery:
     @strawberry.field(description="Per area and goal: how many indicators stand where in `year`.")
@@ -157,16 +178,7 @@ class MeasurementsQuery:
         area: str | None = None,
         institution: str | None = None,
     ) -> ProgressSummary:
-        query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
-        summary = await info.context.run(reads.progress_summary, query, year)
-        return ProgressSummary(
-            year=summary.year,
-            areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
-            goals=[
-                GoalProgress(area_code=g.area_code, number=g.number, counts=ProgressCounts(**g.counts.model_dump()))
-                for g in summary.goals
-            ],
-        )
+        return await progress_summary_of(info, year, strategy, area, institution)
 
 
 @strawberry.input

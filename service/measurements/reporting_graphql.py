@@ -13,16 +13,13 @@ from service.core.models import as_utc
 from service.measurements import reads, reporting
 from service.measurements.graphql import (
     Actual,
-    AreaProgress,
-    GoalProgress,
     Progress,
-    ProgressCounts,
     ProgressSummary,
     _indicator_id,
+    progress_summary_of,
 )
 from service.measurements.schemas import MeasurementOut, ProgressOut, SlotState
 from service.registry.graphql import Institution, load_institutions
-from service.strategy.service import indicator_query
 
 ReportingSlotState = strawberry.enum(SlotState, name="ReportingSlotState")
 SLOTS_MAX = 2000  # the sector strategy has 60 indicators; a year's slots of every institution stay far below
@@ -132,16 +129,7 @@ class AsOfView:
         area: str | None = None,
         institution: str | None = None,
     ) -> ProgressSummary:
-        query = await info.context.run(indicator_query, strategy=strategy, area=area, institution=institution)
-        summary = await info.context.run(reads.progress_summary, query, year, self.at)
-        return ProgressSummary(
-            year=summary.year,
-            areas=[AreaProgress(code=a.code, counts=ProgressCounts(**a.counts.model_dump())) for a in summary.areas],
-            goals=[
-                GoalProgress(area_code=g.area_code, number=g.number, counts=ProgressCounts(**g.counts.model_dump()))
-                for g in summary.goals
-            ],
-        )
+        return await progress_summary_of(info, year, strategy, area, institution, self.at)
 
 
 @strawberry.type
