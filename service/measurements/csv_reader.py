@@ -4,7 +4,7 @@ UTF-8 or Windows-1257. Bytes in, header and rows out; what the rows mean is the 
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from service.core.errors import Problem, quoted
@@ -75,6 +75,23 @@ def _expected(columns: Sequence[str], optional: Sequence[str], separator: str) -
     return text + (f" (optionally also {separator.join(optional)})" if optional else "")
 
 
+def header_faults(names: Sequence[str], required: Sequence[str], known: Iterable[str]) -> str:
+    """What is wrong with a header (required columns missing, unknown or repeated ones), "" when nothing."""
+    known = set(known)
+    missing = [c for c in required if c not in names]
+    unknown = [n for n in names if n not in known]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    return "; ".join(
+        part
+        for part in (
+            f"missing: {','.join(missing)}" if missing else "",
+            f"unknown: {_listed(unknown)}" if unknown else "",
+            f"repeated: {_listed(duplicated)}" if duplicated else "",
+        )
+        if part
+    )
+
+
 def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) -> CsvTable:
     """The table in `data`, whose header must name every one of `columns` (any order, any case) and may name
     `optional` ones; 415 for an encoding it is not, 422 naming the separator and columns for a wrong header."""
@@ -90,20 +107,8 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
     names = [name.strip().lower() for name in header]
     while names and not names[-1]:  # spreadsheets add separators for columns once touched
         names.pop()
-    missing = [c for c in columns if c not in names]
-    unknown = [n for n in names if n not in known]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if missing or unknown or duplicated:
+    if faults := header_faults(names, columns, known):
         found = f"separator {separator!r}" if separator in header_line else "neither ',' nor ';'"
-        faults = "; ".join(
-            part
-            for part in (
-                f"missing: {','.join(missing)}" if missing else "",
-                f"unknown: {_listed(unknown)}" if unknown else "",
-                f"repeated: {_listed(duplicated)}" if duplicated else "",
-            )
-            if part
-        )
         raise Problem(
             422,
             f"Line 1, the header, read with {found}, has the columns {_listed(names)} ({faults}). "

@@ -14,7 +14,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from service.core.errors import Problem
-from service.measurements.csv_reader import MAX_ROWS, CsvRow, CsvTable, _expected, _listed
+from service.measurements.csv_reader import MAX_ROWS, CsvRow, CsvTable, _expected, _listed, header_faults
 from service.measurements.schemas import COMMENT_MAX, VALUE_TEXT_MAX
 from service.strategy.models import ValueKind
 
@@ -141,19 +141,7 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
         while names and not names[-1]:
             names.pop()
         known = [*columns, *optional]
-        missing = [c for c in columns if c not in names]
-        unknown = [n for n in names if n not in known and n not in SHOWN_COLUMNS]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if missing or unknown or duplicated:
-            faults = "; ".join(
-                part
-                for part in (
-                    f"missing: {','.join(missing)}" if missing else "",
-                    f"unknown: {_listed(unknown)}" if unknown else "",
-                    f"repeated: {_listed(duplicated)}" if duplicated else "",
-                )
-                if part
-            )
+        if faults := header_faults(names, columns, [*known, *SHOWN_COLUMNS]):
             raise Problem(
                 422,
                 f"Row 1 of sheet {sheet.title!r}, the header, has the columns {_listed(names)} ({faults}). "
