@@ -211,7 +211,8 @@ async def test_the_service_s_extensions_work_around_the_planned_executor(client,
     assert not_an_id["errors"][0]["path"] == ["strategy"] and not_an_id["data"]["strategies"]["edges"]
     # The one commit: a mutation's write is there for the next request, its answer completed by the plan.
     admin = bearer(tokens["admin"])
-    tasks = (await graphql(client, "{ tasks { id etag institutionRoles { role institution { code } } } }"))["data"]
+    document = "{ tasks { id rowId etag institutionRoles { role institution { code } } } }"
+    tasks = (await graphql(client, document))["data"]
     task = next(t for t in tasks["tasks"] if t["institutionRoles"])
     code, role = task["institutionRoles"][0]["institution"]["code"], task["institutionRoles"][0]["role"]
     mutation = """mutation($id: ID!, $roles: [TaskRoleInput!]!, $etag: String) {
@@ -222,8 +223,8 @@ async def test_the_service_s_extensions_work_around_the_planned_executor(client,
         answer = await client.post("/graphql", json={"query": mutation, "variables": variables}, headers=admin)
         return answer.json()["data"]["setTaskRoles"]
 
-    changed = await set_role("involved" if role == "responsible" else "responsible", task["etag"])
-    assert (await client.get(f"/api/v1/tasks/{task['id']}")).json()["institutions"][0]["role"] == (
+    changed = await set_role("INVOLVED" if role == "RESPONSIBLE" else "RESPONSIBLE", task["etag"])
+    assert (await client.get(f"/api/v1/tasks/{task['rowId']}")).json()["institutions"][0]["role"].upper() == (
         changed["institutionRoles"][0]["role"]
     )
     assert (await set_role(role, changed["etag"]))["institutionRoles"][0]["role"] == role

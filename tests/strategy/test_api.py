@@ -18,7 +18,7 @@ query Tree {
       goals {
         id title { lv en } institutions { code }
         indicators {
-          id code name { lv en } unit direction
+          id rowId code name { lv en } unit direction
           baseline { year value text institution { code } }
           targets { year value text institution { code } footnotes { number } }
           footnotes { number text }
@@ -102,7 +102,7 @@ async def test_graphql_tree_matches_rest(client):
     assert [i["code"] for i in goal["institutions"]] == ["VRS", "NVA"]
     indicator = goal["indicators"][0]
     assert indicator["baseline"] == [{"year": 2021, "value": 52.33, "text": "52,33%", "institution": None}]
-    rest = (await client.get(f"/api/v1/indicators/{indicator['id']}")).json()
+    rest = (await client.get(f"/api/v1/indicators/{indicator['rowId']}")).json()
     assert [t["text"] for t in rest["targets"]] == [t["text"] for t in indicator["targets"]]
     assert len(strategy["swot"]) == 17
     assert (await graphql(client, '{ strategy(id: "nope") { id } }'))["errors"][0]["extensions"]["code"] == (

@@ -121,7 +121,8 @@ async def test_the_graphql_tree_is_the_rest_tree(client):
                 ]  # fmt: skip
         for rest_direction, direction in zip(rest_area["action_directions"], area["actionDirections"], strict=True):
             assert [t["institutionRoles"] for t in direction["tasks"]] == [
-                [{"writtenAs": i["written_as"], "role": i["role"], "institution": {"code": i["institution"]["code"]}}
+                [{"writtenAs": i["written_as"], "role": i["role"] and i["role"].upper(),
+                  "institution": {"code": i["institution"]["code"]}}
                  for i in t["institutions"]]
                 for t in rest_direction["tasks"]
             ]  # fmt: skip
