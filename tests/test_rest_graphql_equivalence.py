@@ -201,7 +201,8 @@ async def test_strategy_tree(client, measured):
 
 async def test_indicators_with_values_actuals_and_progress(client, measured):
     rest = await rest_items(client, "/api/v1/indicators")
-    gql = {i["rowId"]: i for i in (await query(client, f"{{ indicators {INDICATOR} }}"))["indicators"]}
+    connection = (await query(client, f"{{ indicators {{ edges {{ node {INDICATOR} }} }} }}"))["indicators"]
+    gql = {edge["node"]["rowId"]: edge["node"] for edge in connection["edges"]}
     assert_same(rest, [gql[i["id"]] for i in rest], "indicator")
     with_institution = 0
     for indicator in rest:
@@ -216,7 +217,8 @@ async def test_indicators_with_values_actuals_and_progress(client, measured):
 
 async def test_tasks(client):
     rest = await rest_items(client, "/api/v1/tasks")
-    gql = {t["rowId"]: t for t in (await query(client, f"{{ tasks {TASK} }}"))["tasks"]}
+    connection = (await query(client, f"{{ tasks {{ edges {{ node {TASK} }} }} }}"))["tasks"]
+    gql = {edge["node"]["rowId"]: edge["node"] for edge in connection["edges"]}
     assert rest
     assert_same(rest, [gql[t["id"]] for t in rest], "task")
 
@@ -233,8 +235,8 @@ NODES = {  # a node type, the root field that lists its objects, and what to ask
     "Institution": ("institutions", INSTITUTION),
     "Organization": ("organizations(first: 500) { edges { node", ORGANIZATION),
     "Strategy": ("strategies { edges { node", STRATEGY),
-    "Indicator": ("indicators", INDICATOR),
-    "Task": ("tasks", TASK),
+    "Indicator": ("indicators { edges { node", INDICATOR),
+    "Task": ("tasks { edges { node", TASK),
 }
 
 

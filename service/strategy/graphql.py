@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from sqlalchemy import Row
@@ -532,6 +532,30 @@ class StrategyConnection:
         return await info.context.run(reads.count_strategies)
 
 
+@strawberry.type(description="An indicator on a page, with its cursor.")
+class IndicatorEdge:
+    cursor: str = strawberry.field(description="Pass it as `after` for the indicators after this one.")
+    node: Indicator = strawberry.field(description="The indicator.")
+
+
+@strawberry.type(description="A page of indicators (a Relay connection).")
+class IndicatorConnection:
+    edges: list[IndicatorEdge] = strawberry.field(description="The indicators on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+
+
+@strawberry.type(description="A task on a page, with its cursor.")
+class TaskEdge:
+    cursor: str = strawberry.field(description="Pass it as `after` for the tasks after this one.")
+    node: Task = strawberry.field(description="The task.")
+
+
+@strawberry.type(description="A page of tasks (a Relay connection).")
+class TaskConnection:
+    edges: list[TaskEdge] = strawberry.field(description="The tasks on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+
+
 @strawberry.input(description="Which indicators to list; every criterion given must hold.")
 class IndicatorFilter:
     strategy: str | None = strawberry.field(default=None, description="Strategy id or key.")
@@ -562,13 +586,7 @@ class StrategyQuery:
             StrategyEdge(cursor=encode_cursor(reads.strategy_sort_key(row)), node=Strategy.of(row, loaded))
             for row in rows
         ]
-        page_info = PageInfo(
-            has_next_page=next_cursor is not None,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
-        return StrategyConnection(edges=edges, page_info=page_info)
+        return StrategyConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
 
     @strawberry.field(description="One strategy, by id; null where there is none.")
     async def strategy(
@@ -582,31 +600,55 @@ class StrategyQuery:
         indicator_id = _parse_id(id, "Indicator", "indicator")
         return (await _indicators(info, [indicator_id]))[0]
 
-    @strawberry.field(description=f"Indicators in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
+    @strawberry.field(description="Indicators in document order, a Relay page at a time.")
     async def indicators(
         self,
         info: Info[Context, None],
         filter: described(IndicatorFilter | None, "Only the indicators that match.") = None,
-    ) -> list[Indicator]:
+        first: FirstArgument = MAX_LIMIT,
+        after: CursorArgument = None,
+    ) -> IndicatorConnection:
+        check_first(first)
         f = filter or IndicatorFilter()
         query = await info.context.run(
             service.indicator_query, strategy=f.strategy, area=f.area, institution=f.institution
         )
-        rows, _ = await info.context.run(reads.page_indicators, query, MAX_LIMIT, None)
-        loaded = await info.context.run(read, asked_parts(info, _indicator_parts), indicators=rows)
-        return [Indicator.of(row, loaded) for row in rows]
+        rows, next_cursor = await info.context.run(reads.page_indicators, query, first, after)
+        loaded = await info.context.run(read, asked_parts(info, _indicator_parts, "edges", "node"), indicators=rows)
+        edges = [IndicatorEdge(cursor=_document_cursor(row), node=Indicator.of(row, loaded)) for row in rows]
+        return IndicatorConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
 
-    @strawberry.field(description=f"Tasks in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
+    @strawberry.field(description="Tasks in document order, a Relay page at a time.")
     async def tasks(
-        self, info: Info[Context, None], filter: described(TaskFilter | None, "Only the tasks that match.") = None
-    ) -> list[Task]:
+        self,
+        info: Info[Context, None],
+        filter: described(TaskFilter | None, "Only the tasks that match.") = None,
+        first: FirstArgument = MAX_LIMIT,
+        after: CursorArgument = None,
+    ) -> TaskConnection:
+        check_first(first)
         f = filter or TaskFilter()
         query = await info.context.run(
             service.task_query, strategy=f.strategy, area=f.area, action_direction=None, institution=f.institution
         )
-        rows, _ = await info.context.run(reads.page_tasks, query, MAX_LIMIT, None)
-        loaded = await info.context.run(read, asked_parts(info, _task_parts), tasks=rows)
-        return [Task.of(row, loaded) for row in rows]
+        rows, next_cursor = await info.context.run(reads.page_tasks, query, first, after)
+        loaded = await info.context.run(read, asked_parts(info, _task_parts, "edges", "node"), tasks=rows)
+        edges = [TaskEdge(cursor=_document_cursor(row), node=Task.of(row, loaded)) for row in rows]
+        return TaskConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
+
+
+def _document_cursor(row: Row) -> str:
+    return encode_cursor(reads.document_order(row))
+
+
+def _page_info(edges: Sequence[Any], after: str | None, next_cursor: str | None) -> PageInfo:
+    """A forward page's PageInfo: a page asked for after a cursor has one before it."""
+    return PageInfo(
+        has_next_page=next_cursor is not None,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 async def _indicators(info: Info[Context, None], ids: list[uuid.UUID]) -> list[Indicator | None]:

@@ -179,8 +179,8 @@ SERVICE_DOCUMENTS = {
     "the strategy tree": (queries.SERVICE_STRATEGIES, {"first": 5}),
     "organisations with memberships": (queries.SERVICE_ORGANIZATIONS, {}),
     "indicators with actuals, progress and their goal": (
-        '{ indicators(filter: {area: "1"}) { code etag goal { number } actuals { year institution { code } } '
-        "progress { year status institution { code } } } }",
+        '{ indicators(filter: {area: "1"}) { edges { node { code etag goal { number } '
+        "actuals { year institution { code } } progress { year status institution { code } } } } } }",
         {},
     ),
     "a strategy that does not exist": ('{ strategy(id: "not-an-id") { key } }', {}),
@@ -211,9 +211,9 @@ async def test_the_service_s_extensions_work_around_the_planned_executor(client,
     assert not_an_id["errors"][0]["path"] == ["strategy"] and not_an_id["data"]["strategies"]["edges"]
     # The one commit: a mutation's write is there for the next request, its answer completed by the plan.
     admin = bearer(tokens["admin"])
-    document = "{ tasks { id rowId etag institutionRoles { role institution { code } } } }"
+    document = "{ tasks { edges { node { id rowId etag institutionRoles { role institution { code } } } } } }"
     tasks = (await graphql(client, document))["data"]
-    task = next(t for t in tasks["tasks"] if t["institutionRoles"])
+    task = next(edge["node"] for edge in tasks["tasks"]["edges"] if edge["node"]["institutionRoles"])
     code, role = task["institutionRoles"][0]["institution"]["code"], task["institutionRoles"][0]["role"]
     mutation = """mutation($id: ID!, $roles: [TaskRoleInput!]!, $etag: String) {
         setTaskRoles(taskId: $id, roles: $roles, ifMatch: $etag) { etag institutionRoles { role } } }"""
