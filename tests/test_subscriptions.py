@@ -24,7 +24,7 @@ from tests.helpers import bearer, indicator_id
 # Every wait is bounded: a delivery that never comes fails the test instead of hanging it.
 WAIT_S = 10
 INDICATOR = "1.1.3"  # VP posts its actuals
-YEAR = 2024  # the webhooks suite posts 1.1.3 for 2025 without an If-Match, as a first value
+YEAR = 2025
 
 MEASUREMENTS = """subscription Actuals($indicator: ID!, $after: String) {
   measurements(indicatorId: $indicator, after: $after) { items { rowId year text revision status } resumeCursor } }"""

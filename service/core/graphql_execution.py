@@ -9,6 +9,10 @@ field goes through graphql-core's own `execute_field` with its path. Whatever th
 a non-null field, a value a leaf cannot take, an awaitable) is handed to `execute_field` too, before anything of
 it was completed, so errors, their paths and the nulls they cause are exactly graphql-core's.
 
+Each object plan is then generated as Python source, once (as dataclasses generate `__init__`): one function
+reading the plan's attributes in order, with the leaves' checks written out per field, so that completing a field
+of the bulk of an answer costs an attribute read, a class test and a dict store, not a loop over field plans.
+
 The plan is used only where collecting the sub-fields does not depend on the request: a selection with a
 directive (`@skip`, `@include`, …), an abstract type, an object type with its own `is_type_of`, field middleware
 (a Strawberry extension's `resolve`) or incremental delivery take graphql-core's path. A type that implements
@@ -16,6 +20,7 @@ an interface (a Relay `Node`) gets Strawberry's `is_type_of`, an `isinstance` ch
 exactly its class, which that check accepts, and anything else takes graphql-core's path, which makes it.
 """
 
+import keyword
 import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -111,13 +116,107 @@ class FieldPlan:
 
 
 class ObjectPlan:
-    __slots__ = ("exact_class", "fields", "object_type", "type_name")
+    __slots__ = ("complete", "exact_class", "fields", "object_type", "type_name")
 
     def __init__(self, object_type: GraphQLObjectType, exact_class: type | None) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.fields: list[FieldPlan] = []
         self.exact_class = exact_class  # the only class the plan completes, where the type checks `is_type_of`
+        # (context, source, path) -> the completed dict, or an awaitable of it; set once the fields are: `_generated`
+        self.complete: Callable[[Any, Any, Path | None], Any]
+
+
+# The test that a leaf's value is its own output, written out in the generated source (`value` is not None).
+_EXACT_TEST = {
+    GraphQLString.name: "value.__class__ is str",
+    GraphQLID.name: "value.__class__ is str",
+    GraphQLBoolean.name: "value.__class__ is bool",
+    GraphQLInt.name: f"value.__class__ is int and {_INT_MIN} <= value <= {_INT_MAX}",
+    GraphQLFloat.name: "value.__class__ is float and isfinite(value)",
+}
+
+
+def _generated(plan: ObjectPlan) -> Callable[[Any, Any, Path | None], Any]:
+    """The plan's completion as one generated function: per field, in order, the common case written out (a leaf
+    its test takes, a Strawberry object or a list of them, a list of leaves), handing the rest to the context's
+    methods exactly as graphql-core would meet it (`_execute`, or `_complete_attribute` for an attribute)."""
+    namespace: dict[str, Any] = {
+        "MISS": _MISS, "isfinite": math.isfinite, "Path": Path, "PLAIN": _PLAIN_CLASSES, "PLAN": plan,
+        "TYPE_NAME": plan.type_name, "leaf_list": PlannedExecutionContext._leaf_list,
+    }  # fmt: skip
+    body: list[str] = []
+    for index, field in enumerate(plan.fields):
+        name, of = f"N{index}", f"F{index}"
+        namespace[name], namespace[of] = field.name, field
+        executed = f"pending = context._store(results, pending, {name}, context._execute(PLAN, {of}, source, path))"
+        attribute = (
+            f"pending = context._store(results, pending, {name}, context._complete_attribute(PLAN, {of}, source, path))"
+        )
+        null = [f"    results[{name}] = None"] if not field.non_null else [f"    {executed}"]
+        if field.kind == TYPENAME:
+            body.append(f"results[{name}] = TYPE_NAME")
+        elif field.kind == DELEGATE:
+            body.append(executed)
+        elif field.kind == LEAF:
+            namespace[f"S{index}"] = field.serialise
+            leaf = _unwrapped(field.return_type)[0]
+            exact = _EXACT_TEST.get(leaf.name) if leaf in _BUILT_IN else None
+            body += [f"value = source.{field.python_name}", "if value is None:", *null]
+            if exact is not None:
+                body += [f"elif {exact}:", f"    results[{name}] = value"]
+            body += [f"elif (done := S{index}(value)) is not MISS:", f"    results[{name}] = done"]
+            body += ["else:", f"    {executed}"]
+        elif field.kind == LEAF_LIST:
+            body += [f"value = source.{field.python_name}"]
+            body += [f"if value.__class__ is list and (done := leaf_list({of}, value)) is not MISS:"]
+            body += [f"    results[{name}] = done", "elif value is None:", *null, "else:", f"    {attribute}"]
+        else:
+            namespace[f"C{index}"] = field.plan.complete  # type: ignore[union-attr]
+            namespace[f"E{index}"] = field.plan.exact_class  # type: ignore[union-attr]
+            if field.kind == OBJECT:
+                exact_class = field.plan.exact_class  # type: ignore[union-attr]
+                test, done = (f"value.__class__ is E{index}" if exact_class else "value.__class__ in PLAIN"), "dict"
+                complete = f"value = C{index}(context, value, field_path)"
+            else:
+                test = f"value.__class__ is list and (not value or context._plain_items(value, E{index}))"
+                done = "list"
+                complete = f"value = context._complete_list({of}.plan, {of}.item_type, {of}.details, value, field_path)"
+            body += [f"value = source.{field.python_name}", f"if {test}:"]
+            body += [
+                f"    field_path = Path(path, {name}, TYPE_NAME)",
+                "    try:",
+                f"        {complete}",
+                "    except Exception as error:",
+                f"        context.handle_field_error(error, {of}.return_type, {of}.details, field_path)",
+                "        value = None",
+                f"    if value is None or value.__class__ is {done}:",
+                f"        results[{name}] = value",
+                "    else:",
+                f"        guarded = context._guarded(value, {of}.return_type, {of}.details, field_path)",
+                f"        pending = context._store(results, pending, {name}, guarded)",
+                "elif value is None:",
+                *null,
+                "else:",
+                f"    {attribute}",
+            ]
+    lines = [
+        "def complete(context, source, path):",
+        "    results = {}",
+        "    pending = None",
+        "    try:",
+        *(f"        {line}" for line in body or ["pass"]),
+        "    except Exception:",
+        "        if pending:",
+        "            context.settle_in_background([results[name] for name in pending])",
+        "        raise",
+        "    if pending is None:",
+        "        return results",
+        "    return context._awaited_object(results, pending)",
+    ]
+    code = compile("\n".join(lines) + "\n", f"<graphql plan of {plan.type_name}>", "exec")
+    exec(code, namespace)  # the source is built above from the schema's own names, never from a request
+    return namespace["complete"]
 
 
 def _has_directives(selection_set: SelectionSetNode | None, fragments: dict, seen: set[str]) -> bool:
@@ -149,7 +248,8 @@ def _plain_attribute(field_def: Any) -> str | None:
     definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if definition is None or definition.default_resolver is not getattr:
         return None
-    return definition.python_name
+    name = definition.python_name
+    return name if name.isidentifier() and not keyword.iskeyword(name) else None  # written out as `source.name`
 
 
 class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -208,6 +308,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if field_def is None:
                 continue  # graphql-core leaves it out of the answer too
             plan.fields.append(self._field_plan(name, sub_details, field_def))
+        plan.complete = _generated(plan)
         return plan
 
     def _field_plan(self, name: str, details: list[FieldDetails], field_def: Any) -> FieldPlan:
@@ -245,7 +346,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if position_context is None and self._planning:
             plan = self._plan(return_type, field_details_list)
             if plan is not None and (plan.exact_class is None or result.__class__ is plan.exact_class):
-                return self._complete_object(plan, result, path)
+                return plan.complete(self, result, path)
         return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
 
     def complete_list_value(self, return_type, field_details_list, info, path, result, position_context):  # type: ignore[no-untyped-def]
@@ -281,53 +382,23 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's own execution of the field, where the plan has nothing faster or met the unexpected."""
         return self.execute_field(plan.object_type, source, field.details, Path(path, field.name, plan.type_name), None)
 
-    def _complete_object(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
-        results: dict[str, Any] = {}
-        pending: list[str] = []
-        try:
-            for field in plan.fields:
-                kind, name = field.kind, field.name
-                if kind == LEAF:  # the bulk of an answer: handled here, without a call where it can be
-                    value = getattr(source, field.python_name)
-                    if value is not None:
-                        if value.__class__ is field.exact:
-                            results[name] = value
-                            continue
-                        done = field.serialise(value)
-                        if done is not _MISS:
-                            results[name] = done
-                            continue
-                    elif not field.non_null:
-                        results[name] = None
-                        continue
-                    value = self._execute(plan, field, source, path)
-                elif kind == TYPENAME:
-                    results[name] = plan.type_name
-                    continue
-                elif kind == DELEGATE:
-                    value = self._execute(plan, field, source, path)
-                else:
-                    value = self._complete_attribute(plan, field, source, path)
-                if value is Undefined:
-                    continue
-                results[name] = value
-                if value.__class__ not in _NEVER_AWAITABLE and self.is_awaitable(value):
-                    pending.append(name)
-        except Exception:
-            if pending:
-                self.settle_in_background([results[name] for name in pending])
-            raise
-        if not pending:
-            return results
+    def _store(self, results: dict[str, Any], pending: list[str] | None, name: str, value: Any) -> list[str] | None:
+        """A field's completed value into the answer, and its name into `pending` when it is still awaitable."""
+        if value is Undefined:
+            return pending
+        results[name] = value
+        if value.__class__ not in _NEVER_AWAITABLE and self.is_awaitable(value):
+            if pending is None:
+                pending = []
+            pending.append(name)
+        return pending
 
-        async def awaited() -> dict[str, Any]:
-            if len(pending) == 1:
-                results[pending[0]] = await results[pending[0]]
-            else:
-                results.update(zip(pending, await gather_with_cancel(*(results[n] for n in pending)), strict=True))
-            return results
-
-        return awaited()
+    async def _awaited_object(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        if len(pending) == 1:
+            results[pending[0]] = await results[pending[0]]
+        else:
+            results.update(zip(pending, await gather_with_cancel(*(results[n] for n in pending)), strict=True))
+        return results
 
     def _complete_attribute(self, plan: ObjectPlan, field: FieldPlan, source: Any, path: Path | None) -> Any:
         value = getattr(source, field.python_name)
@@ -337,18 +408,24 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if kind == LEAF_LIST:
             done = self._leaf_list(field, value)
             return self._execute(plan, field, source, path) if done is _MISS else done
-        is_awaitable = self.is_awaitable
-        if isinstance(value, Exception) or is_awaitable(value):
+        is_awaitable, value_class = self.is_awaitable, value.__class__
+        if (
+            value_class not in _NEVER_AWAITABLE
+            and value_class not in _PLAIN_CLASSES
+            and (isinstance(value, Exception) or is_awaitable(value))
+        ):
             return self._execute(plan, field, source, path)
         exact_class = field.plan.exact_class  # type: ignore[union-attr]  # an object's plan
-        if kind == OBJECT_LIST and not (type(value) in (list, tuple) and self._plain_items(value, exact_class)):
+        if kind == OBJECT_LIST and not (value_class in (list, tuple) and self._plain_items(value, exact_class)):
             return self._execute(plan, field, source, path)
-        if kind == OBJECT and exact_class is not None and value.__class__ is not exact_class:
+        if kind == OBJECT and exact_class is not None and value_class is not exact_class:
             return self._execute(plan, field, source, path)
+        if kind == OBJECT and hasattr(value_class, "__strawberry_definition__"):
+            _PLAIN_CLASSES.add(value_class)  # then the generated completion takes the next one itself
         field_path = Path(path, field.name, plan.type_name)
         try:
             if kind == OBJECT:
-                completed = self._complete_object(field.plan, value, field_path)
+                completed = field.plan.complete(self, value, field_path)
             else:
                 completed = self._complete_list(field.plan, field.item_type, field.details, value, field_path)
         except Exception as error:
@@ -384,12 +461,12 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:  # fmt: skip
         completed: list[Any] = []
         pending: list[int] = []
-        is_awaitable = self.is_awaitable
+        is_awaitable, complete = self.is_awaitable, plan.complete
         try:
             for index, item in enumerate(items):
                 item_path = path.add_key(index, None)
                 try:
-                    value = self._complete_object(plan, item, item_path)
+                    value = complete(self, item, item_path)
                 except Exception as error:
                     self.handle_field_error(error, item_type, details, item_path)
                     value = None

@@ -27,7 +27,7 @@ from service.core.journal import Signal
 from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
 from service.feed import schemas, service
-from service.measurements import service as measurement_service
+from service.measurements import values as measurement_values
 from service.measurements.graphql import Actual, actuals_by_ids
 
 
@@ -184,7 +184,7 @@ class FeedSubscription:
 
         async def read(session: AsyncSession, cursor: str | None) -> _ActualsPage:
             if cursor is None:
-                await measurement_service.indicator_context(session, indicator)  # an unknown indicator: NOT_FOUND
+                await measurement_values.indicator_context(session, indicator)  # an unknown indicator: NOT_FOUND
                 if after is None:
                     return _ActualsPage(items=[], next_cursor=None, resume_cursor=await service.current_cursor(session))
             page = await service.changes(

@@ -31,7 +31,7 @@ from service.core.graphql_types import (
     validated_input,
 )
 from service.core.preconditions import as_entity_tag
-from service.measurements import models, progress, reads, service
+from service.measurements import models, progress, reads, reviews, revisions
 from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
 from service.registry.graphql import Institution, load_institution
 from service.strategy.models import Indicator
@@ -249,7 +249,7 @@ def _indicator_id(value: strawberry.ID) -> uuid.UUID:
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
     principal = await info.context.writer()
     out, _ = await info.context.run(
-        service.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
+        reviews.review, principal, _indicator_id(indicator_id), year, institution, approve=approve, comment=comment
     )
     return await _actual(info, out)
 
@@ -273,7 +273,7 @@ class MeasurementsMutation:
                   "comment": input.comment, "source": input.source}  # fmt: skip
         payload = validated_input(MeasurementIn, fields)
         written = await info.context.run(
-            service.record_measurement, principal, _indicator_id(input.indicator_id), payload,
+            revisions.record_measurement, principal, _indicator_id(input.indicator_id), payload,
             if_match=as_entity_tag(input.if_match) if input.if_match is not None else None,
             idempotency_key=input.idempotency_key,
         )  # fmt: skip

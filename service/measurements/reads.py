@@ -13,6 +13,7 @@ from service.core.errors import NotFound
 from service.measurements import repository
 from service.measurements.models import Measurement
 from service.measurements.progress import ProgressStatus, evaluate
+from service.measurements.revisions import measurement_out
 from service.measurements.schemas import (
     AreaProgress,
     GoalProgress,
@@ -22,7 +23,7 @@ from service.measurements.schemas import (
     ProgressSummary,
     YearActual,
 )
-from service.measurements.service import indicator_context, measurement_out, resolve_institution
+from service.measurements.values import indicator_context, resolve_institution
 from service.registry import repository as registry
 from service.registry.models import Institution
 from service.registry.service import institution_ref

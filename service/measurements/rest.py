@@ -19,7 +19,7 @@ from service.core.idempotency import MAX_KEY_LENGTH
 from service.core.models import Rfc3339, YearPath
 from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from service.core.preconditions import MAX_IF_MATCH
-from service.measurements import reads, service
+from service.measurements import imports, reads, reviews, revisions
 from service.measurements.csv_reader import read_csv
 from service.measurements.schemas import (
     AssessmentIn,
@@ -83,7 +83,7 @@ async def record_measurement(
     ] = None,
 ) -> Response:
     """Post a year's actual (a new revision: a second post for the same year is a correction)."""
-    written = await service.record_measurement(
+    written = await revisions.record_measurement(
         session, principal, indicator_id, payload, if_match=if_match, idempotency_key=idempotency_key
     )
     headers = {
@@ -117,15 +117,15 @@ async def measurement_history(
 ) -> Response:
     """Every revision of the year: who posted what and when, the value it corrected, and its review.
     The ETag is the current revision's (at `as_of`, the one current then): send it as If-Match to correct."""
-    revisions = await reads.history(session, indicator_id, year, institution, as_of)
-    body = Page[MeasurementOut](items=revisions).model_dump_json()
-    return Response(body, media_type="application/json", headers={"ETag": service.revision_etag(revisions[-1].id)})
+    history = await reads.history(session, indicator_id, year, institution, as_of)
+    body = Page[MeasurementOut](items=history).model_dump_json()
+    return Response(body, media_type="application/json", headers={"ETag": revisions.revision_etag(history[-1].id)})
 
 
 async def _review(
     session, principal, indicator_id, year, institution, review: ReviewIn | None, approve: bool
 ) -> Response:
-    out, etag = await service.review(
+    out, etag = await reviews.review(
         session, principal, indicator_id, year, institution, approve=approve, comment=review.comment if review else None
     )
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag})
@@ -170,7 +170,7 @@ async def assess_progress(
     session: SessionDep, principal: AdminDep, indicator_id: uuid.UUID, payload: AssessmentIn
 ) -> Response:
     """Admin: the progress status of a qualitative target (`Palielinās`), which no number decides."""
-    await service.assess(session, principal, indicator_id, payload)
+    await reviews.assess(session, principal, indicator_id, payload)
     return Response(status_code=204)
 
 
@@ -199,7 +199,7 @@ async def progress_summary(
 
 
 IMPORT_COLUMNS_TEXT = (
-    ", ".join(service.IMPORT_COLUMNS) + " and optionally " + ", ".join(service.OPTIONAL_IMPORT_COLUMNS)
+    ", ".join(imports.IMPORT_COLUMNS) + " and optionally " + ", ".join(imports.OPTIONAL_IMPORT_COLUMNS)
 )
 IMPORT_FORMATS = (
     "Comma- or semicolon-separated (as Excel writes it in a Latvian locale), UTF-8 (with or without BOM) or "
@@ -209,7 +209,7 @@ XLSX_FORMAT = (
     "Or the Excel workbook `/reporting/{year}/template.xlsx` gives, filled in (sheet `actuals`, the same columns; "
     "its name, unit, baseline, target and state columns are skipped)."
 )
-IMPORT_HEADER = ",".join(service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+IMPORT_HEADER = ",".join(imports.IMPORT_COLUMNS + imports.OPTIONAL_IMPORT_COLUMNS)
 CSV_MEDIA_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream")
 UPLOAD_MEDIA_TYPES = (*CSV_MEDIA_TYPES, XLSX_MEDIA_TYPE)
 
@@ -284,8 +284,8 @@ async def import_measurements(
     body = await _uploaded_csv(request)
     # Decoding and splitting up to MAX_ROWS rows is CPU work: in a thread, so other requests go on meanwhile.
     reader = read_xlsx if is_xlsx(body) else read_csv
-    table = await asyncio.to_thread(reader, body, service.IMPORT_COLUMNS, service.OPTIONAL_IMPORT_COLUMNS)
-    result, errors = await service.import_rows(session, principal, table, strategy)
+    table = await asyncio.to_thread(reader, body, imports.IMPORT_COLUMNS, imports.OPTIONAL_IMPORT_COLUMNS)
+    result, errors = await imports.import_rows(session, principal, table, strategy)
     if errors:
         shown = f" The first {IMPORT_ERRORS_SHOWN} are listed." if len(errors) > IMPORT_ERRORS_SHOWN else ""
         return problem_response(
@@ -313,9 +313,9 @@ async def import_template(
 ) -> Response:
     """The file to fill in and upload to `/measurements/import`: a row for every year (and institution) the
     token may post, with the current value, comment and revision (`expected_revision`) pre-filled."""
-    rows = await service.import_template(session, principal, strategy)
+    rows = await imports.import_template(session, principal, strategy)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=service.IMPORT_COLUMNS + service.OPTIONAL_IMPORT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=imports.IMPORT_COLUMNS + imports.OPTIONAL_IMPORT_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
     headers = {"Content-Disposition": 'attachment; filename="measurements.csv"'}

@@ -62,6 +62,7 @@ class Branch:
     leaves: list[Leaf]
     maybe_leaves: list[Leaf | None] | None
     best: Leaf | None
+    worst: Leaf | None
     grid: list[list[int]]
 
     @strawberry.field
@@ -82,7 +83,9 @@ BAD_LEAVES = [_leaf("fir", weight=math.nan), _leaf("big", size=2**40)]  # values
 
 
 def _branch(leaves: list[Leaf]) -> Branch:
-    return Branch(label="b", leaves=leaves, maybe_leaves=[leaves[0], None], best=leaves[0], grid=[[1, 2], [3]])
+    return Branch(
+        label="b", leaves=leaves, maybe_leaves=[leaves[0], None], best=leaves[0], worst=leaves[-1], grid=[[1, 2], [3]]
+    )
 
 
 @strawberry.type
@@ -128,6 +131,10 @@ DOCUMENTS = {
     "errors inside a list, sync and async": "{ branches { leaves { name broken failing } } }",
     "an async list completed by the plan": "{ later { label laterLeaves { name slow failing } } }",
     "directives take graphql-core's path": "query($x: Boolean!) { branch { label @include(if: $x) leaves { name } } }",
+    "objects, sync and async, erring inside": """
+        { branches { best { name slow failing broken } } nulled { worst { required } } }
+    """,
+    "empty and null lists": "{ branch { leaves { tags scores } } nulled { leaves { tags } } }",
     "__typename only": "{ __typename branch { __typename leaves { __typename } } }",
 }
 

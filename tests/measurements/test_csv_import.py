@@ -11,7 +11,7 @@ import pytest
 
 from service.core.errors import Problem
 from service.measurements.csv_reader import read_csv
-from service.measurements.service import IMPORT_COLUMNS
+from service.measurements.imports import IMPORT_COLUMNS
 from tests.helpers import bearer, indicator_id
 
 URL = "/api/v1/measurements/import"

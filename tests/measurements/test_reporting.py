@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from service.core.auth import principal_of
-from service.measurements import periods, service
+from service.measurements import periods, revisions, values
 from service.measurements.schemas import MeasurementIn
 from service.strategy.service import resolve_strategy_id
 from tests.helpers import assert_problem, bearer
@@ -211,12 +211,12 @@ async def test_a_close_waits_for_the_writes_that_found_the_year_open(client, tok
         strategy_id = await resolve_strategy_id(writer, KEY)
         agency = await principal_of(writer, f"Bearer {tokens['VP']}", None)
         admin = await principal_of(closer, f"Bearer {tokens['admin']}", None)
-        ctx = await service.indicator_context(writer, uuid.UUID(ind))
-        posting = await service.prepare(writer, agency, ctx, MeasurementIn(year=2023, value="45"))  # the year is open
+        ctx = await values.indicator_context(writer, uuid.UUID(ind))
+        posting = await revisions.prepare(writer, agency, ctx, MeasurementIn(year=2023, value="45"))  # the year is open
         closing = asyncio.create_task(periods.close(closer, admin, strategy_id, 2023))
         await waiting_for_an_advisory_lock(sessionmaker)
         assert not closing.done()
-        await service.append_revision(writer, agency, posting, None)
+        await revisions.append_revision(writer, agency, posting, None)
         await writer.commit()
         assert (await closing).closed
         await closer.commit()
