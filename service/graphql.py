@@ -28,6 +28,7 @@ from service.core.graphql import (
 from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
 from service.core.graphql_execution import PlannedExecutionContext
+from service.core.graphql_types import NodeQuery
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery, FeedSubscription
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
@@ -52,7 +53,7 @@ TEXT_BOUNDS = (
 
 
 @strawberry.type(description=TEXT_BOUNDS)
-class Query(RegistryQuery, StrategyQuery, MeasurementsQuery, ReportingQuery, FeedQuery):
+class Query(NodeQuery, RegistryQuery, StrategyQuery, MeasurementsQuery, ReportingQuery, FeedQuery):
     pass
 
 

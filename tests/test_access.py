@@ -59,7 +59,7 @@ GRAPHQL_WRITES = {
     "createOrganization": 'createOrganization(input: {name: {en: "x"}, kind: ""}) { id }',
     "updateOrganization": f'updateOrganization(id: "{ZERO}", input: {{}}) {{ id }}',
     "deleteOrganization": f'deleteOrganization(id: "{ZERO}")',
-    "createMembership": f'createMembership(organizationId: "{ZERO}", input: {{member: "VP", relation: member}}) {{id}}',
+    "createMembership": f'createMembership(organizationId: "{ZERO}", input: {{member: "VP", relation: MEMBER}}) {{id}}',
     "updateMembership": f'updateMembership(id: "{ZERO}", input: {{}}) {{ id }}',
     "deleteMembership": f'deleteMembership(id: "{ZERO}")',
 }

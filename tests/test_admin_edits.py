@@ -222,7 +222,7 @@ async def test_concurrent_edits_and_deletes_of_one_row_are_never_a_500(client, t
 
 
 ETAGS = """query($first: Int!) { organizations(first: $first) { edges { node {
-    id etag memberships { id etag member { code etag } } } } } }"""
+    rowId etag memberships { rowId etag member { code etag } } } } } }"""
 
 
 async def test_graphql_etags_are_the_rest_etags_in_a_fixed_number_of_statements(client, sql_statements):
@@ -237,8 +237,8 @@ async def test_graphql_etags_are_the_rest_etags_in_a_fixed_number_of_statements(
     with_memberships = next(edge["node"] for edge in large if edge["node"]["memberships"])
     membership = with_memberships["memberships"][0]
     rest = [
-        (f"/api/v1/organizations/{with_memberships['id']}", with_memberships["etag"]),
-        (f"/api/v1/memberships/{membership['id']}", membership["etag"]),
+        (f"/api/v1/organizations/{with_memberships['rowId']}", with_memberships["etag"]),
+        (f"/api/v1/memberships/{membership['rowId']}", membership["etag"]),
         (f"/api/v1/institutions/{membership['member']['code']}", membership["member"]["etag"]),
     ]
     for path, etag in rest:

@@ -121,12 +121,12 @@ async def test_task_roles_and_indicator_edits(client, tokens):
     gql = await client.post(
         "/graphql",
         json={"query": "mutation($t: ID!, $e: String) { setTaskRoles(taskId: $t, ifMatch: $e, "
-                       "roles: [{institution: \"VDD\", role: involved}]) { institutionRoles { writtenAs role } } }",
+                       "roles: [{institution: \"VDD\", role: INVOLVED}]) { institutionRoles { writtenAs role } } }",
               "variables": {"t": task["id"], "e": patched.headers["etag"]}},
         headers=admin,
     )  # fmt: skip
     roles = {r["writtenAs"]: r["role"] for r in gql.json()["data"]["setTaskRoles"]["institutionRoles"]}
-    assert roles["VDD"] == "involved" and roles["IeM IC"] == "responsible"
+    assert roles["VDD"] == "INVOLVED" and roles["IeM IC"] == "RESPONSIBLE"
 
     ind = await indicator_id(client, "4.2.3")
     renamed = await graphql(
@@ -171,15 +171,15 @@ async def test_graphql_admin_edits_use_the_rest_rules(client, tokens):
     assert org["acronym"] == "ICMPD"
     invalid = await call(
         "mutation($o: ID!, $i: MembershipInput!) { createMembership(organizationId: $o, input: $i) { id } }",
-        o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02-30"},
+        o=org["id"], i={"member": "PMLP", "relation": "MEMBER", "since": "2019-02-30"},
     )  # fmt: skip
     assert invalid["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "since" in invalid["errors"][0]["message"]
     membership = await call(
         "mutation($o: ID!, $i: MembershipInput!) { createMembership(organizationId: $o, input: $i) "
         "{ since sincePrecision } }",
-        o=org["id"], i={"member": "PMLP", "relation": "member", "since": "2019-02"},
+        o=org["id"], i={"member": "PMLP", "relation": "MEMBER", "since": "2019-02"},
     )  # fmt: skip
-    assert membership["data"]["createMembership"] == {"since": "2019-02", "sincePrecision": "month"}
+    assert membership["data"]["createMembership"] == {"since": "2019-02", "sincePrecision": "MONTH"}
     stale = await call("mutation($o: ID!, $e: String) { deleteOrganization(id: $o, ifMatch: $e) }",
                        o=org["id"], e=org["etag"])  # fmt: skip
     assert stale["errors"][0]["extensions"]["code"] == "PRECONDITION_FAILED"  # a membership was added since

@@ -113,7 +113,7 @@ DEEP = "[" * 1000 + "]" * 1000
         '{"query": "query($a: [[Int]]) { __typename }", "variables": {"a": ' + DEEP + "}}",
         '{"query": "{ __typename }", "variables": {"a": ' + "[" * 100 + "]" * 100 + "}}",
         json.dumps({"query": "{ __typename }", "variables": {"a": json.loads("[" * 900 + "]" * 900)}}),
-        json.dumps({"query": "{ indicators(filter: " + DEEP + ") { id } }"}),
+        json.dumps({"query": "{ indicators(filter: " + DEEP + ") { edges { node { id } } } }"}),
         json.dumps({"query": "{ strategies " * 1000 + "{ key }" + "}" * 1000}),
         json.dumps({"query": "{" * 1000 + "__typename" + "}" * 1000}),
     ],

@@ -126,7 +126,7 @@ async def test_a_signed_in_person_posts_an_actual_and_the_revision_and_audit_nam
     approve = "mutation($i: ID!) { approveMeasurement(indicatorId: $i, year: 2026) { status reviewedBy reviewedBySubject reviewedByName } }"  # noqa: E501
     approved = await client.post("/graphql", json={"query": approve, "variables": {"i": ind}}, headers=admin)
     assert approved.json()["data"]["approveMeasurement"] == {
-        "status": "approved", "reviewedBy": "admin:-", "reviewedBySubject": "janis.ozols",
+        "status": "APPROVED", "reviewedBy": "admin:-", "reviewedBySubject": "janis.ozols",
         "reviewedByName": "Jānis Ozols",
     }  # fmt: skip
 

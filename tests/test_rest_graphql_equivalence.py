@@ -1,11 +1,15 @@
 """One truth: every resource both APIs serve gives the same facts in REST and GraphQL, field by field.
 
-Each REST object is walked key by key; the GraphQL object must have the same key (camelCase, or `x { id }`
-for a REST `x_id`) with an equal value, unless the field is listed below as served by REST alone.
+Each REST object is walked key by key; the GraphQL object must have the same key (camelCase, or `x { rowId }`
+for a REST `x_id`) with an equal value, unless the field is listed below as served by REST alone. A REST `id` is
+a node's `rowId` (its GraphQL `id` is the Relay global id), the `id` of a type that is not a node.
 So a field GraphQL leaves null while REST fills it (issue 9, item 5), or one a query forgot to select, fails.
 """
 
+import base64
 import datetime as dt
+import json
+import uuid
 
 import httpx
 import pytest
@@ -32,39 +36,39 @@ RENAMED = {
     "strategy.areas.action_directions.tasks.institutions": "institutionRoles",
     "task.institutions": "institutionRoles",
 }
-ENUMS = {"relation", "kind", "direction", "role", "status", "precision", "since_precision", "until_precision"}
+ENUMS = {"relation", "kind", "direction", "role", "status", "precision", "since_precision", "until_precision", "basis"}
 
 TEXT = "{ lv en lt original }"
 FACT = "{ basis sourceSentence auditEntryId }"
 NAME_PROVENANCE = f"name {{ lv {FACT} en {FACT} lt {FACT} original {FACT} }}"
-INSTITUTION_REF = "{ id code country }"
-ORGANIZATION_REF = f"{{ id acronym name {TEXT} }}"
+INSTITUTION_REF = "{ rowId code country }"
+ORGANIZATION_REF = f"{{ rowId acronym name {TEXT} }}"
 FOOTNOTES = "footnotes { number text }"
 VALUE = f"{{ year role text kind value pair institution {INSTITUTION_REF} {FOOTNOTES} }}"
-ACTUAL = (f"{{ id year revision text value pair status comment source postedBy postedBySubject postedByName postedAt "
-          f"reviewedBy reviewedBySubject reviewedByName reviewedAt reviewComment previousText "
+ACTUAL = (f"{{ rowId year revision text value pair status comment source postedBy postedBySubject postedByName "
+          f"postedAt reviewedBy reviewedBySubject reviewedByName reviewedAt reviewComment previousText "
           f"institution {INSTITUTION_REF} }}")  # fmt: skip
 PROGRESS = f"{{ year target actual status ratio institution {INSTITUTION_REF} }}"
-INDICATOR = (f"{{ id code name {TEXT} unit direction updatedAt baseline {VALUE} targets {VALUE} {FOOTNOTES} "
-             f"goal {{ id }} actuals {ACTUAL} progress {PROGRESS} }}")  # fmt: skip
-TASK = (f"{{ id number parentNumber text {TEXT} updatedAt {FOOTNOTES} "
+INDICATOR = (f"{{ rowId code name {TEXT} unit direction updatedAt baseline {VALUE} targets {VALUE} {FOOTNOTES} "
+             f"goal {{ rowId }} actuals {ACTUAL} progress {PROGRESS} }}")  # fmt: skip
+TASK = (f"{{ rowId number parentNumber text {TEXT} updatedAt {FOOTNOTES} "
         f"institutionRoles {{ writtenAs role institution {INSTITUTION_REF} }} }}")  # fmt: skip
-INSTITUTION = (f"{{ id code name {TEXT} aliases kind country sources updatedAt parent {INSTITUTION_REF} "
+INSTITUTION = (f"{{ rowId code name {TEXT} aliases kind country sources updatedAt parent {INSTITUTION_REF} "
                f"provenance {{ {NAME_PROVENANCE} kind {FACT} parent {FACT} }} }}")  # fmt: skip
-MEMBERSHIP = (f"{{ id relation since sincePrecision until untilPrecision financialObligation note {TEXT} sources "
+MEMBERSHIP = (f"{{ rowId relation since sincePrecision until untilPrecision financialObligation note {TEXT} sources "
               f"updatedAt member {INSTITUTION_REF} coordinator {INSTITUTION_REF} "
               f"events {{ date precision kind organization {ORGANIZATION_REF} }} "
               f"provenance {{ relation {FACT} since {FACT} until {FACT} }} }}")  # fmt: skip
-ORGANIZATION = (f"{{ id acronym name {TEXT} aliases kind established sources updatedAt parent {ORGANIZATION_REF} "
+ORGANIZATION = (f"{{ rowId acronym name {TEXT} aliases kind established sources updatedAt parent {ORGANIZATION_REF} "
                 f"memberships {MEMBERSHIP} "
                 f"provenance {{ {NAME_PROVENANCE} kind {FACT} parent {FACT} established {FACT} }} }}")  # fmt: skip
 ENGAGEMENT = (f"{{ id startDate endDate title {TEXT} place {TEXT} country participants {TEXT} sources updatedAt "
               f"institution {INSTITUTION_REF} organization {ORGANIZATION_REF} }}")  # fmt: skip
 REPRESENTATION = (f"{{ id country city {TEXT} cityCountry sourceText sources updatedAt "
                   f"organizations {ORGANIZATION_REF} coordinator {INSTITUTION_REF} }}")  # fmt: skip
-STRATEGY = (f"{{ id key title {TEXT} periodStart periodEnd baselineYear dates {{ date kind text {TEXT} }} updatedAt "
-            f"parent {{ id }} owner {INSTITUTION_REF} {FOOTNOTES} swot {{ kind text {TEXT} }} "
-            f"areas {{ id number code kind title {TEXT} goals {{ id number title {TEXT} institutionsText "
+STRATEGY = (f"{{ rowId key title {TEXT} periodStart periodEnd baselineYear dates {{ date kind text {TEXT} }} updatedAt "
+            f"parent {{ rowId }} owner {INSTITUTION_REF} {FOOTNOTES} swot {{ kind text {TEXT} }} "
+            f"areas {{ id number code kind title {TEXT} goals {{ rowId number title {TEXT} institutionsText "
             f"institutions {INSTITUTION_REF} indicators {INDICATOR} }} "
             f"actionDirections {{ id number title {TEXT} tasks {TASK} }} }} }}")  # fmt: skip
 COUNTS = "counts { achieved onTrack offTrack noData notApplicable }"
@@ -83,6 +87,10 @@ def same_scalar(key: str, rest, gql) -> bool:
     return rest == gql
 
 
+def row_id(gql: dict):
+    return gql["rowId"] if "rowId" in gql else gql["id"]
+
+
 def differences(rest, gql, path: str, key: str = "") -> list[str]:
     """Every shared fact on which the two disagree, and every REST field GraphQL does not give."""
     if isinstance(rest, dict) and isinstance(gql, dict):
@@ -92,19 +100,25 @@ def differences(rest, gql, path: str, key: str = "") -> list[str]:
             if where in ONLY_REST:
                 continue
             other = RENAMED.get(where, camel(name))
-            if other in gql:
+            if name == "id" and "rowId" in gql:
+                found += differences(value, gql["rowId"], where, name)
+            elif other in gql:
                 found += differences(value, gql[other], where, name)
             elif name.endswith("_id") and camel(name[:-3]) in gql:
                 linked = gql[camel(name[:-3])]
-                found += differences(value, linked and linked["id"], where, name)
+                found += differences(value, linked and row_id(linked), where, name)
             else:
                 found.append(f"{where}: REST gives it, GraphQL does not")
         return found
     if isinstance(rest, list) and isinstance(gql, list):
         if len(rest) != len(gql):
             return [f"{path}: {len(rest)} items in REST, {len(gql)} in GraphQL"]
-        if rest and all(isinstance(item, dict) and "id" in item for item in rest + gql):
-            by_id = {item["id"]: item for item in gql}
+        if (
+            rest
+            and all(isinstance(item, dict) and "id" in item for item in rest)
+            and all(isinstance(item, dict) and ("id" in item or "rowId" in item) for item in gql)
+        ):
+            by_id = {row_id(item): item for item in gql}
             missing = [f"{path}: {item['id']} not in GraphQL" for item in rest if item["id"] not in by_id]
             return missing or [d for item in rest for d in differences(item, by_id[item["id"]], path, key)]
         return [d for a, b in zip(rest, gql, strict=True) for d in differences(a, b, path, key)]
@@ -180,9 +194,9 @@ async def test_engagements_and_representations(client):
 
 async def test_strategy_tree(client, measured):
     strategies = await rest_items(client, "/api/v1/strategies")
-    connection = await query(client, "{ strategies(first: 500) { edges { node { id key } } totalCount } }")
+    connection = await query(client, "{ strategies(first: 500) { edges { node { rowId key } } totalCount } }")
     listed = [edge["node"] for edge in connection["strategies"]["edges"]]
-    assert listed == [{"id": s["id"], "key": s["key"]} for s in strategies]
+    assert listed == [{"rowId": s["id"], "key": s["key"]} for s in strategies]
     assert connection["strategies"]["totalCount"] == len(strategies)
     for listed in strategies:
         rest = (await client.get(f"/api/v1/strategies/{listed['id']}")).json()
@@ -192,7 +206,8 @@ async def test_strategy_tree(client, measured):
 
 async def test_indicators_with_values_actuals_and_progress(client, measured):
     rest = await rest_items(client, "/api/v1/indicators")
-    gql = {i["id"]: i for i in (await query(client, f"{{ indicators {INDICATOR} }}"))["indicators"]}
+    connection = (await query(client, f"{{ indicators {{ edges {{ node {INDICATOR} }} }} }}"))["indicators"]
+    gql = {edge["node"]["rowId"]: edge["node"] for edge in connection["edges"]}
     assert_same(rest, [gql[i["id"]] for i in rest], "indicator")
     with_institution = 0
     for indicator in rest:
@@ -207,7 +222,8 @@ async def test_indicators_with_values_actuals_and_progress(client, measured):
 
 async def test_tasks(client):
     rest = await rest_items(client, "/api/v1/tasks")
-    gql = {t["id"]: t for t in (await query(client, f"{{ tasks {TASK} }}"))["tasks"]}
+    connection = (await query(client, f"{{ tasks {{ edges {{ node {TASK} }} }} }}"))["tasks"]
+    gql = {edge["node"]["rowId"]: edge["node"] for edge in connection["edges"]}
     assert rest
     assert_same(rest, [gql[t["id"]] for t in rest], "task")
 
@@ -218,3 +234,72 @@ async def test_progress_summary(client, measured):
         gql = (await query(client, f"{{ progressSummary(year: {year}) {{ year areas {{ code {COUNTS} }} "
                                    f"goals {{ areaCode number {COUNTS} }} }} }}"))["progressSummary"]  # fmt: skip
         assert_same(rest, gql, "summary")
+
+
+NODES = {  # a node type, the root field that lists its objects, and what to ask of each
+    "Institution": ("institutions", INSTITUTION),
+    "Organization": ("organizations(first: 500) { edges { node", ORGANIZATION),
+    "Strategy": ("strategies { edges { node", STRATEGY),
+    "Indicator": ("indicators { edges { node", INDICATOR),
+    "Task": ("tasks { edges { node", TASK),
+}
+
+
+def with_global_id(selection: str) -> str:
+    return "{ id " + selection[1:]
+
+
+async def listed_nodes(client) -> dict[str, list[dict]]:
+    found = {}
+    for type_name, (field, selection) in NODES.items():
+        closing = " } }" if "edges" in field else ""
+        data = await query(client, f"{{ {field} {with_global_id(selection)}{closing} }}")
+        items = data[field.split("(")[0].split(" ")[0]]
+        found[type_name] = [edge["node"] for edge in items["edges"]] if "edges" in field else items
+    return found
+
+
+async def nodes_of(client, ids: list[str], *type_names: str) -> list[dict]:
+    fragments = " ".join(f"... on {name} {with_global_id(NODES[name][1])}" for name in type_names)
+    return (await query(client, f"{{ nodes(ids: {json.dumps(ids)}) {{ __typename {fragments} }} }}"))["nodes"]
+
+
+async def test_every_node_is_fetched_again_by_its_global_id_as_its_list_gives_it(client, measured, sql_statements):
+    """`nodes(ids:)` answers every node type with what its list gives (so with what REST gives, above), and in a
+    number of statements that does not grow with the ids: each type's read runs once for all its ids."""
+    listed = await listed_nodes(client)
+    for type_name, items in listed.items():
+        assert items, type_name
+        answered = await nodes_of(client, [item["id"] for item in items[:100]], type_name)
+        assert [{k: v for k, v in node.items() if k != "__typename"} for node in answered] == items[:100], type_name
+        assert {node["__typename"] for node in answered} == {type_name}
+        assert_same([{"id": item["rowId"]} for item in items[:100]], answered, type_name.lower())
+
+    def mixed(each: int) -> list[str]:
+        return [item["id"] for items in listed.values() for item in items[:each]]
+
+    light = ("Institution", "Organization", "Task")  # a strategy's or indicators' whole tree, 12 times, costs too much
+    sql_statements.reset()
+    await nodes_of(client, mixed(1), *light)
+    few = sql_statements.count
+    sql_statements.reset()
+    await nodes_of(client, mixed(12), *light)
+    assert sql_statements.count == few
+
+
+async def test_node_answers_null_for_an_unknown_id_and_refuses_too_many(client):
+    listed = await listed_nodes(client)
+    organization = listed["Organization"][0]
+    gone = base64.b64encode(f"Organization:{uuid.uuid4()}".encode()).decode()
+    not_a_type = base64.b64encode(f"Nothing:{organization['rowId']}".encode()).decode()
+    answer = await query(client, f'{{ a: node(id: "{organization["id"]}") {{ id ... on Organization {{ rowId }} }} '
+                                 f'b: node(id: "{gone}") {{ id }} c: node(id: "{not_a_type}") {{ id }} }}')  # fmt: skip
+    assert answer == {"a": {"id": organization["id"], "rowId": organization["rowId"]}, "b": None, "c": None}
+    # The global id and the REST id both name the organisation where an argument takes an id.
+    for id in (organization["id"], organization["rowId"]):
+        assert (await query(client, f'{{ organization(id: "{id}") {{ rowId }} }}'))["organization"] == {
+            "rowId": organization["rowId"]
+        }
+    too_many = await graphql(client, f"{{ nodes(ids: {json.dumps([organization['id']] * 101)}) {{ id }} }}")
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "at most 100" in too_many["errors"][0]["message"]

@@ -27,7 +27,7 @@ INDICATOR = "1.1.3"  # VP posts its actuals
 YEAR = 2024  # the reporting cycle posts 1.1.3 for 2025, and the webhooks suite needs a year of it left free
 
 MEASUREMENTS = """subscription Actuals($indicator: ID!, $after: String) {
-  measurements(indicatorId: $indicator, after: $after) { items { id year text revision status } resumeCursor } }"""
+  measurements(indicatorId: $indicator, after: $after) { items { rowId year text revision status } resumeCursor } }"""
 CHANGES = """subscription Changes($after: String) {
   changes(after: $after) { items { entity id change action } resumeCursor } }"""
 
@@ -90,7 +90,7 @@ async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_curso
         assert now["items"] == [] and now["resumeCursor"]  # where the client stands, before anything changed
         posted = await post_actual(http, tokens["VP"], indicator, "26,5")
         live = (await next_event(events))["measurements"]
-        assert [(a["id"], a["text"]) for a in live["items"]] == [(posted["id"], "26,5")]
+        assert [(a["rowId"], a["text"]) for a in live["items"]] == [(posted["id"], "26,5")]
         cursor = live["resumeCursor"]
         await events.aclose()
 
@@ -100,11 +100,11 @@ async def test_an_agencys_post_arrives_live_and_after_a_reconnect_from_its_curso
     async with subscriber(bounded_url) as session:
         events = subscribe(session, MEASUREMENTS, indicator=indicator, after=cursor)
         replayed = (await next_event(events))["measurements"]
-        assert [(a["id"], a["text"]) for a in replayed["items"]] == [(missed["id"], "26,6")]
+        assert [(a["rowId"], a["text"]) for a in replayed["items"]] == [(missed["id"], "26,6")]
         # …and then live again on the same subscription.
         again = await post_actual(http, tokens["VP"], indicator, "26,7")
         live = (await next_event(events))["measurements"]
-        assert [a["id"] for a in live["items"]] == [again["id"]]
+        assert [a["rowId"] for a in live["items"]] == [again["id"]]
         await events.aclose()
 
 
@@ -127,7 +127,7 @@ async def test_a_rolled_back_write_is_never_delivered(bounded_url, http, tokens)
         committed = await post_actual(http, tokens["VP"], indicator, "30,2")
         # Events come in commit order: had the rolled-back revision been sent, it would come first.
         event = (await next_event(events))["measurements"]
-        assert [(a["id"], a["text"]) for a in event["items"]] == [(committed["id"], "30,2")]
+        assert [(a["rowId"], a["text"]) for a in event["items"]] == [(committed["id"], "30,2")]
         await events.aclose()
 
 
@@ -210,7 +210,7 @@ async def test_each_server_process_delivers_to_its_own_sockets(served_url, bound
             await next_event(events)
         posted = await post_actual(http, tokens["VP"], indicator, "28,4")
         for events in streams:
-            assert [a["id"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
+            assert [a["rowId"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
             await events.aclose()
 
 
@@ -240,5 +240,5 @@ async def test_a_lost_listening_connection_is_reopened_and_nothing_is_missed(bou
         )
         assert terminated.scalar_one() >= 1
         posted = await post_actual(http, tokens["VP"], indicator, "29,9")
-        assert [a["id"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
+        assert [a["rowId"] for a in (await next_event(events))["measurements"]["items"]] == [posted["id"]]
         await events.aclose()

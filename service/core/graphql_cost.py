@@ -3,10 +3,11 @@ anything executes.
 
 Every field an operation selects is resolved once per parent object, so its cost is the number of
 parent objects it will be resolved for. A list multiplies the objects below it by its size: `first`
-on a paginated field, else the bound declared beside the field (`at_most(n)`: the most items the
-data holds, with headroom). Aliases and fragments count wherever they are spread. The sum of
-resolved fields is converted to milliseconds by `MS_PER_FIELD`, measured on the service's own
-answers, so the budget (and the error) speak in milliseconds of execution.
+on a paginated field, the number of `ids` on a field that takes them (`nodes`), else the bound
+declared beside the field (`at_most(n)`: the most items the data holds, with headroom). Aliases and
+fragments count wherever they are spread. The sum of resolved fields is converted to milliseconds by
+`MS_PER_FIELD`, measured on the service's own answers, so the budget (and the error) speak in
+milliseconds of execution.
 """
 
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -104,6 +106,8 @@ class _Costing:
         field = fields[name]
         first = self._first(field, node)
         items = self._items(field, page)
+        if (given := self._ids(field, node)) is not None:
+            items = min(items, given)
         below = self.selection_set(get_named_type(field.type), node.selection_set, first or page)
         return 1 + items * below
 
@@ -114,6 +118,19 @@ class _Costing:
         if declared == _PAGE:
             return page
         return declared if isinstance(declared, int) else MAX_LIMIT
+
+    def _ids(self, field: GraphQLField, node: FieldNode) -> int | None:
+        """How many objects a field that takes `ids` answers: as many as it is given."""
+        if "ids" not in field.args:
+            return None
+        for argument in node.arguments or ():
+            if argument.name.value == "ids":
+                if isinstance(argument.value, ListValueNode):
+                    return len(argument.value.values)
+                if isinstance(argument.value, VariableNode):
+                    given = self.variables.get(argument.value.name.value)
+                    return len(given) if isinstance(given, list) else MAX_LIMIT
+        return MAX_LIMIT
 
     def _first(self, field: GraphQLField, node: FieldNode) -> int | None:
         if "first" not in field.args:

@@ -14,8 +14,10 @@ reading the plan's attributes in order, with the leaves' checks written out per 
 of the bulk of an answer costs an attribute read, a class test and a dict store, not a loop over field plans.
 
 The plan is used only where collecting the sub-fields does not depend on the request: a selection with a
-directive (`@skip`, `@include`, …), an abstract type, an object type with `is_type_of`, field middleware
-(a Strawberry extension's `resolve`) or incremental delivery take graphql-core's path.
+directive (`@skip`, `@include`, …), an abstract type, an object type with its own `is_type_of`, field middleware
+(a Strawberry extension's `resolve`) or incremental delivery take graphql-core's path. A type that implements
+an interface (a Relay `Node`) gets Strawberry's `is_type_of`, an `isinstance` check: its plan is used for objects of
+exactly its class, which that check accepts, and anything else takes graphql-core's path, which makes it.
 """
 
 import keyword
@@ -114,12 +116,13 @@ class FieldPlan:
 
 
 class ObjectPlan:
-    __slots__ = ("complete", "fields", "object_type", "type_name")
+    __slots__ = ("complete", "exact_class", "fields", "object_type", "type_name")
 
-    def __init__(self, object_type: GraphQLObjectType) -> None:
+    def __init__(self, object_type: GraphQLObjectType, exact_class: type | None) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.fields: list[FieldPlan] = []
+        self.exact_class = exact_class  # the only class the plan completes, where the type checks `is_type_of`
         # (context, source, path) -> the completed dict, or an awaitable of it; set once the fields are: `_generated`
         self.complete: Callable[[Any, Any, Path | None], Any]
 
@@ -170,11 +173,14 @@ def _generated(plan: ObjectPlan) -> Callable[[Any, Any, Path | None], Any]:
             body += [f"    results[{name}] = done", "elif value is None:", *null, "else:", f"    {attribute}"]
         else:
             namespace[f"C{index}"] = field.plan.complete  # type: ignore[union-attr]
+            namespace[f"E{index}"] = field.plan.exact_class  # type: ignore[union-attr]
             if field.kind == OBJECT:
-                test, done = "value.__class__ in PLAIN", "dict"
+                exact_class = field.plan.exact_class  # type: ignore[union-attr]
+                test, done = (f"value.__class__ is E{index}" if exact_class else "value.__class__ in PLAIN"), "dict"
                 complete = f"value = C{index}(context, value, field_path)"
             else:
-                test, done = "value.__class__ is list and (not value or context._plain_items(value))", "list"
+                test = f"value.__class__ is list and (not value or context._plain_items(value, E{index}))"
+                done = "list"
                 complete = f"value = context._complete_list({of}.plan, {of}.item_type, {of}.details, value, field_path)"
             body += [f"value = source.{field.python_name}", f"if {test}:"]
             body += [
@@ -275,8 +281,12 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _compile(
         self, object_type: GraphQLObjectType, details: Sequence[FieldDetails], nodes: tuple[FieldNode, ...]
     ) -> ObjectPlan | None:
+        exact_class = None
         if object_type.is_type_of is not None:
-            return None
+            definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if definition is None or definition.is_type_of is not None:
+                return None  # the type's own check: graphql-core makes it
+            exact_class = definition.origin  # Strawberry's isinstance check, for an interface's implementation
         if any(detail.defer_usage is not None or detail.fragment_variable_values is not None for detail in details):
             return None
         definitions = {name: fragment.definition for name, fragment in self.fragments.items()}
@@ -288,7 +298,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )  # fmt: skip
         if defer_usages:
             return None
-        plan = ObjectPlan(object_type)
+        plan = ObjectPlan(object_type, exact_class)
         for name, sub_details in grouped.items():
             field_name = sub_details[0].node.name.value
             if field_name == "__typename":
@@ -335,7 +345,7 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):  # type: ignore[no-untyped-def]
         if position_context is None and self._planning:
             plan = self._plan(return_type, field_details_list)
-            if plan is not None:
+            if plan is not None and (plan.exact_class is None or result.__class__ is plan.exact_class):
                 return plan.complete(self, result, path)
         return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
 
@@ -343,20 +353,23 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if position_context is None and self._planning and type(result) in (list, tuple):
             item_type = return_type.of_type
             item, _ = _unwrapped(item_type)
-            if is_object_type(item) and self._plain_items(result):
+            if is_object_type(item):
                 plan = self._plan(item, field_details_list)
-                if plan is not None:
+                if plan is not None and self._plain_items(result, plan.exact_class):
                     return self._complete_list(plan, item_type, field_details_list, result, path)
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
 
     # --- completing ----------------------------------------------------------------------------------------
 
-    def _plain_items(self, items: Sequence[Any]) -> bool:
-        """No item is null, an error or awaitable (those take graphql-core's path): an item of a Strawberry type
-        seen once is known not to be, so a long list costs a set lookup per item."""
+    def _plain_items(self, items: Sequence[Any], exact_class: type | None) -> bool:
+        """No item is null, an error or awaitable (those take graphql-core's path), nor of another class than the
+        plan's own where it has one: an item of a Strawberry type seen once is known not to be, so a long list
+        costs a set lookup per item."""
         seen, is_awaitable = _PLAIN_CLASSES, self.is_awaitable
         for item in items:
             cls = item.__class__
+            if exact_class is not None and cls is not exact_class:
+                return False
             if cls in seen:
                 continue
             if item is None or isinstance(item, Exception) or is_awaitable(item):
@@ -402,7 +415,10 @@ class PlannedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             and (isinstance(value, Exception) or is_awaitable(value))
         ):
             return self._execute(plan, field, source, path)
-        if kind == OBJECT_LIST and not (value_class in (list, tuple) and self._plain_items(value)):
+        exact_class = field.plan.exact_class  # type: ignore[union-attr]  # an object's plan
+        if kind == OBJECT_LIST and not (value_class in (list, tuple) and self._plain_items(value, exact_class)):
+            return self._execute(plan, field, source, path)
+        if kind == OBJECT and exact_class is not None and value_class is not exact_class:
             return self._execute(plan, field, source, path)
         if kind == OBJECT and hasattr(value_class, "__strawberry_definition__"):
             _PLAIN_CLASSES.add(value_class)  # then the generated completion takes the next one itself

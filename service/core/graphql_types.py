@@ -1,19 +1,23 @@
 """GraphQL types every domain shares."""
 
 import dataclasses
-from collections.abc import Iterable
-from enum import Enum
+import uuid
+from collections.abc import Iterable, Mapping
+from enum import Enum, StrEnum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 from strawberry.types.nodes import Selection as NodeSelection
 
 from service.core import partial_date
-from service.core.errors import BadRequest
+from service.core.errors import BadRequest, quoted
 from service.core.graphql_bounds import at_most_characters, max_length
+from service.core.graphql_cost import at_most
 from service.core.i18n import NAME_MAX, TEXT_MAX
 from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from service.core.preconditions import as_entity_tag
@@ -45,14 +49,32 @@ class Selection:
         return Selection(self._fields[name]) if name in self._fields else None
 
 
-Precision = strawberry.enum(partial_date.Precision, description="How precisely the source states a date.")
+def graphql_enum(source: type[StrEnum], *, description: str, values: Mapping[str, str], name: str | None = None) -> Any:
+    """The GraphQL side of a Python enum: the same values under upper-case names (GraphQL's convention; the
+    Python and REST side keep theirs), each described. A Python member is answered by its value, so the read
+    path's rows need no mapping; an input arrives as a member of this enum, equal to the Python one's value."""
+    graphql = strawberry.enum(
+        StrEnum(name or source.__name__, {member.name.upper(): member.value for member in source}),
+        description=description,
+    )
+    for value in graphql.__strawberry_definition__.values:
+        value.description = values[value.value]
+    return graphql
+
+
+Precision = graphql_enum(
+    partial_date.Precision,
+    description="How precisely the source states a date.",
+    values={"year": "Only the year is known: `1999`.", "month": "The year and month: `2010-05`.",
+            "day": "The full date: `2018-11-06`."},
+)  # fmt: skip
 
 
 @strawberry.type(description="Text in several languages; `lv` (or `lt`) is the source text.")
 class LocalizedText:
-    lv: str | None = None
-    en: str | None = None
-    lt: str | None = None
+    lv: str | None = strawberry.field(default=None, description="Latvian.")
+    en: str | None = strawberry.field(default=None, description="English.")
+    lt: str | None = strawberry.field(default=None, description="Lithuanian.")
     original: str | None = strawberry.field(
         default=None, description="The name in its own language, e.g. CTIF's French."
     )
@@ -64,10 +86,83 @@ class LocalizedText:
         return cls(lv=value.get("lv"), en=value.get("en"), lt=value.get("lt"), original=value.get("original"))
 
 
-@strawberry.type(description="Relay page information.")
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+PageInfo = relay.PageInfo  # Relay's own: hasNextPage, hasPreviousPage, startCursor, endCursor
+
+# --- global object identification (Relay): a node's `id` names its type and its row ---------------------------
+
+MAX_NODES = 100  # ids one `nodes` call takes
+GLOBAL_ID = "The object's global id (Relay): pass it to `node(id:)` to fetch the object again, whatever its type."
+ROW_ID = "The id REST uses for this object (`/api/v1/...` paths and bodies): join the two APIs on it."
+
+
+def global_id(type_name: str, row_id: uuid.UUID) -> strawberry.ID:
+    """A node's `id`, encoded once when its object is built (so answering it is reading an attribute)."""
+    return strawberry.ID(to_base64(type_name, str(row_id)))
+
+
+def row_id_of(value: str, type_name: str, what: str) -> uuid.UUID:
+    """The row an `id` argument names: the node's global id or the REST id, both taken."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        pass
+    try:
+        named = relay.GlobalID.from_id(value)
+        if named.type_name == type_name:
+            return uuid.UUID(named.node_id)
+    except ValueError:
+        pass
+    raise BadRequest(f"{quoted(value)} is not {what} id (its `id` or `rowId`).") from None
+
+
+def _row_id(value: relay.GlobalID) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.node_id)
+    except ValueError:
+        return None
+
+
+async def resolve_nodes(info: Info, ids: list[relay.GlobalID]) -> list[Any]:
+    """The nodes of these ids, in their order (None where none is), each type's read once (its `resolve_nodes`)."""
+    by_type: dict[str, list[uuid.UUID]] = {}
+    for value in ids:
+        row_id = _row_id(value)
+        if row_id is not None:
+            by_type.setdefault(value.type_name, []).append(row_id)
+    found: dict[tuple[str, uuid.UUID], Any] = {}
+    for type_name, row_ids in by_type.items():
+        definition = info.schema.get_type_by_name(type_name)
+        origin = getattr(definition, "origin", None)
+        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+            continue
+        unique = list(dict.fromkeys(row_ids))
+        nodes = await origin.resolve_nodes(info=info, node_ids=unique)
+        found.update(((type_name, row_id), node) for row_id, node in zip(unique, nodes, strict=True))
+    return [found.get((value.type_name, row_id)) if (row_id := _row_id(value)) else None for value in ids]
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="The object with this global id (its `id`), of any type; null where there is none.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A node's `id`.")],
+    ) -> relay.Node | None:
+        return (await resolve_nodes(info, [id]))[0]
+
+    @strawberry.field(
+        description=f"The objects with these global ids (at most {MAX_NODES}), in their order; null where none is.",
+        metadata=at_most(MAX_NODES),
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[relay.GlobalID], strawberry.argument(description=f"At most {MAX_NODES} nodes' `id`s.")],
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadRequest(f"`ids` takes at most {MAX_NODES} ids; it had {len(ids)}. Ask in several calls.")
+        return await resolve_nodes(info, ids)
 
 
 def check_first(first: int) -> None:
@@ -103,6 +198,23 @@ def input_fields(value: Any) -> Any:
         return value.value
     return value
 
+
+def described(kind: Any, description: str) -> Any:
+    """An argument's type with its description (GraphQL shows it in every client's docs)."""
+    return Annotated[kind, strawberry.argument(description=description)]
+
+
+FirstArgument = described(int, f"How many items the page holds, 1 to {MAX_LIMIT}.")
+IndicatorIdArgument = described(strawberry.ID, "The indicator's `id` or `rowId`.")
+YearArgument = described(int, "The calendar year, e.g. 2024.")
+ValueInstitutionArgument = described(
+    str | None, "For an indicator with a value per institution: that institution's code (`VP`) or alias."
+)
+StrategyFilterArgument = described(str | None, "Only this strategy's indicators: its id or key.")
+AreaFilterArgument = described(str | None, "Only this policy area's indicators: `1`…`5`, `H1`, `H2`.")
+InstitutionFilterArgument = described(
+    str | None, "Only the indicators of goals this institution (code) is involved in."
+)
 
 CursorArgument = Annotated[
     str | None,

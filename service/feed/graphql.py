@@ -5,17 +5,24 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from service.core import live
-from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST
-from service.core.graphql_types import CursorArgument, PageInfo, check_first
+from service.core.graphql_types import (
+    CursorArgument,
+    FirstArgument,
+    IndicatorIdArgument,
+    PageInfo,
+    check_first,
+    described,
+    row_id_of,
+)
 from service.core.journal import Signal
 from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
@@ -24,26 +31,32 @@ from service.measurements import values as measurement_values
 from service.measurements.graphql import Actual, actuals_by_ids
 
 
-@strawberry.enum(description="`DELETE`: the entity is gone.")
-class ChangeKind(StrEnum):
-    UPSERT = "upsert"
-    DELETE = "delete"
+@strawberry.enum(description="What became of the entity a change names.")
+class ChangeKind(Enum):
+    UPSERT = strawberry.enum_value("upsert", description="The entity was created or changed: read it again.")
+    DELETE = strawberry.enum_value("delete", description="The entity is gone.")
 
 
 @strawberry.type(description="An entity a change belongs to, e.g. a membership's organisation.")
 class EntityRef:
-    entity: str
-    id: strawberry.ID
+    entity: str = strawberry.field(description="The kind of entity.")
+    id: strawberry.ID = strawberry.field(description="Its id, as REST gives it.")
 
 
 @strawberry.type(description="An entity's latest change.")
 class Change:
-    entity: str
-    id: strawberry.ID
-    change: ChangeKind
-    action: str = strawberry.field(description="create, update, delete, correct, approve, return, assess.")
+    entity: str = strawberry.field(
+        description="The kind of entity: `institution`, `organization`, `membership`, `measurement`, …."
+    )
+    id: strawberry.ID = strawberry.field(description="The entity's id, as REST gives it (a node's `rowId`).")
+    change: ChangeKind = strawberry.field(description="Whether it is there (read it again) or gone.")
+    action: str = strawberry.field(
+        description="What the write did: create, update, delete, correct, approve, return or assess."
+    )
     at: dt.datetime = strawberry.field(description="When the writing transaction began.")
-    parent: EntityRef | None
+    parent: EntityRef | None = strawberry.field(
+        description="The entity it belongs to, e.g. a membership's organisation."
+    )
 
     @classmethod
     def of(cls, change: schemas.Change) -> "Change":
@@ -56,7 +69,9 @@ class Change:
 
 @strawberry.type(description="A page of the changes feed.")
 class ChangeFeed:
-    items: list[Change] = strawberry.field(metadata=PAGE_OF_FIRST)
+    items: list[Change] = strawberry.field(
+        description="The changes on this page, in commit order.", metadata=PAGE_OF_FIRST
+    )
     page_info: PageInfo = strawberry.field(description="`endCursor` while more changes are waiting.")
     resume_cursor: str = strawberry.field(
         description="Store it and pass it as `after` on the next poll; it never skips a change that commits later."
@@ -66,9 +81,17 @@ class ChangeFeed:
     def of(cls, page: schemas.ChangesPage) -> "ChangeFeed":
         return cls(
             items=[Change.of(item) for item in page.items],
-            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None,
+                has_previous_page=False,
+                start_cursor=None,
+                end_cursor=page.next_cursor,
+            ),  # fmt: skip
             resume_cursor=page.resume_cursor,
         )
+
+
+SinceArgument = described(dt.datetime | None, "On the first call: the changes after this moment (else all).")
 
 
 @strawberry.type
@@ -80,9 +103,9 @@ class FeedQuery:
     async def changes(
         self,
         info: Info[Context, None],
-        since: dt.datetime | None = None,
+        since: SinceArgument = None,
         after: CursorArgument = None,
-        first: int = DEFAULT_LIMIT,
+        first: FirstArgument = DEFAULT_LIMIT,
     ) -> ChangeFeed:
         page = await info.context.run(
             service.changes, since=as_utc(since) if since else None, cursor=after, limit=first
@@ -92,7 +115,9 @@ class FeedQuery:
 
 @strawberry.type(description="New revisions of an indicator's actuals, and revisions reviewed since.")
 class ActualsUpdate:
-    items: list[Actual] = strawberry.field(metadata=PAGE_OF_FIRST)
+    items: list[Actual] = strawberry.field(
+        description="The revisions that changed, as they stand now.", metadata=PAGE_OF_FIRST
+    )
     resume_cursor: str = strawberry.field(
         description="Store it: subscribing again with it as `after` sends everything that committed since."
     )
@@ -126,9 +151,9 @@ class FeedSubscription:
     async def changes(
         self,
         info: Info[Context, None],
-        since: dt.datetime | None = None,
+        since: SinceArgument = None,
         after: CursorArgument = None,
-        first: int = DEFAULT_LIMIT,
+        first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ChangeFeed, None]:
         check_first(first)
         since = as_utc(since) if since else None
@@ -150,14 +175,11 @@ class FeedSubscription:
     async def measurements(
         self,
         info: Info[Context, None],
-        indicator_id: strawberry.ID,
+        indicator_id: IndicatorIdArgument,
         after: CursorArgument = None,
-        first: int = DEFAULT_LIMIT,
+        first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ActualsUpdate, None]:
-        try:
-            indicator = uuid.UUID(indicator_id)
-        except ValueError:
-            raise BadRequest(f"indicatorId {quoted(indicator_id)} is not an indicator's id (a UUID).") from None
+        indicator = row_id_of(indicator_id, "Indicator", "an indicator")
         check_first(first)
 
         async def read(session: AsyncSession, cursor: str | None) -> _ActualsPage:

@@ -3,18 +3,33 @@
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
 from strawberry.types import Info
 
-from service.core.errors import BadRequest, quoted
+from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
-from service.core.graphql_types import validated_input
+from service.core.graphql_types import (
+    GLOBAL_ID,
+    ROW_ID,
+    AreaFilterArgument,
+    IndicatorIdArgument,
+    InstitutionFilterArgument,
+    StrategyFilterArgument,
+    ValueInstitutionArgument,
+    YearArgument,
+    described,
+    global_id,
+    graphql_enum,
+    row_id_of,
+    validated_input,
+)
 from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, reads, reviews, revisions
 from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
@@ -24,60 +39,92 @@ from service.strategy.reads import Loaded
 from service.strategy.service import indicator_query
 from service.strategy.values import published
 
-MeasurementStatus = strawberry.enum(models.Status, name="MeasurementStatus")
-ProgressStatus = strawberry.enum(progress.ProgressStatus)
+MeasurementStatus = graphql_enum(
+    models.Status,
+    name="MeasurementStatus",
+    description="Where a revision of an actual stands in the ministry's review.",
+    values={"submitted": "Posted by the agency, not yet reviewed.",
+            "approved": "Approved by the ministry: the year's official actual.",
+            "returned": "Sent back by the ministry with a comment; the agency corrects it."},
+)  # fmt: skip
+ProgressStatus = graphql_enum(
+    progress.ProgressStatus,
+    description="Where a target year stands.",
+    values={"achieved": "The official actual reaches the target.",
+            "on_track": "Not reached yet, but on the way from the baseline to the target.",
+            "off_track": "Behind the way from the baseline to the target.",
+            "no_data": "No official actual for the year yet.",
+            "not_applicable": "The target is not a number progress can be measured against."},
+)  # fmt: skip
 
 COMMENT = strawberry.argument(description=at_most_characters(COMMENT_MAX), metadata=max_length(COMMENT_MAX))
 CommentArgument = Annotated[str | None, COMMENT]
 
 
 @strawberry.type(description="One revision of a year's actual.")
-class Actual:
-    id: strawberry.ID
-    year: int
-    revision: int
-    text: str
-    value: float | None
-    pair: list[float] | None
-    status: MeasurementStatus
-    comment: str | None
-    source: str | None
-    posted_by: str
-    posted_by_subject: str | None
-    posted_by_name: str | None
-    posted_at: dt.datetime
-    reviewed_by: str | None
-    reviewed_by_subject: str | None
-    reviewed_by_name: str | None
-    reviewed_at: dt.datetime | None
-    review_comment: str | None
-    previous_text: str | None
-    institution: Institution | None
+class Actual(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    year: int = strawberry.field(description="The year the value is for.")
+    revision: int = strawberry.field(description="1 for the first post, one more for each correction.")
+    text: str = strawberry.field(description="The value as posted: `81,5%`, `29,72`.")
+    value: float | None = strawberry.field(
+        description="The number; the percentage for a percent value; null for a qualitative one."
+    )
+    pair: list[float] | None = strawberry.field(description="Both numbers of a pair value (units / days).")
+    status: MeasurementStatus = strawberry.field(description="Where it stands in the ministry's review.")
+    comment: str | None = strawberry.field(description="The poster's comment.")
+    source: str | None = strawberry.field(description="Where the poster took the value from.")
+    posted_by: str = strawberry.field(description="Who posted it: `agency:<code>` or `admin:-`.")
+    posted_by_subject: str | None = strawberry.field(
+        description="The signed-in person's subject (OpenID Connect) who posted it."
+    )
+    posted_by_name: str | None = strawberry.field(description="That person's name.")
+    posted_at: dt.datetime = strawberry.field(description="When it was posted.")
+    reviewed_by: str | None = strawberry.field(description="Who reviewed it; null until reviewed.")
+    reviewed_by_subject: str | None = strawberry.field(description="The reviewing person's subject (OpenID Connect).")
+    reviewed_by_name: str | None = strawberry.field(description="That person's name.")
+    reviewed_at: dt.datetime | None = strawberry.field(description="When it was reviewed.")
+    review_comment: str | None = strawberry.field(description="The reviewer's comment, e.g. why it was returned.")
+    previous_text: str | None = strawberry.field(
+        description="The text of the revision this one corrects; in a write's answer only."
+    )
+    institution: Institution | None = strawberry.field(
+        description="The institution the value is for, where the indicator has a value per institution."
+    )
 
     @classmethod
     def of_row(cls, row: Row, institution: Institution | None) -> "Actual":
         """A revision the read path loaded (the current one of its year: `previousText` is a history's)."""
         value, pair = published(row.number, row.second)
         return cls(
-            id=strawberry.ID(str(row.id)), year=row.year, revision=row.revision, text=row.text, value=value,
-            pair=pair, status=row.status, comment=row.comment, source=row.source, posted_by=row.posted_by,
-            posted_by_subject=row.posted_by_subject, posted_by_name=row.posted_by_name, posted_at=row.posted_at,
-            reviewed_by=row.reviewed_by, reviewed_by_subject=row.reviewed_by_subject,
-            reviewed_by_name=row.reviewed_by_name, reviewed_at=row.reviewed_at,
-            review_comment=row.review_comment, previous_text=None, institution=institution,
+            id=global_id("Actual", row.id), row_id=strawberry.ID(str(row.id)), year=row.year,
+            revision=row.revision, text=row.text, value=value, pair=pair, status=row.status, comment=row.comment,
+            source=row.source, posted_by=row.posted_by, posted_by_subject=row.posted_by_subject,
+            posted_by_name=row.posted_by_name, posted_at=row.posted_at, reviewed_by=row.reviewed_by,
+            reviewed_by_subject=row.reviewed_by_subject, reviewed_by_name=row.reviewed_by_name,
+            reviewed_at=row.reviewed_at, review_comment=row.review_comment, previous_text=None,
+            institution=institution,
         )  # fmt: skip
 
     @classmethod
     def of(cls, out: MeasurementOut, institution: Institution | None) -> "Actual":
         """A write's answer, as the write path gives it to REST too."""
         return cls(
-            id=strawberry.ID(str(out.id)), year=out.year, revision=out.revision, text=out.text, value=out.value,
-            pair=out.pair, status=out.status, comment=out.comment, source=out.source, posted_by=out.posted_by,
-            posted_by_subject=out.posted_by_subject, posted_by_name=out.posted_by_name, posted_at=out.posted_at,
-            reviewed_by=out.reviewed_by, reviewed_by_subject=out.reviewed_by_subject,
-            reviewed_by_name=out.reviewed_by_name, reviewed_at=out.reviewed_at,
-            review_comment=out.review_comment, previous_text=out.previous_text, institution=institution,
+            id=global_id("Actual", out.id), row_id=strawberry.ID(str(out.id)), year=out.year,
+            revision=out.revision, text=out.text, value=out.value, pair=out.pair, status=out.status,
+            comment=out.comment, source=out.source, posted_by=out.posted_by, posted_by_subject=out.posted_by_subject,
+            posted_by_name=out.posted_by_name, posted_at=out.posted_at, reviewed_by=out.reviewed_by,
+            reviewed_by_subject=out.reviewed_by_subject, reviewed_by_name=out.reviewed_by_name,
+            reviewed_at=out.reviewed_at, review_comment=out.review_comment, previous_text=out.previous_text,
+            institution=institution,
         )  # fmt: skip
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Actual | None]":
+        found = {actual.row_id: actual for actual in await info.context.run(actuals_by_ids, node_ids)}
+        return [found.get(strawberry.ID(str(node_id))) for node_id in node_ids]
 
 
 async def actuals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Actual]:
@@ -91,12 +138,14 @@ async def actuals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> lis
 
 @strawberry.type(description="A target year: the target, the official actual and where it stands.")
 class Progress:
-    year: int
-    target: str | None
-    actual: str | None
-    status: ProgressStatus
+    year: int = strawberry.field(description="The target year.")
+    target: str | None = strawberry.field(description="The target as printed.")
+    actual: str | None = strawberry.field(description="The official (approved) actual; null until one is.")
+    status: ProgressStatus = strawberry.field(description="Where the year stands.")
     ratio: float | None = strawberry.field(description="How far from the baseline to the target the actual has come.")
-    institution: Institution | None
+    institution: Institution | None = strawberry.field(
+        description="The institution, where the indicator has values per institution."
+    )
 
 
 def _institution(loaded: Loaded, institution_id: uuid.UUID | None) -> Institution | None:
@@ -117,33 +166,33 @@ def progress_of(loaded: Loaded, indicator: Row | Indicator) -> list[Progress]:
     ]  # fmt: skip
 
 
-@strawberry.type
+@strawberry.type(description="How many indicators stand at each progress status.")
 class ProgressCounts:
-    achieved: int
-    on_track: int
-    off_track: int
-    no_data: int
-    not_applicable: int
+    achieved: int = strawberry.field(description="Indicators whose target is reached.")
+    on_track: int = strawberry.field(description="Indicators on the way to their target.")
+    off_track: int = strawberry.field(description="Indicators behind the way to their target.")
+    no_data: int = strawberry.field(description="Indicators without an official actual.")
+    not_applicable: int = strawberry.field(description="Indicators progress cannot be measured for.")
 
 
-@strawberry.type
+@strawberry.type(description="How many indicators of one policy area stand where in the year.")
 class AreaProgress:
-    code: str
-    counts: ProgressCounts
+    code: str = strawberry.field(description="The policy area's code: `1`…`5`, `H1`, `H2`.")
+    counts: ProgressCounts = strawberry.field(description="How many of its indicators stand where.")
 
 
-@strawberry.type
+@strawberry.type(description="How many indicators of one goal stand where in the year.")
 class GoalProgress:
-    area_code: str
-    number: int
-    counts: ProgressCounts
+    area_code: str = strawberry.field(description="The code of the goal's policy area.")
+    number: int = strawberry.field(description="The goal's number within its area.")
+    counts: ProgressCounts = strawberry.field(description="How many of its indicators stand where.")
 
 
-@strawberry.type
+@strawberry.type(description="Per policy area and goal, how many indicators stand where in a year.")
 class ProgressSummary:
-    year: int
-    areas: list[AreaProgress] = strawberry.field(metadata=at_most(10))
-    goals: list[GoalProgress] = strawberry.field(metadata=at_most(30))
+    year: int = strawberry.field(description="The year.")
+    areas: list[AreaProgress] = strawberry.field(description="Per policy area.", metadata=at_most(10))
+    goals: list[GoalProgress] = strawberry.field(description="Per goal.", metadata=at_most(30))
 
 
 async def progress_summary_of(
@@ -173,37 +222,40 @@ class MeasurementsQuery:
     async def progress_summary(
         self,
         info: Info[Context, None],
-        year: int,
-        strategy: str | None = None,
-        area: str | None = None,
-        institution: str | None = None,
+        year: YearArgument,
+        strategy: StrategyFilterArgument = None,
+        area: AreaFilterArgument = None,
+        institution: InstitutionFilterArgument = None,
     ) -> ProgressSummary:
         return await progress_summary_of(info, year, strategy, area, institution)
 
 
-@strawberry.input
+@strawberry.input(description="A year's actual to post, or a correction of it (send `ifMatch`).")
 class RecordMeasurementInput:
-    indicator_id: strawberry.ID
-    year: int
+    indicator_id: strawberry.ID = strawberry.field(description="The indicator's `id` or `rowId`.")
+    year: int = strawberry.field(description="The calendar year the value is for.")
     value: str | None = strawberry.field(default=None, description="As the strategy writes values: `81,5%`, `29,72`.")
     number: float | None = strawberry.field(default=None, description="Or a number.")
     pair: list[float] | None = strawberry.field(default=None, description="Or a pair: [units, days].")
-    institution: str | None = None
+    institution: str | None = strawberry.field(
+        default=None, description="For an indicator with a value per institution: that institution's code."
+    )
     comment: str | None = strawberry.field(
         default=None, description=at_most_characters(COMMENT_MAX), metadata=max_length(COMMENT_MAX)
     )
     source: str | None = strawberry.field(
         default=None, description=at_most_characters(SOURCE_MAX), metadata=max_length(SOURCE_MAX)
     )
-    if_match: str | None = strawberry.field(default=None, description="ETag (id) of the current revision, to correct.")
-    idempotency_key: str | None = None
+    if_match: str | None = strawberry.field(
+        default=None, description="To correct: the current revision's ETag (its `rowId`)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A key of your own: the same post sent again with it is answered, not repeated."
+    )
 
 
 def _indicator_id(value: strawberry.ID) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise BadRequest(f"{quoted(value)} is not an indicator id.") from None
+    return row_id_of(value, "Indicator", "an indicator")
 
 
 async def _review(info: Info[Context, None], indicator_id, year, institution, comment, approve: bool) -> Actual:
@@ -222,7 +274,9 @@ async def _actual(info: Info[Context, None], out: MeasurementOut) -> Actual:
 @strawberry.type
 class MeasurementsMutation:
     @strawberry.mutation(description="Post a year's actual, or correct it (a new revision; send ifMatch).")
-    async def record_measurement(self, info: Info[Context, None], input: RecordMeasurementInput) -> Actual:
+    async def record_measurement(
+        self, info: Info[Context, None], input: described(RecordMeasurementInput, "The value to post.")
+    ) -> Actual:
         principal = await info.context.writer()
         given = [v for v in (input.value, input.number, input.pair) if v is not None]
         if len(given) != 1:
@@ -239,14 +293,14 @@ class MeasurementsMutation:
 
     @strawberry.mutation(description="Admin: the current revision becomes the year's official actual.")
     async def approve_measurement(
-        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int,
-        institution: str | None = None, comment: CommentArgument = None,
+        self, info: Info[Context, None], indicator_id: IndicatorIdArgument, year: YearArgument,
+        institution: ValueInstitutionArgument = None, comment: CommentArgument = None,
     ) -> Actual:  # fmt: skip
         return await _review(info, indicator_id, year, institution, comment, approve=True)
 
     @strawberry.mutation(description="Admin: send the current revision back with a comment.")
     async def return_measurement(
-        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, comment: Annotated[str, COMMENT],
-        institution: str | None = None,
+        self, info: Info[Context, None], indicator_id: IndicatorIdArgument, year: YearArgument,
+        comment: Annotated[str, COMMENT], institution: ValueInstitutionArgument = None,
     ) -> Actual:  # fmt: skip
         return await _review(info, indicator_id, year, institution, comment, approve=False)

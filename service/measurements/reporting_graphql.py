@@ -9,6 +9,16 @@ from strawberry.types import Info
 
 from service.core.graphql import Context
 from service.core.graphql_cost import at_most
+from service.core.graphql_types import (
+    AreaFilterArgument,
+    IndicatorIdArgument,
+    InstitutionFilterArgument,
+    StrategyFilterArgument,
+    ValueInstitutionArgument,
+    YearArgument,
+    described,
+    graphql_enum,
+)
 from service.core.models import as_utc
 from service.measurements import reads, reporting
 from service.measurements.graphql import (
@@ -21,53 +31,66 @@ from service.measurements.graphql import (
 from service.measurements.schemas import MeasurementOut, ProgressOut, SlotState
 from service.registry.graphql import Institution, load_institutions
 
-ReportingSlotState = strawberry.enum(SlotState, name="ReportingSlotState")
+ReportingSlotState = graphql_enum(
+    SlotState,
+    name="ReportingSlotState",
+    description="Where a value owed for the reporting year stands.",
+    values={"due": "Not posted yet; the due date has not passed.", "submitted": "Posted, awaiting review.",
+            "returned": "Sent back for a correction.", "approved": "Approved: the official actual.",
+            "late": "Not posted and the due date has passed."},
+)  # fmt: skip
 SLOTS_MAX = 2000  # the sector strategy has 60 indicators; a year's slots of every institution stay far below
 
 
 @strawberry.type(description="A value owed for the year: an indicator's, for one institution where it has its own.")
 class ReportingSlot:
-    indicator_id: strawberry.ID
-    code: str
-    year: int
+    indicator_id: strawberry.ID = strawberry.field(description="The indicator's `rowId`.")
+    code: str = strawberry.field(description="The indicator's code, e.g. `1.1.3`.")
+    year: int = strawberry.field(description="The year the value is for.")
     institution: str | None = strawberry.field(description="Code of the institution whose own value this is.")
     owed_by: list[str] = strawberry.field(
         metadata=at_most(30), description="Codes of the institutions that may post it."
     )
-    state: ReportingSlotState
-    revision: int | None
-    value: str | None
+    state: ReportingSlotState = strawberry.field(description="Where the value stands.")
+    revision: int | None = strawberry.field(description="The current revision's number; null before a post.")
+    value: str | None = strawberry.field(description="The current revision's text; null before a post.")
 
 
-@strawberry.type
+@strawberry.type(description="How many owed values stand in each state.")
 class ReportingSlotCounts:
-    due: int
-    submitted: int
-    returned: int
-    approved: int
-    late: int
-    total: int
+    due: int = strawberry.field(description="Not posted, not yet late.")
+    submitted: int = strawberry.field(description="Posted, awaiting review.")
+    returned: int = strawberry.field(description="Sent back for a correction.")
+    approved: int = strawberry.field(description="Approved.")
+    late: int = strawberry.field(description="Not posted after the due date.")
+    total: int = strawberry.field(description="All owed values.")
 
 
-@strawberry.type
+@strawberry.type(description="An institution given until a later date to report, and why.")
 class ReportingException:
-    institution: str
-    until: dt.date
-    reason: str
+    institution: str = strawberry.field(description="The institution's code.")
+    until: dt.date = strawberry.field(description="The date it has until.")
+    reason: str = strawberry.field(description="Why.")
 
 
 @strawberry.type(description="A strategy's reporting year: its dates, whether it is closed, and what is owed.")
 class ReportingYear:
-    year: int
-    opens_on: dt.date
-    due_on: dt.date
-    closed: bool
-    closed_at: dt.datetime | None
-    closed_by: str | None
-    exceptions: list[ReportingException] = strawberry.field(metadata=at_most(100))
-    institution: str | None
-    counts: ReportingSlotCounts
-    slots: list[ReportingSlot] = strawberry.field(metadata=at_most(SLOTS_MAX))
+    year: int = strawberry.field(description="The year reported on.")
+    opens_on: dt.date = strawberry.field(description="The first day values may be posted.")
+    due_on: dt.date = strawberry.field(description="The last day they are due.")
+    closed: bool = strawberry.field(description="Whether the year is closed: no more posts or corrections.")
+    closed_at: dt.datetime | None = strawberry.field(description="When it was closed.")
+    closed_by: str | None = strawberry.field(description="Who closed it.")
+    exceptions: list[ReportingException] = strawberry.field(
+        description="Institutions given until a later date.", metadata=at_most(100)
+    )
+    institution: str | None = strawberry.field(
+        description="The institution whose owed values these are; null: every institution's."
+    )
+    counts: ReportingSlotCounts = strawberry.field(description="How many owed values stand in each state.")
+    slots: list[ReportingSlot] = strawberry.field(
+        description="Each owed value and where it stands.", metadata=at_most(SLOTS_MAX)
+    )
 
 
 async def _institutions(info: Info[Context, None], outputs: list) -> dict[str, Institution]:
@@ -96,27 +119,31 @@ async def _progress(info: Info[Context, None], entries: list[ProgressOut]) -> li
 
 @strawberry.type(description="The measurements as they stood at `at`: revisions posted by then, reviews made by then.")
 class AsOfView:
-    at: dt.datetime
+    at: dt.datetime = strawberry.field(description="The moment the answers are as of.")
 
     @strawberry.field(description="The revision current at `at` of every year (and institution).", metadata=at_most(50))
-    async def actuals(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Actual]:
+    async def actuals(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Actual]:
         years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
         return await _actuals(info, [y.current for y in years])
 
     @strawberry.field(description="The official (approved by `at`) actual of every year.", metadata=at_most(50))
-    async def official(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Actual]:
+    async def official(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Actual]:
         years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
         return await _actuals(info, [y.official for y in years if y.official is not None])
 
     @strawberry.field(description="Every revision of the year posted by `at`.", metadata=at_most(1000))
     async def history(
-        self, info: Info[Context, None], indicator_id: strawberry.ID, year: int, institution: str | None = None
+        self,
+        info: Info[Context, None],
+        indicator_id: IndicatorIdArgument,
+        year: YearArgument,
+        institution: ValueInstitutionArgument = None,
     ) -> list[Actual]:
         revisions = await info.context.run(reads.history, _indicator_id(indicator_id), year, institution, self.at)
         return await _actuals(info, revisions)
 
     @strawberry.field(description="Target, official actual and status of every target year.", metadata=at_most(50))
-    async def progress(self, info: Info[Context, None], indicator_id: strawberry.ID) -> list[Progress]:
+    async def progress(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Progress]:
         entries = await info.context.run(reads.indicator_progress_of, _indicator_id(indicator_id), self.at)
         return await _progress(info, entries)
 
@@ -124,22 +151,32 @@ class AsOfView:
     async def progress_summary(
         self,
         info: Info[Context, None],
-        year: int,
-        strategy: str | None = None,
-        area: str | None = None,
-        institution: str | None = None,
+        year: YearArgument,
+        strategy: StrategyFilterArgument = None,
+        area: AreaFilterArgument = None,
+        institution: InstitutionFilterArgument = None,
     ) -> ProgressSummary:
         return await progress_summary_of(info, year, strategy, area, institution, self.at)
+
+
+ReportingStrategyArgument = described(str | None, "The strategy (id or key) whose reporting year to show.")
+ReportingInstitutionArgument = described(
+    str | None, "Admin: the institution (code) whose owed values to show; an agency sees its own."
+)
 
 
 @strawberry.type
 class ReportingQuery:
     @strawberry.field(
         description="The year's reporting calendar: dates, closing, and each slot the institution owes with its "
-        "state (`late`: no value after the due date). Needs a token: an agency sees its own, an admin any or all."
+        "state (`LATE`: no value after the due date). Needs a token: an agency sees its own, an admin any or all."
     )
     async def reporting(
-        self, info: Info[Context, None], year: int, strategy: str | None = None, institution: str | None = None
+        self,
+        info: Info[Context, None],
+        year: YearArgument,
+        strategy: ReportingStrategyArgument = None,
+        institution: ReportingInstitutionArgument = None,
     ) -> ReportingYear:
         principal = await info.context.caller()
         calendar = await info.context.run(reporting.calendar, principal, strategy, year, institution)
@@ -159,5 +196,5 @@ class ReportingQuery:
         )  # fmt: skip
 
     @strawberry.field(description="The measurement reads as they stood at `at` (RFC 3339), e.g. a closed year's.")
-    def as_of(self, at: dt.datetime) -> AsOfView:
+    def as_of(self, at: described(dt.datetime, "The moment to read the measurements as they stood at.")) -> AsOfView:
         return AsOfView(at=as_utc(at))

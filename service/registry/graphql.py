@@ -2,19 +2,23 @@
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
 from service.core import partial_date
 from service.core.auth import Principal, require_admin
-from service.core.errors import BadRequest, quoted
+from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
+    GLOBAL_ID,
+    ROW_ID,
     CursorArgument,
+    FirstArgument,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
@@ -22,7 +26,11 @@ from service.core.graphql_types import (
     Precision,
     Selection,
     check_first,
+    described,
+    global_id,
+    graphql_enum,
     if_match_of,
+    row_id_of,
     validated_input,
 )
 from service.core.i18n import LANGUAGES
@@ -50,13 +58,34 @@ from service.registry.schemas import (
     OrganizationPatch,
 )
 
-Relation = strawberry.enum(models.Relation)
-ProvenanceBasis = strawberry.enum(Basis, name="ProvenanceBasis")
+Relation = graphql_enum(
+    models.Relation,
+    description="How a national institution is tied to an international organisation.",
+    values={
+        "member": "A formal membership, as listed in the ministry's registry.",
+        "partner": "Regular cooperation named by the source, without a stated membership.",
+        "participant": "Takes part in a committee, working group or forum.",
+    },
+)
+ProvenanceBasis = graphql_enum(
+    Basis,
+    name="ProvenanceBasis",
+    description="Where one fact comes from.",
+    values={
+        "as_written": "The source document's own words.",
+        "normalized": "The source's name, put by the transcriber in another grammatical form.",
+        "translation": "Supplied here: the source gives no such text.",
+        "stated": "A date the source states.",
+        "inferred": "A date read from a sentence that does not state it as such (see `sourceSentence`).",
+        "editorial": "A classification made here, in the service's own vocabulary.",
+        "edited": "Set by an admin (see `auditEntryId`).",
+    },
+)
 
 
 @strawberry.type(description="Where one fact comes from: a source document's words, or supplied here.")
 class FactProvenance:
-    basis: ProvenanceBasis
+    basis: ProvenanceBasis = strawberry.field(description="Where the fact comes from.")
     source_sentence: str | None = strawberry.field(description="For an inferred date: the source's sentence.")
     audit_entry_id: int | None = strawberry.field(description="For an edited fact: the audit entry of the edit.")
 
@@ -75,12 +104,12 @@ def _facts(facts: dict, keys: dict[str, str]) -> dict:
     return {key: FactProvenance.of(facts.get(key)) for key in keys if key != "name"}
 
 
-@strawberry.type
+@strawberry.type(description="Per language of a name: where its text comes from; null where there is no such text.")
 class NameProvenance:
-    lv: FactProvenance | None
-    en: FactProvenance | None
-    lt: FactProvenance | None
-    original: FactProvenance | None
+    lv: FactProvenance | None = strawberry.field(description="Of the Latvian name.")
+    en: FactProvenance | None = strawberry.field(description="Of the English name.")
+    lt: FactProvenance | None = strawberry.field(description="Of the Lithuanian name.")
+    original: FactProvenance | None = strawberry.field(description="Of the name in its own language.")
 
     @classmethod
     def of(cls, names: dict | None) -> "NameProvenance":
@@ -88,31 +117,31 @@ class NameProvenance:
         return cls(**{language: FactProvenance.of(names.get(language)) for language in LANGUAGES})
 
 
-@strawberry.type
+@strawberry.type(description="Where each fact of an institution comes from.")
 class InstitutionProvenance:
-    name: NameProvenance
-    kind: FactProvenance | None
-    parent: FactProvenance | None
+    name: NameProvenance = strawberry.field(description="Of its name, per language.")
+    kind: FactProvenance | None = strawberry.field(description="Of its kind.")
+    parent: FactProvenance | None = strawberry.field(description="Of its parent; null where it has none.")
 
     @classmethod
     def of(cls, facts: dict) -> "InstitutionProvenance":
         return cls(name=NameProvenance.of(facts.get("name")), **_facts(facts, INSTITUTION_FACTS))
 
 
-@strawberry.type
+@strawberry.type(description="Where each fact of an organisation comes from.")
 class OrganizationProvenance(InstitutionProvenance):
-    established: FactProvenance | None
+    established: FactProvenance | None = strawberry.field(description="Of its establishment date.")
 
     @classmethod
     def of(cls, facts: dict) -> "OrganizationProvenance":
         return cls(name=NameProvenance.of(facts.get("name")), **_facts(facts, ORGANIZATION_FACTS))
 
 
-@strawberry.type
+@strawberry.type(description="Where each fact of a membership comes from.")
 class MembershipProvenance:
-    relation: FactProvenance | None
-    since: FactProvenance | None
-    until: FactProvenance | None
+    relation: FactProvenance | None = strawberry.field(description="Of its relation.")
+    since: FactProvenance | None = strawberry.field(description="Of its start date.")
+    until: FactProvenance | None = strawberry.field(description="Of its end date; null while it lasts.")
 
     @classmethod
     def of(cls, facts: dict) -> "MembershipProvenance":
@@ -143,15 +172,17 @@ async def load_institutions(info: Info[Context, None], institution_ids: list[uui
 
 
 @strawberry.type(description="A national body: a ministry, one of its agencies, or a foreign counterpart.")
-class Institution:
-    id: strawberry.ID
-    code: str
-    name: LocalizedText
-    aliases: list[str]
-    kind: str
-    country: str
-    sources: list[str]
-    updated_at: dt.datetime
+class Institution(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    code: str = strawberry.field(description="The short code it is known by, e.g. `VP`.")
+    name: LocalizedText = strawberry.field(description="Its name.")
+    aliases: list[str] = strawberry.field(description="Other codes or names it is known by.")
+    kind: str = strawberry.field(description="What kind of body it is, e.g. `ministry`, `agency`.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     parent_id: strawberry.Private[uuid.UUID | None]
     provenance: InstitutionProvenance = strawberry.field(
         description="Per fact: from a source document, or supplied here."
@@ -161,7 +192,8 @@ class Institution:
     def of(cls, row: Any) -> "Institution":
         """From anything with an institution's columns: an ORM row, a Core row, a read's InstitutionData."""
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("Institution", row.id),
+            row_id=strawberry.ID(str(row.id)),
             code=row.code,
             name=LocalizedText.of(row.name),
             aliases=row.aliases,
@@ -173,24 +205,29 @@ class Institution:
             provenance=InstitutionProvenance.of(row.provenance),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The institution it belongs to, e.g. an agency's ministry.")
     async def parent(self, info: Info[Context, None]) -> "Institution | None":
         return await load_institution(info, self.parent_id)
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.loader(service.institution_etags).load(uuid.UUID(self.id))
+        return await info.context.loader(service.institution_etags).load(uuid.UUID(self.row_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Institution | None]":
+        rows = await info.context.loader(reads.institution_rows).load_many(node_ids)
+        return [cls.of(row) if row is not None else None for row in rows]
 
 
 def _institution(data: InstitutionData | None) -> Institution | None:
     return Institution.of(data) if data is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="A dated event of a membership, e.g. joining or leaving.")
 class MembershipEvent:
-    date: str
-    precision: Precision
-    kind: str
+    date: str = strawberry.field(description="ISO 8601 partial date.")
+    precision: Precision = strawberry.field(description="How precisely the date is known.")
+    kind: str = strawberry.field(description="What happened, e.g. `joined`.")
     organization: "Organization | None" = strawberry.field(
         description="The other organisation the event concerns, e.g. the parent joined first."
     )
@@ -206,20 +243,24 @@ class MembershipEvent:
 
 
 @strawberry.type(description="How a national institution belongs to, partners with or takes part in an organisation.")
-class Membership:
-    id: strawberry.ID
-    relation: Relation
+class Membership(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    relation: Relation = strawberry.field(description="How the institution is tied to the organisation.")
     since: str | None = strawberry.field(description="ISO 8601 in the source's precision: 1999, 2010-05, 2018-11-06.")
-    since_precision: Precision | None
-    until: str | None
-    until_precision: Precision | None
-    financial_obligation: bool | None = strawberry.field(description="null where the source does not say.")
-    events: list[MembershipEvent] = strawberry.field(metadata=at_most(5))
-    note: LocalizedText | None
-    sources: list[str]
-    updated_at: dt.datetime
-    member: Institution
-    coordinator: Institution | None
+    since_precision: Precision | None = strawberry.field(description="How precisely `since` is known.")
+    until: str | None = strawberry.field(description="ISO 8601 partial date it ended; null while it lasts.")
+    until_precision: Precision | None = strawberry.field(description="How precisely `until` is known.")
+    financial_obligation: bool | None = strawberry.field(
+        description="Whether membership obliges a contribution; null where the source does not say."
+    )
+    events: list[MembershipEvent] = strawberry.field(description="Its dated events, oldest first.", metadata=at_most(5))
+    note: LocalizedText | None = strawberry.field(description="A note on it.")
+    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    member: Institution = strawberry.field(description="The national institution.")
+    coordinator: Institution | None = strawberry.field(description="The institution coordinating it.")
     provenance: MembershipProvenance = strawberry.field(
         description="Per fact: from a source document, or supplied here."
     )
@@ -227,7 +268,8 @@ class Membership:
     @classmethod
     def of(cls, data: MembershipData, ask: MembershipAsk) -> "Membership":
         return cls(
-            id=strawberry.ID(str(data.id)),
+            id=global_id("Membership", data.id),
+            row_id=strawberry.ID(str(data.id)),
             relation=data.relation,
             since=data.since,
             since_precision=_precision(data.since),
@@ -245,22 +287,32 @@ class Membership:
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.loader(service.membership_etags).load(uuid.UUID(self.id))
+        return await info.context.loader(service.membership_etags).load(uuid.UUID(self.row_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Membership | None]":
+        ask = membership_ask(Selection.of(info))
+        found = await info.context.run(lambda session: RegistryRead(session).memberships(node_ids, ask))
+        by_id = {item.id: cls.of(item, ask) for item in found}
+        return [by_id.get(node_id) for node_id in node_ids]
 
 
 @strawberry.type(description="An international organisation, body, committee or forum.")
-class Organization:
-    id: strawberry.ID
-    acronym: str | None
-    name: LocalizedText
-    aliases: list[str]
-    kind: str
-    established: str | None
-    sources: list[str]
-    updated_at: dt.datetime
-    parent: "Organization | None"
-    memberships: list[Membership] = strawberry.field(metadata=at_most(6))
-    row_id: strawberry.Private[uuid.UUID]
+class Organization(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    acronym: str | None = strawberry.field(description="Its acronym, e.g. `FRONTEX`.")
+    name: LocalizedText = strawberry.field(description="Its name in several languages.")
+    aliases: list[str] = strawberry.field(description="Other names or acronyms it is known by.")
+    kind: str = strawberry.field(description="What kind of body it is, e.g. `intergovernmental`, `eu_agency`.")
+    established: str | None = strawberry.field(description="ISO 8601 partial date it was established.")
+    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    parent: "Organization | None" = strawberry.field(description="The organisation it belongs to, e.g. a committee's.")
+    memberships: list[Membership] = strawberry.field(
+        description="The national institutions' memberships in it.", metadata=at_most(6)
+    )
     provenance: OrganizationProvenance = strawberry.field(
         description="Per fact: from a source document, or supplied here."
     )
@@ -271,7 +323,8 @@ class Organization:
         its child's parent again would otherwise never end)."""
         membership_ask = ask.memberships
         return cls(
-            id=strawberry.ID(str(data.id)),
+            id=global_id("Organization", data.id),
+            row_id=strawberry.ID(str(data.id)),
             acronym=data.acronym,
             name=LocalizedText.of(data.name),  # type: ignore[arg-type]  # a name is never null
             aliases=data.aliases,
@@ -281,13 +334,21 @@ class Organization:
             updated_at=data.updated_at,
             parent=Organization.of(data.parent, ask.parent) if data.parent and ask.parent else None,
             memberships=[Membership.of(m, membership_ask) for m in data.memberships] if membership_ask else [],
-            row_id=data.id,
             provenance=OrganizationProvenance.of(data.provenance),
         )
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.loader(service.organization_etags).load(self.row_id)
+        return await info.context.loader(service.organization_etags).load(uuid.UUID(self.row_id))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]
+    ) -> "list[Organization | None]":
+        ask = organization_ask(Selection.of(info)) or OrganizationAsk()
+        found = await info.context.run(lambda session: RegistryRead(session).organizations(node_ids, ask))
+        by_id = {item.id: cls.of(item, ask) for item in found}
+        return [by_id.get(node_id) for node_id in node_ids]
 
 
 def institution_ask(selection: Selection | None) -> InstitutionAsk | None:
@@ -317,41 +378,53 @@ def membership_ask(selection: Selection | None) -> MembershipAsk:
     )
 
 
-@strawberry.type
+@strawberry.type(description="An organisation on a page, with its cursor.")
 class OrganizationEdge:
-    cursor: str
-    node: Organization
+    cursor: str = strawberry.field(description="Pass it as `after` for the organisations after this one.")
+    node: Organization = strawberry.field(description="The organisation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of organisations (a Relay connection).")
 class OrganizationConnection:
-    edges: list[OrganizationEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
-    page_info: PageInfo
+    edges: list[OrganizationEdge] = strawberry.field(
+        description="The organisations on this page.", metadata=PAGE_OF_FIRST
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Where this page stands: cursors, and whether more pages follow."
+    )
     total_count: int = strawberry.field(description="How many organisations match the filter, on all pages.")
 
 
-@strawberry.input
+@strawberry.input(description="Which organisations to list; every criterion given must hold.")
 class OrganizationFilter:
     q: str | None = strawberry.field(default=None, description="Acronym or any name; case- and diacritic-insensitive.")
     coordinator: str | None = strawberry.field(default=None, description="Code of the coordinating institution.")
-    member_country: str | None = None
-    financial_obligation: bool | None = None
-    updated_since: dt.datetime | None = None
+    member_country: str | None = strawberry.field(
+        default=None, description="Organisations with a member institution of this country (ISO 3166-1 alpha-2)."
+    )
+    financial_obligation: bool | None = strawberry.field(
+        default=None, description="Organisations with (true) or without (false) a membership obliging a contribution."
+    )
+    updated_since: dt.datetime | None = strawberry.field(
+        default=None, description="Organisations changed after this moment."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A visit or meeting of an international organisation with a national institution.")
 class Engagement:
-    id: strawberry.ID
-    start_date: str
-    end_date: str | None
-    title: LocalizedText
-    place: LocalizedText
-    country: str
-    participants: list[LocalizedText] = strawberry.field(metadata=at_most(5))
-    sources: list[str]
-    updated_at: dt.datetime
-    institution: Institution | None
-    organization: Organization | None
+    id: strawberry.ID = strawberry.field(description="The engagement's id, as REST gives it.")
+    start_date: str = strawberry.field(description="ISO 8601 partial date it began.")
+    end_date: str | None = strawberry.field(description="ISO 8601 partial date it ended; null for one day.")
+    title: LocalizedText = strawberry.field(description="What it was.")
+    place: LocalizedText = strawberry.field(description="Where it took place.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 of the place.")
+    participants: list[LocalizedText] = strawberry.field(
+        description="Who took part, as the source names them.", metadata=at_most(5)
+    )
+    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    institution: Institution | None = strawberry.field(description="The national institution that took part.")
+    organization: Organization | None = strawberry.field(description="The organisation it was with.")
 
     @classmethod
     def of(cls, data: EngagementData, ask: OrganizationAsk | None) -> "Engagement":
@@ -370,17 +443,19 @@ class Engagement:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A permanent representation abroad and the organisations it covers.")
 class Representation:
-    id: strawberry.ID
-    country: str
-    city: LocalizedText
-    city_country: str
-    source_text: str
-    sources: list[str]
-    updated_at: dt.datetime
-    organizations: list[Organization] = strawberry.field(metadata=at_most(5))
-    coordinator: Institution | None
+    id: strawberry.ID = strawberry.field(description="The representation's id, as REST gives it.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 of the country it represents.")
+    city: LocalizedText = strawberry.field(description="The city it sits in.")
+    city_country: str = strawberry.field(description="ISO 3166-1 alpha-2 of that city's country.")
+    source_text: str = strawberry.field(description="The source's own words.")
+    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    organizations: list[Organization] = strawberry.field(
+        description="The organisations it covers.", metadata=at_most(5)
+    )
+    coordinator: Institution | None = strawberry.field(description="The institution coordinating it.")
 
     @classmethod
     def of(cls, data: RepresentationData, ask: OrganizationAsk | None) -> "Representation":
@@ -414,6 +489,11 @@ async def _membership(info: Info[Context, None], membership_id: uuid.UUID) -> Me
     return Membership.of(found, ask)
 
 
+OrganizationIdArgument = described(strawberry.ID, "The organisation's `id` or `rowId`.")
+MembershipIdArgument = described(strawberry.ID, "The membership's `id` or `rowId`.")
+InstitutionCodeArgument = described(str, "The institution's code (`VP`, `IeM IC`) or an alias.")
+
+
 async def _institution_by_code(info: Info[Context, None], code: str) -> Institution | None:
     found = await info.context.run(lambda session: RegistryRead(session).institution_by_code(code, InstitutionAsk()))
     return _institution(found)
@@ -425,8 +505,8 @@ class RegistryQuery:
     async def organizations(
         self,
         info: Info[Context, None],
-        filter: OrganizationFilter | None = None,
-        first: int = DEFAULT_LIMIT,
+        filter: described(OrganizationFilter | None, "Only the organisations that match.") = None,
+        first: FirstArgument = DEFAULT_LIMIT,
         after: CursorArgument = None,
     ) -> OrganizationConnection:
         check_first(first)
@@ -449,43 +529,50 @@ class RegistryQuery:
             OrganizationEdge(cursor=page.cursor_of(item), node=Organization.of(item, ask)) for item in page.items
         ]
         page_info = PageInfo(
-            has_next_page=page.next_cursor is not None, end_cursor=edge_list[-1].cursor if edge_list else None
+            has_next_page=page.next_cursor is not None,
+            has_previous_page=after is not None,
+            start_cursor=edge_list[0].cursor if edge_list else None,
+            end_cursor=edge_list[-1].cursor if edge_list else None,
         )
         return OrganizationConnection(edges=edge_list, page_info=page_info, total_count=page.total_count or 0)
 
     @strawberry.field(description="One organisation, by id or by acronym.")
     async def organization(
-        self, info: Info[Context, None], id: strawberry.ID | None = None, acronym: str | None = None
+        self,
+        info: Info[Context, None],
+        id: described(strawberry.ID | None, "The organisation's `id` or `rowId`.") = None,
+        acronym: described(str | None, "Or its acronym, e.g. `FRONTEX`.") = None,
     ) -> Organization | None:
         if (id is None) == (acronym is None):
             raise BadRequest("Give exactly one of `id` and `acronym`.")
         if id is not None:
-            try:
-                organization_id: uuid.UUID | None = uuid.UUID(str(id))
-            except ValueError:
-                raise BadRequest(f"{quoted(id)} is not an organisation id.") from None
+            organization_id: uuid.UUID | None = row_id_of(id, "Organization", "an organisation")
         else:
             organization_id = await info.context.run(
                 lambda session: RegistryRead(session).organization_id_of_acronym(str(acronym))
             )
         return await _organization(info, organization_id)
 
-    @strawberry.field(metadata=at_most(50))
-    async def institutions(self, info: Info[Context, None], country: str | None = None) -> list[Institution]:
+    @strawberry.field(description="The institutions, ordered by country (descending), then code.", metadata=at_most(50))
+    async def institutions(
+        self,
+        info: Info[Context, None],
+        country: described(str | None, "Only this country's institutions (ISO 3166-1 alpha-2).") = None,
+    ) -> list[Institution]:
         found = await info.context.run(
             lambda session: RegistryRead(session).institution_list(country, InstitutionAsk())
         )
         return [Institution.of(item) for item in found]
 
     @strawberry.field(description="One institution by its code (`VP`, `IeM IC`) or alias.")
-    async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
+    async def institution(self, info: Info[Context, None], code: InstitutionCodeArgument) -> Institution | None:
         return await _institution_by_code(info, code)
 
     @strawberry.field(description="Visits and meetings, oldest first.", metadata=at_most(MAX_LIMIT))
     async def engagements(
         self,
         info: Info[Context, None],
-        year: int | None = None,
+        year: described(int | None, "Only the engagements that started in this year.") = None,
         organization: Annotated[str | None, strawberry.argument(description="Organisation id or acronym.")] = None,
     ) -> list[Engagement]:
         organization_id = (
@@ -514,95 +601,136 @@ class RegistryQuery:
         return [Representation.of(item, ask) for item in items]
 
 
-def _uuid(value: strawberry.ID, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise BadRequest(f"{quoted(value)} is not {what} id.") from None
-
-
 async def _admin(info: Info[Context, None]) -> Principal:
     principal = await info.context.writer()
     require_admin(principal)
     return principal
 
 
-@strawberry.input
+@strawberry.input(description="A new institution.")
 class InstitutionInput:
-    code: str
-    name: LocalizedTextInput
-    kind: str
+    code: str = strawberry.field(description="The short code the institution is known by, e.g. `VP`; unique.")
+    name: LocalizedTextInput = strawberry.field(description="Its name.")
+    kind: str = strawberry.field(description="What kind of body it is, e.g. `ministry`, `agency`.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, upper case.")
     parent: str | None = strawberry.field(default=strawberry.UNSET, description="Code of the parent institution.")
-    aliases: list[str] | None = strawberry.UNSET
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Other codes or names it is known by."
+    )
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
 class InstitutionPatchInput:
-    name: LocalizedTextInput | None = strawberry.UNSET
-    kind: str | None = strawberry.UNSET
-    country: str | None = strawberry.UNSET
-    parent: str | None = strawberry.UNSET
-    aliases: list[str] | None = strawberry.UNSET
+    name: LocalizedTextInput | None = strawberry.field(default=strawberry.UNSET, description="Its name.")
+    kind: str | None = strawberry.field(default=strawberry.UNSET, description="What kind of body it is.")
+    country: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 3166-1 alpha-2, upper case.")
+    parent: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Code of the parent institution; null: none."
+    )
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Other codes or names it is known by (replaces the list)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new organisation.")
 class OrganizationInput:
-    name: LocalizedTextInput
-    kind: str
-    acronym: str | None = strawberry.UNSET
+    name: LocalizedTextInput = strawberry.field(description="Its name in several languages.")
+    kind: str = strawberry.field(description="What kind of body it is, e.g. `intergovernmental`, `eu_agency`, `forum`.")
+    acronym: str | None = strawberry.field(default=strawberry.UNSET, description="Its acronym, e.g. `FRONTEX`; unique.")
     parent: str | None = strawberry.field(default=strawberry.UNSET, description="Parent organisation id or acronym.")
-    aliases: list[str] | None = strawberry.UNSET
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Other names or acronyms it is known by."
+    )
     established: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 8601 partial date.")
-    sources: list[str] | None = strawberry.UNSET
+    sources: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
+    )
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
 class OrganizationPatchInput:
-    acronym: str | None = strawberry.UNSET
-    name: LocalizedTextInput | None = strawberry.UNSET
-    kind: str | None = strawberry.UNSET
-    parent: str | None = strawberry.UNSET
-    aliases: list[str] | None = strawberry.UNSET
-    established: str | None = strawberry.UNSET
-    sources: list[str] | None = strawberry.UNSET
+    acronym: str | None = strawberry.field(default=strawberry.UNSET, description="Its acronym, e.g. `FRONTEX`; unique.")
+    name: LocalizedTextInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Its name in several languages."
+    )
+    kind: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What kind of body it is, e.g. `intergovernmental`, `eu_agency`, `forum`."
+    )
+    parent: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Parent organisation id or acronym; null: none."
+    )
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Other names or acronyms it is known by."
+    )
+    established: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 8601 partial date it was established."
+    )
+    sources: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A dated event of a membership.")
 class MembershipEventInput:
     date: str = strawberry.field(description="ISO 8601 partial date.")
-    kind: str
+    kind: str = strawberry.field(description="What happened, e.g. `joined`, `left`.")
     organization: str | None = strawberry.field(default=strawberry.UNSET, description="The other organisation.")
 
 
-@strawberry.input
+@strawberry.input(description="A new membership of a national institution in an organisation.")
 class MembershipInput:
     member: str = strawberry.field(description="Code of the member institution.")
-    relation: Relation
-    since: str | None = strawberry.UNSET
-    until: str | None = strawberry.UNSET
-    coordinator: str | None = strawberry.UNSET
-    financial_obligation: bool | None = strawberry.UNSET
-    events: list[MembershipEventInput] | None = strawberry.UNSET
-    note: LocalizedTextInput | None = strawberry.UNSET
-    sources: list[str] | None = strawberry.UNSET
+    relation: Relation = strawberry.field(description="How the institution is tied to the organisation.")
+    since: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 8601 partial date it began: `1999`, `2010-05`, `2018-11-06`."
+    )
+    until: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 8601 partial date it ended; null while it lasts."
+    )
+    coordinator: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Code of the institution coordinating the membership."
+    )
+    financial_obligation: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether it obliges a contribution; null where the source does not say."
+    )
+    events: list[MembershipEventInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Its dated events, oldest first."
+    )
+    note: LocalizedTextInput | None = strawberry.field(default=strawberry.UNSET, description="A note on it.")
+    sources: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
+    )
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it; `events` replaces.")
 class MembershipPatchInput:
-    since: str | None = strawberry.UNSET
-    until: str | None = strawberry.UNSET
-    coordinator: str | None = strawberry.UNSET
-    financial_obligation: bool | None = strawberry.UNSET
-    events: list[MembershipEventInput] | None = strawberry.UNSET
-    note: LocalizedTextInput | None = strawberry.UNSET
-    sources: list[str] | None = strawberry.UNSET
+    since: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 8601 partial date it began: `1999`, `2010-05`, `2018-11-06`."
+    )
+    until: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 8601 partial date it ended; null while it lasts."
+    )
+    coordinator: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Code of the institution coordinating the membership."
+    )
+    financial_obligation: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether it obliges a contribution; null where the source does not say."
+    )
+    events: list[MembershipEventInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Its dated events, oldest first."
+    )
+    note: LocalizedTextInput | None = strawberry.field(default=strawberry.UNSET, description="A note on it.")
+    sources: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
+    )
 
 
 @strawberry.type
 class RegistryMutation:
     @strawberry.mutation(description="Admin: add an institution.")
-    async def create_institution(self, info: Info[Context, None], input: InstitutionInput) -> Institution:
+    async def create_institution(
+        self, info: Info[Context, None], input: described(InstitutionInput, "The institution to add.")
+    ) -> Institution:
         principal = await _admin(info)
         data = validated_input(InstitutionIn, input)
         out = await info.context.run(service.create_institution, principal, data)
@@ -610,7 +738,11 @@ class RegistryMutation:
 
     @strawberry.mutation(description="Admin: change an institution (a merge patch, against its `etag`).")
     async def update_institution(
-        self, info: Info[Context, None], code: str, input: InstitutionPatchInput, if_match: IfMatchArgument = None
+        self,
+        info: Info[Context, None],
+        code: InstitutionCodeArgument,
+        input: described(InstitutionPatchInput, "What to change."),
+        if_match: IfMatchArgument = None,
     ) -> Institution:
         principal = await _admin(info)
         patch = validated_input(InstitutionPatch, input)
@@ -618,12 +750,16 @@ class RegistryMutation:
         return await _institution_by_code(info, out["code"])  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: delete an institution nothing refers to.")
-    async def delete_institution(self, info: Info[Context, None], code: str, if_match: IfMatchArgument = None) -> bool:
+    async def delete_institution(
+        self, info: Info[Context, None], code: InstitutionCodeArgument, if_match: IfMatchArgument = None
+    ) -> bool:
         await info.context.run(service.delete_institution, await _admin(info), code, if_match_of(if_match))
         return True
 
     @strawberry.mutation(description="Admin: add an organisation.")
-    async def create_organization(self, info: Info[Context, None], input: OrganizationInput) -> Organization:
+    async def create_organization(
+        self, info: Info[Context, None], input: described(OrganizationInput, "The organisation to add.")
+    ) -> Organization:
         principal = await _admin(info)
         data = validated_input(OrganizationIn, input)
         out = await info.context.run(service.create_organization, principal, data)
@@ -633,33 +769,36 @@ class RegistryMutation:
     async def update_organization(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        input: OrganizationPatchInput,
+        id: OrganizationIdArgument,
+        input: described(OrganizationPatchInput, "What to change."),
         if_match: IfMatchArgument = None,
     ) -> Organization:
         principal = await _admin(info)
-        organization_id = _uuid(id, "an organisation")
+        organization_id = row_id_of(id, "Organization", "an organisation")
         patch = validated_input(OrganizationPatch, input)
         await info.context.run(service.update_organization, principal, organization_id, patch, if_match_of(if_match))
         return await _organization(info, organization_id)  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: delete an organisation and its memberships (tombstones stay).")
     async def delete_organization(
-        self, info: Info[Context, None], id: strawberry.ID, if_match: IfMatchArgument = None
+        self, info: Info[Context, None], id: OrganizationIdArgument, if_match: IfMatchArgument = None
     ) -> bool:
-        organization_id = _uuid(id, "an organisation")
+        organization_id = row_id_of(id, "Organization", "an organisation")
         await info.context.run(service.delete_organization, await _admin(info), organization_id, if_match_of(if_match))
         return True
 
     @strawberry.mutation(description="Admin: add a membership to an organisation.")
     async def create_membership(
-        self, info: Info[Context, None], organization_id: strawberry.ID, input: MembershipInput
+        self,
+        info: Info[Context, None],
+        organization_id: OrganizationIdArgument,
+        input: described(MembershipInput, "The membership to add."),
     ) -> Membership:
         principal = await _admin(info)
         out = await info.context.run(
             service.create_membership,
             principal,
-            _uuid(organization_id, "an organisation"),
+            row_id_of(organization_id, "Organization", "an organisation"),
             validated_input(MembershipIn, input),
         )
         return await _membership(info, out["id"])
@@ -668,20 +807,20 @@ class RegistryMutation:
     async def update_membership(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        input: MembershipPatchInput,
+        id: MembershipIdArgument,
+        input: described(MembershipPatchInput, "What to change."),
         if_match: IfMatchArgument = None,
     ) -> Membership:
         principal = await _admin(info)
-        membership_id = _uuid(id, "a membership")
+        membership_id = row_id_of(id, "Membership", "a membership")
         patch = validated_input(MembershipPatch, input)
         await info.context.run(service.update_membership, principal, membership_id, patch, if_match_of(if_match))
         return await _membership(info, membership_id)
 
     @strawberry.mutation(description="Admin: delete a membership (a tombstone stays).")
     async def delete_membership(
-        self, info: Info[Context, None], id: strawberry.ID, if_match: IfMatchArgument = None
+        self, info: Info[Context, None], id: MembershipIdArgument, if_match: IfMatchArgument = None
     ) -> bool:
-        membership_id = _uuid(id, "a membership")
+        membership_id = row_id_of(id, "Membership", "a membership")
         await info.context.run(service.delete_membership, await _admin(info), membership_id, if_match_of(if_match))
         return True

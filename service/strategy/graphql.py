@@ -5,25 +5,34 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
 from strawberry.types import Info
 
-from service.core.errors import BadRequest, quoted
 from service.core.graphql import Context
 from service.core.graphql_cost import PAGE_OF_FIRST, at_most
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
+    GLOBAL_ID,
+    ROW_ID,
+    CursorArgument,
+    FirstArgument,
     IfMatchArgument,
+    IndicatorIdArgument,
     LocalizedText,
     LocalizedTextInput,
     PageInfo,
     Selection,
     check_first,
+    described,
+    global_id,
+    graphql_enum,
     if_match_of,
+    row_id_of,
     validated_input,
 )
 from service.core.pagination import MAX_LIMIT, encode_cursor
@@ -39,28 +48,53 @@ if TYPE_CHECKING:
 # A whole tree per strategy costs hundreds of objects, so the default page is the old list's bound.
 STRATEGIES_PAGE = 20
 
-AreaKind = strawberry.enum(models.AreaKind)
-Direction = strawberry.enum(models.Direction)
-ValueKind = strawberry.enum(models.ValueKind)
-ValueRole = strawberry.enum(models.ValueRole)
-TaskRole = strawberry.enum(models.TaskRole)
+AreaKind = graphql_enum(
+    models.AreaKind,
+    description="What a strategy's area is.",
+    values={"policy": "A policy area (`1`…`5`).", "horizontal": "A horizontal priority goal (`H1`, `H2`)."},
+)
+Direction = graphql_enum(
+    models.Direction,
+    description="Which way an indicator improves, decided from its meaning.",
+    values={"higher_is_better": "A higher value is better.", "lower_is_better": "A lower value is better.",
+            "hold_steady": "The value should stay where it is."},
+)  # fmt: skip
+ValueKind = graphql_enum(
+    models.ValueKind,
+    description="How a value is written.",
+    values={"number": "A number: `29,72`, `13404`.", "percent": "A percentage: `75%`.",
+            "pair": "Units over participation days: `29/2195`.",
+            "change": "A change against the previous year, in percent: `+10%`.",
+            "qualitative": "Words, no number: `Palielinās` (increases).", "none": "`-`: no value for that year."},
+)  # fmt: skip
+ValueRole = graphql_enum(
+    models.ValueRole,
+    description="What a printed value of an indicator is.",
+    values={"baseline": "The actual of the strategy's baseline year.", "target": "A year's target."},
+)
+TaskRole = graphql_enum(
+    models.TaskRole,
+    description="An institution's part in a task.",
+    values={"responsible": "Responsible for the task.", "involved": "Involved in the task."},
+)
 
 
-def _id(value: uuid.UUID) -> strawberry.ID:
+def _row_id(value: uuid.UUID) -> strawberry.ID:
     return strawberry.ID(str(value))
 
 
-def _parse_id(value: strawberry.ID, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise BadRequest(f"{quoted(value)} is not a {what} id.") from None
+def _parse_id(value: strawberry.ID, type_name: str, what: str) -> uuid.UUID:
+    return row_id_of(value, type_name, f"a {what}")
 
 
-@strawberry.type
+# Areas and action directions are parts of a strategy's text, read with it, not objects of their own.
+PART_ID = "The id of this part of the strategy (as REST gives it); read it again within its strategy."
+
+
+@strawberry.type(description="A footnote of the strategy document, by its printed number.")
 class Footnote:
-    number: int
-    text: str
+    number: int = strawberry.field(description="Its printed number.")
+    text: str = strawberry.field(description="Its text.")
 
 
 def _footnotes(loaded: Loaded, strategy_id: uuid.UUID, numbers: list[int]) -> list[Footnote]:
@@ -72,31 +106,31 @@ def _institution(loaded: Loaded, institution_id: uuid.UUID | None) -> Institutio
     return loaded.view(Institution, institution_id)
 
 
-@strawberry.type
+@strawberry.type(description="A dated step in the strategy's life, e.g. its approval.")
 class DatedStatement:
-    date: str
-    kind: str
-    text: LocalizedText | None
+    date: str = strawberry.field(description="ISO 8601 date.")
+    kind: str = strawberry.field(description="What happened on that date, e.g. `agreed`.")
+    text: LocalizedText | None = strawberry.field(description="The statement as the document writes it.")
 
 
-@strawberry.type
+@strawberry.type(description="A strength, weakness, opportunity or threat of the environment analysis.")
 class SwotFactor:
-    kind: str
-    text: LocalizedText
+    kind: str = strawberry.field(description="`strength`, `weakness`, `opportunity` or `threat`.")
+    text: LocalizedText = strawberry.field(description="The factor.")
 
 
 @strawberry.type(description="The baseline actual or a target, as printed and typed.")
 class IndicatorValue:
-    year: int
-    role: ValueRole
+    year: int = strawberry.field(description="The year the value is for.")
+    role: ValueRole = strawberry.field(description="Baseline or target.")
     text: str = strawberry.field(description="As printed: `29,72`, `75%`, `29/2195`, `+10%`, `Palielinās`, `-`.")
-    kind: ValueKind
+    kind: ValueKind = strawberry.field(description="How the value is written.")
     value: float | None = strawberry.field(description="The number; the percentage for percent and change values.")
     pair: list[float] | None = strawberry.field(description="Both numbers of a pair value (units / days).")
     institution: Institution | None = strawberry.field(
         description="Set where the indicator has a value per institution."
     )
-    footnotes: list[Footnote] = strawberry.field(metadata=at_most(5))
+    footnotes: list[Footnote] = strawberry.field(description="The footnotes on the value.", metadata=at_most(5))
 
     @classmethod
     def of(cls, row: Row, strategy_id: uuid.UUID, loaded: Loaded) -> "IndicatorValue":
@@ -113,14 +147,18 @@ class IndicatorValue:
         )
 
 
-@strawberry.type
-class Indicator:
-    id: strawberry.ID
-    code: str = strawberry.field(description="area.goal.indicator, e.g. 2.2.2 or H1.1.1")
-    name: LocalizedText
-    unit: str
-    direction: Direction
-    updated_at: dt.datetime
+@strawberry.type(
+    description="A performance indicator of a goal: its baseline, yearly targets, posted actuals and progress."
+)
+class Indicator(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    code: str = strawberry.field(description="Area.goal.indicator, e.g. `2.2.2` or `H1.1.1`.")
+    name: LocalizedText = strawberry.field(description="Its name.")
+    unit: str = strawberry.field(description="The unit its values are in, e.g. `%`.")
+    direction: Direction = strawberry.field(description="Which way it improves.")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     baseline: list[IndicatorValue] = strawberry.field(
         description="The baseline year's actual; one per institution where the document gives them.",
         metadata=at_most(15),
@@ -128,7 +166,7 @@ class Indicator:
     targets: list[IndicatorValue] = strawberry.field(
         description="The yearly targets; per institution where the document gives them.", metadata=at_most(60)
     )
-    footnotes: list[Footnote] = strawberry.field(metadata=at_most(5))
+    footnotes: list[Footnote] = strawberry.field(description="The footnotes on its name.", metadata=at_most(5))
     # Actuals and progress belong to the measurements domain, to the right of this one; GraphQL types
     # cannot be extended after definition, so their types and mapping are reached through lazy imports.
     actuals: list[Annotated["Actual", strawberry.lazy("service.measurements.graphql")]] = strawberry.field(
@@ -137,7 +175,6 @@ class Indicator:
     progress: list[Annotated["Progress", strawberry.lazy("service.measurements.graphql")]] = strawberry.field(
         description="Target, official actual and status for every target year.", metadata=at_most(60)
     )
-    row_id: strawberry.Private[uuid.UUID]
     goal_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -151,7 +188,8 @@ class Indicator:
             actuals = actuals_of(loaded, row) if Part.actuals in loaded.parts else []
             progress = progress_of(loaded, row) if Part.progress in loaded.parts else []
         return cls(
-            id=_id(row.id),
+            id=global_id("Indicator", row.id),
+            row_id=_row_id(row.id),
             code=row.code,
             name=LocalizedText.of(row.name),
             unit=row.unit,
@@ -162,37 +200,45 @@ class Indicator:
             footnotes=_footnotes(loaded, row.strategy_id, row.footnote_numbers),
             actuals=actuals,
             progress=progress,
-            row_id=row.id,
             goal_id=row.goal_id,
         )
 
-    @strawberry.field
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Indicator | None]":
+        return await _indicators(info, node_ids)
+
+    @strawberry.field(description="The goal it measures.")
     async def goal(self, info: Info[Context, None]) -> "Goal":
         return await info.context.loader(GoalsWith(asked_parts(info, _goal_parts))).load(self.goal_id)
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.loader(service.indicator_etags).load(self.row_id)
+        return await info.context.loader(service.indicator_etags).load(uuid.UUID(self.row_id))
 
 
-@strawberry.type
-class Goal:
-    id: strawberry.ID
-    number: int
-    title: LocalizedText
+@strawberry.type(description="A goal of a policy area: the institutions involved and its indicators.")
+class Goal(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    number: int = strawberry.field(description="Its number within the policy area.")
+    title: LocalizedText = strawberry.field(description="Its title.")
     institutions_text: str | None = strawberry.field(
         description="The involved institutions as the document writes them."
     )
     institutions: list[Institution] = strawberry.field(
         description="The involved institutions, in the document's order.", metadata=at_most(12)
     )
-    indicators: list[Indicator] = strawberry.field(metadata=at_most(8))
+    indicators: list[Indicator] = strawberry.field(
+        description="Its indicators, in the document's order.", metadata=at_most(8)
+    )
 
     @classmethod
     def of(cls, row: Row | models.Goal, loaded: Loaded) -> "Goal":
         links = loaded.goal_institutions.get(row.id, ())
         return cls(
-            id=_id(row.id),
+            id=global_id("Goal", row.id),
+            row_id=_row_id(row.id),
             number=row.number,
             title=LocalizedText.of(row.title),
             institutions_text=row.institutions_text,
@@ -200,29 +246,36 @@ class Goal:
             indicators=[Indicator.of(i, loaded) for i in loaded.indicators.get(row.id, ())],
         )
 
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Goal | None]":
+        return await info.context.loader(GoalsWith(asked_parts(info, _goal_parts))).load_many(node_ids)
 
-@strawberry.type
+
+@strawberry.type(description="An institution a task lists, as the document writes it, and its role.")
 class TaskInstitution:
-    written_as: str
-    role: TaskRole | None = strawberry.field(description="responsible | involved; null until an administrator sets it.")
-    institution: Institution
+    written_as: str = strawberry.field(description="How the document writes the institution.")
+    role: TaskRole | None = strawberry.field(
+        description="RESPONSIBLE or INVOLVED; null until an administrator sets it."
+    )
+    institution: Institution = strawberry.field(description="The institution.")
 
 
-@strawberry.type
-class Task:
-    id: strawberry.ID
+@strawberry.type(description="A task of an action direction and the institutions it lists.")
+class Task(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     number: str = strawberry.field(description="As printed: `1.`, `1.1.`, `a.`")
-    parent_number: str | None
-    text: LocalizedText
-    updated_at: dt.datetime
+    parent_number: str | None = strawberry.field(description="The number of the task it is part of, if any.")
+    text: LocalizedText = strawberry.field(description="What is to be done.")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     institutions: list[Institution] = strawberry.field(
         description="The institutions listed after the task, in the printed order.", metadata=at_most(16)
     )
     institution_roles: list[TaskInstitution] = strawberry.field(
         description="The listed institutions with how the document writes them and their role.", metadata=at_most(16)
     )
-    footnotes: list[Footnote] = strawberry.field(metadata=at_most(5))
-    row_id: strawberry.Private[uuid.UUID]
+    footnotes: list[Footnote] = strawberry.field(description="The footnotes on its text.", metadata=at_most(5))
 
     @classmethod
     def of(cls, row: Row | models.Task, loaded: Loaded) -> "Task":
@@ -232,7 +285,8 @@ class Task:
             if (institution := _institution(loaded, link.institution_id)) is not None
         ]
         return cls(
-            id=_id(row.id),
+            id=global_id("Task", row.id),
+            row_id=_row_id(row.id),
             number=row.number,
             parent_number=row.parent_number,
             text=LocalizedText.of(row.text),
@@ -240,41 +294,51 @@ class Task:
             institutions=[role.institution for role in roles],
             institution_roles=roles,
             footnotes=_footnotes(loaded, row.strategy_id, row.footnote_numbers),
-            row_id=row.id,
         )
 
     @strawberry.field(description=ETAG_DESCRIPTION)
     async def etag(self, info: Info[Context, None]) -> str:
-        return await info.context.loader(service.task_etags).load(self.row_id)
+        return await info.context.loader(service.task_etags).load(uuid.UUID(self.row_id))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Task | None]":
+        return await _tasks(info, node_ids)
 
 
-@strawberry.type
+@strawberry.type(description="An action direction of a policy area: the tasks the strategy sets out under it.")
 class ActionDirection:
-    id: strawberry.ID
-    number: int
-    title: LocalizedText
-    tasks: list[Task] = strawberry.field(metadata=at_most(10))
+    id: strawberry.ID = strawberry.field(description=PART_ID)
+    number: int = strawberry.field(description="Its number within the policy area.")
+    title: LocalizedText = strawberry.field(description="Its title.")
+    tasks: list[Task] = strawberry.field(description="Its tasks, in the document's order.", metadata=at_most(10))
 
     @classmethod
     def of(cls, row: Row, loaded: Loaded) -> "ActionDirection":
         tasks = [Task.of(task, loaded) for task in loaded.tasks.get(row.id, ())]
-        return cls(id=_id(row.id), number=row.number, title=LocalizedText.of(row.title), tasks=tasks)
+        return cls(
+            id=_row_id(row.id), number=row.number,
+            title=LocalizedText.of(row.title), tasks=tasks,
+        )  # fmt: skip
 
 
-@strawberry.type
+@strawberry.type(
+    description="A policy area or horizontal priority of the strategy, with its goals and action directions."
+)
 class PolicyArea:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=PART_ID)
     number: int = strawberry.field(description="Position in the document.")
     code: str = strawberry.field(description="`1`…`5` for policy areas, `H1`, `H2` for horizontal priority goals")
-    kind: AreaKind
-    title: LocalizedText
-    goals: list[Goal] = strawberry.field(metadata=at_most(4))
-    action_directions: list[ActionDirection] = strawberry.field(metadata=at_most(8))
+    kind: AreaKind = strawberry.field(description="A policy area or a horizontal priority.")
+    title: LocalizedText = strawberry.field(description="Its title.")
+    goals: list[Goal] = strawberry.field(description="Its goals.", metadata=at_most(4))
+    action_directions: list[ActionDirection] = strawberry.field(
+        description="Its action directions.", metadata=at_most(8)
+    )
 
     @classmethod
     def of(cls, row: Row, loaded: Loaded) -> "PolicyArea":
         return cls(
-            id=_id(row.id),
+            id=_row_id(row.id),
             number=row.position,
             code=row.code,
             kind=row.kind,
@@ -284,17 +348,21 @@ class PolicyArea:
         )
 
 
-@strawberry.type
-class Strategy:
-    id: strawberry.ID
-    key: str
-    title: LocalizedText
-    period_start: int
-    period_end: int
-    baseline_year: int
-    dates: list[DatedStatement] = strawberry.field(metadata=at_most(6))
-    updated_at: dt.datetime
-    areas: list[PolicyArea] = strawberry.field(metadata=at_most(10))
+@strawberry.type(description="A strategy: the sector strategy, or an institution's own one cascading from it.")
+class Strategy(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
+    key: str = strawberry.field(description="Its stable key, e.g. `iekslietu-nozares-strategija-2023-2027`.")
+    title: LocalizedText = strawberry.field(description="Its title.")
+    period_start: int = strawberry.field(description="The first year it covers.")
+    period_end: int = strawberry.field(description="The last year it covers.")
+    baseline_year: int = strawberry.field(description="The year of the baseline values.")
+    dates: list[DatedStatement] = strawberry.field(description="Dated steps of its life.", metadata=at_most(6))
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    areas: list[PolicyArea] = strawberry.field(
+        description="Its policy areas and horizontal priorities, in the document's order.", metadata=at_most(10)
+    )
     footnotes: list[Footnote] = strawberry.field(
         description="The footnotes on the strategy's own text.", metadata=at_most(12)
     )
@@ -314,7 +382,8 @@ class Strategy:
             DatedStatement(date=d["date"], kind=d["kind"], text=LocalizedText.of(d.get("text"))) for d in row.dates
         ]
         return cls(
-            id=_id(row.id),
+            id=global_id("Strategy", row.id),
+            row_id=_row_id(row.id),
             key=row.key,
             title=LocalizedText.of(row.title),
             period_start=row.period_start,
@@ -328,6 +397,10 @@ class Strategy:
             owner=_institution(loaded, row.owner_id),
             parent_id=row.parent_id,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Strategy | None]":
+        return await info.context.loader(StrategiesWith(asked_parts(info, _strategy_parts))).load_many(node_ids)
 
     @strawberry.field(description="The strategy this one cascades from.")
     async def parent(self, info: Info[Context, None]) -> "Strategy | None":
@@ -441,23 +514,49 @@ class GoalsWith:
         return {goal_id: Goal.of(row, loaded) for goal_id, row in rows.items()}
 
 
-@strawberry.type
+@strawberry.type(description="A strategy on a page, with its cursor.")
 class StrategyEdge:
-    cursor: str
-    node: Strategy
+    cursor: str = strawberry.field(description="Pass it as `after` for the strategies after this one.")
+    node: Strategy = strawberry.field(description="The strategy.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of strategies (a Relay connection).")
 class StrategyConnection:
-    edges: list[StrategyEdge] = strawberry.field(metadata=PAGE_OF_FIRST)
-    page_info: PageInfo
+    edges: list[StrategyEdge] = strawberry.field(description="The strategies on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(
+        description="Where this page stands: cursors, and whether more pages follow."
+    )
 
     @strawberry.field(description="How many strategies there are, on all pages.")
     async def total_count(self, info: Info[Context, None]) -> int:
         return await info.context.run(reads.count_strategies)
 
 
-@strawberry.input
+@strawberry.type(description="An indicator on a page, with its cursor.")
+class IndicatorEdge:
+    cursor: str = strawberry.field(description="Pass it as `after` for the indicators after this one.")
+    node: Indicator = strawberry.field(description="The indicator.")
+
+
+@strawberry.type(description="A page of indicators (a Relay connection).")
+class IndicatorConnection:
+    edges: list[IndicatorEdge] = strawberry.field(description="The indicators on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+
+
+@strawberry.type(description="A task on a page, with its cursor.")
+class TaskEdge:
+    cursor: str = strawberry.field(description="Pass it as `after` for the tasks after this one.")
+    node: Task = strawberry.field(description="The task.")
+
+
+@strawberry.type(description="A page of tasks (a Relay connection).")
+class TaskConnection:
+    edges: list[TaskEdge] = strawberry.field(description="The tasks on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+
+
+@strawberry.input(description="Which indicators to list; every criterion given must hold.")
 class IndicatorFilter:
     strategy: str | None = strawberry.field(default=None, description="Strategy id or key.")
     area: str | None = strawberry.field(default=None, description="Policy area code: 1…5, H1, H2.")
@@ -466,10 +565,10 @@ class IndicatorFilter:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Which tasks to list; every criterion given must hold.")
 class TaskFilter:
-    strategy: str | None = None
-    area: str | None = None
+    strategy: str | None = strawberry.field(default=None, description="Only this strategy's tasks: its id or key.")
+    area: str | None = strawberry.field(default=None, description="Only this policy area's tasks: `1`…`5`, `H1`, `H2`.")
     institution: str | None = strawberry.field(default=None, description="Tasks listing this institution.")
 
 
@@ -478,7 +577,7 @@ class StrategyQuery:
     # One sector strategy today; each institution may own one that cascades from it.
     @strawberry.field(description="Strategies by period start, then key, a Relay page at a time.")
     async def strategies(
-        self, info: Info[Context, None], first: int = STRATEGIES_PAGE, after: str | None = None
+        self, info: Info[Context, None], first: FirstArgument = STRATEGIES_PAGE, after: CursorArgument = None
     ) -> StrategyConnection:
         check_first(first)
         rows, next_cursor = await info.context.run(reads.page_strategies, first, after)
@@ -487,38 +586,69 @@ class StrategyQuery:
             StrategyEdge(cursor=encode_cursor(reads.strategy_sort_key(row)), node=Strategy.of(row, loaded))
             for row in rows
         ]
-        page_info = PageInfo(has_next_page=next_cursor is not None, end_cursor=edges[-1].cursor if edges else None)
-        return StrategyConnection(edges=edges, page_info=page_info)
+        return StrategyConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
 
-    @strawberry.field
-    async def strategy(self, info: Info[Context, None], id: strawberry.ID) -> Strategy | None:
-        strategy_id = _parse_id(id, "strategy")
+    @strawberry.field(description="One strategy, by id; null where there is none.")
+    async def strategy(
+        self, info: Info[Context, None], id: described(strawberry.ID, "The strategy's `id` or `rowId`.")
+    ) -> Strategy | None:
+        strategy_id = _parse_id(id, "Strategy", "strategy")
         return await info.context.loader(StrategiesWith(asked_parts(info, _strategy_parts))).load(strategy_id)
 
-    @strawberry.field
-    async def indicator(self, info: Info[Context, None], id: strawberry.ID) -> Indicator | None:
-        indicator_id = _parse_id(id, "indicator")
+    @strawberry.field(description="One indicator, by id; null where there is none.")
+    async def indicator(self, info: Info[Context, None], id: IndicatorIdArgument) -> Indicator | None:
+        indicator_id = _parse_id(id, "Indicator", "indicator")
         return (await _indicators(info, [indicator_id]))[0]
 
-    @strawberry.field(description=f"Indicators in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
-    async def indicators(self, info: Info[Context, None], filter: IndicatorFilter | None = None) -> list[Indicator]:
+    @strawberry.field(description="Indicators in document order, a Relay page at a time.")
+    async def indicators(
+        self,
+        info: Info[Context, None],
+        filter: described(IndicatorFilter | None, "Only the indicators that match.") = None,
+        first: FirstArgument = MAX_LIMIT,
+        after: CursorArgument = None,
+    ) -> IndicatorConnection:
+        check_first(first)
         f = filter or IndicatorFilter()
         query = await info.context.run(
             service.indicator_query, strategy=f.strategy, area=f.area, institution=f.institution
         )
-        rows, _ = await info.context.run(reads.page_indicators, query, MAX_LIMIT, None)
-        loaded = await info.context.run(read, asked_parts(info, _indicator_parts), indicators=rows)
-        return [Indicator.of(row, loaded) for row in rows]
+        rows, next_cursor = await info.context.run(reads.page_indicators, query, first, after)
+        loaded = await info.context.run(read, asked_parts(info, _indicator_parts, "edges", "node"), indicators=rows)
+        edges = [IndicatorEdge(cursor=_document_cursor(row), node=Indicator.of(row, loaded)) for row in rows]
+        return IndicatorConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
 
-    @strawberry.field(description=f"Tasks in document order (at most {MAX_LIMIT}).", metadata=at_most(MAX_LIMIT))
-    async def tasks(self, info: Info[Context, None], filter: TaskFilter | None = None) -> list[Task]:
+    @strawberry.field(description="Tasks in document order, a Relay page at a time.")
+    async def tasks(
+        self,
+        info: Info[Context, None],
+        filter: described(TaskFilter | None, "Only the tasks that match.") = None,
+        first: FirstArgument = MAX_LIMIT,
+        after: CursorArgument = None,
+    ) -> TaskConnection:
+        check_first(first)
         f = filter or TaskFilter()
         query = await info.context.run(
             service.task_query, strategy=f.strategy, area=f.area, action_direction=None, institution=f.institution
         )
-        rows, _ = await info.context.run(reads.page_tasks, query, MAX_LIMIT, None)
-        loaded = await info.context.run(read, asked_parts(info, _task_parts), tasks=rows)
-        return [Task.of(row, loaded) for row in rows]
+        rows, next_cursor = await info.context.run(reads.page_tasks, query, first, after)
+        loaded = await info.context.run(read, asked_parts(info, _task_parts, "edges", "node"), tasks=rows)
+        edges = [TaskEdge(cursor=_document_cursor(row), node=Task.of(row, loaded)) for row in rows]
+        return TaskConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
+
+
+def _document_cursor(row: Row) -> str:
+    return encode_cursor(reads.document_order(row))
+
+
+def _page_info(edges: Sequence[Any], after: str | None, next_cursor: str | None) -> PageInfo:
+    """A forward page's PageInfo: a page asked for after a cursor has one before it."""
+    return PageInfo(
+        has_next_page=next_cursor is not None,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 async def _indicators(info: Info[Context, None], ids: list[uuid.UUID]) -> list[Indicator | None]:
@@ -529,23 +659,30 @@ async def _indicators(info: Info[Context, None], ids: list[uuid.UUID]) -> list[I
     return [Indicator.of(found[i], loaded) if i in found else None for i in ids]
 
 
-async def _task(info: Info[Context, None], task_id: uuid.UUID) -> Task:
-    rows = list((await info.context.run(reads.tasks_by_ids, [task_id])).values())
-    loaded = await info.context.run(read, asked_parts(info, _task_parts), tasks=rows)
-    return Task.of(rows[0], loaded)
+async def _tasks(info: Info[Context, None], ids: list[uuid.UUID]) -> list[Task | None]:
+    """Tasks by id (None where there is none), with what the field's selection asks."""
+    found = await info.context.run(reads.tasks_by_ids, ids)
+    loaded = await info.context.run(read, asked_parts(info, _task_parts), tasks=[found[i] for i in ids if i in found])
+    return [Task.of(found[i], loaded) if i in found else None for i in ids]
 
 
-@strawberry.input
+@strawberry.input(description="The role of one of a task's listed institutions.")
 class TaskRoleInput:
-    institution: str
-    role: TaskRole | None
+    institution: str = strawberry.field(description="Code of one of the institutions the task lists.")
+    role: TaskRole | None = strawberry.field(description="Its role; null clears it.")
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
 class IndicatorPatchInput:
-    name: LocalizedTextInput | None = strawberry.UNSET
-    unit: str | None = strawberry.UNSET
-    direction: Direction | None = strawberry.UNSET
+    name: LocalizedTextInput | None = strawberry.field(
+        default=strawberry.UNSET, description="The indicator's name. Left out: unchanged."
+    )
+    unit: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The unit its values are in, e.g. `%`, `min`. Left out: unchanged."
+    )
+    direction: Direction | None = strawberry.field(
+        default=strawberry.UNSET, description="Which way it improves. Left out: unchanged."
+    )
 
 
 @strawberry.type
@@ -554,27 +691,28 @@ class StrategyMutation:
     async def set_task_roles(
         self,
         info: Info[Context, None],
-        task_id: strawberry.ID,
-        roles: list[TaskRoleInput],
+        task_id: described(strawberry.ID, "The task's `id` or `rowId`."),
+        roles: described(list[TaskRoleInput], "The roles to set, one per listed institution named."),
         if_match: IfMatchArgument = None,
     ) -> Task:
         principal = await info.context.writer()
         patch = TaskPatch(roles=[TaskInstitutionRoleIn(institution=r.institution, role=r.role) for r in roles])
-        task_id = _parse_id(task_id, "task")
+        task_id = _parse_id(task_id, "Task", "task")
         await info.context.run(service.update_task, principal, task_id, patch, if_match_of(if_match))
-        return await _task(info, task_id)
+        (task,) = await _tasks(info, [task_id])
+        return task  # type: ignore[return-value]  # just written
 
     @strawberry.mutation(description="Admin: correct an indicator's name, unit or direction (a merge patch).")
     async def update_indicator(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        input: IndicatorPatchInput,
+        id: IndicatorIdArgument,
+        input: described(IndicatorPatchInput, "What to change."),
         if_match: IfMatchArgument = None,
     ) -> Indicator:
         principal = await info.context.writer()
         patch = validated_input(IndicatorPatch, input)
-        indicator_id = _parse_id(id, "indicator")
+        indicator_id = _parse_id(id, "Indicator", "indicator")
         await info.context.run(service.update_indicator, principal, indicator_id, patch, if_match_of(if_match))
         (indicator,) = await _indicators(info, [indicator_id])
         return indicator

@@ -186,8 +186,8 @@ SERVICE_DOCUMENTS = {
     "the strategy tree": (queries.SERVICE_STRATEGIES, {"first": 5}),
     "organisations with memberships": (queries.SERVICE_ORGANIZATIONS, {}),
     "indicators with actuals, progress and their goal": (
-        '{ indicators(filter: {area: "1"}) { code etag goal { number } actuals { year institution { code } } '
-        "progress { year status institution { code } } } }",
+        '{ indicators(filter: {area: "1"}) { edges { node { code etag goal { number } '
+        "actuals { year institution { code } } progress { year status institution { code } } } } } }",
         {},
     ),
     "a strategy that does not exist": ('{ strategy(id: "not-an-id") { key } }', {}),
@@ -218,8 +218,9 @@ async def test_the_service_s_extensions_work_around_the_planned_executor(client,
     assert not_an_id["errors"][0]["path"] == ["strategy"] and not_an_id["data"]["strategies"]["edges"]
     # The one commit: a mutation's write is there for the next request, its answer completed by the plan.
     admin = bearer(tokens["admin"])
-    tasks = (await graphql(client, "{ tasks { id etag institutionRoles { role institution { code } } } }"))["data"]
-    task = next(t for t in tasks["tasks"] if t["institutionRoles"])
+    document = "{ tasks { edges { node { id rowId etag institutionRoles { role institution { code } } } } } }"
+    tasks = (await graphql(client, document))["data"]
+    task = next(edge["node"] for edge in tasks["tasks"]["edges"] if edge["node"]["institutionRoles"])
     code, role = task["institutionRoles"][0]["institution"]["code"], task["institutionRoles"][0]["role"]
     mutation = """mutation($id: ID!, $roles: [TaskRoleInput!]!, $etag: String) {
         setTaskRoles(taskId: $id, roles: $roles, ifMatch: $etag) { etag institutionRoles { role } } }"""
@@ -229,8 +230,8 @@ async def test_the_service_s_extensions_work_around_the_planned_executor(client,
         answer = await client.post("/graphql", json={"query": mutation, "variables": variables}, headers=admin)
         return answer.json()["data"]["setTaskRoles"]
 
-    changed = await set_role("involved" if role == "responsible" else "responsible", task["etag"])
-    assert (await client.get(f"/api/v1/tasks/{task['id']}")).json()["institutions"][0]["role"] == (
+    changed = await set_role("INVOLVED" if role == "RESPONSIBLE" else "RESPONSIBLE", task["etag"])
+    assert (await client.get(f"/api/v1/tasks/{task['rowId']}")).json()["institutions"][0]["role"].upper() == (
         changed["institutionRoles"][0]["role"]
     )
     assert (await set_role(role, changed["etag"]))["institutionRoles"][0]["role"] == role

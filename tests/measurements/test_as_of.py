@@ -56,7 +56,7 @@ async def test_between_two_approvals_the_answer_is_the_first_approved_value(clie
         history(indicatorId: $id, year: 2024) { revision text }
         progressSummary(year: 2024, strategy: "as-of-test") { areas { code counts { offTrack achieved } } } } }"""
     data = (await graphql(client, query, id=ind, at=first_approved_at))["data"]["asOf"]
-    assert [a for a in data["official"] if a["year"] == 2024] == [{"year": 2024, "text": "27", "status": "approved"}]
+    assert [a for a in data["official"] if a["year"] == 2024] == [{"year": 2024, "text": "27", "status": "APPROVED"}]
     assert data["history"] == [{"revision": 1, "text": "27"}]
     assert data["progressSummary"]["areas"][0]["counts"] == {"offTrack": 1, "achieved": 0}
 

@@ -245,7 +245,7 @@ async def test_graphql_records_and_shows_actuals_and_progress(client, tokens):
         headers=bearer(tokens["PMLP"]),
     )
     recorded = response.json()["data"]["recordMeasurement"]
-    assert recorded == {"revision": 1, "text": "93,5%", "value": 93.5, "status": "submitted", "postedBy": "agency:PMLP",
+    assert recorded == {"revision": 1, "text": "93,5%", "value": 93.5, "status": "SUBMITTED", "postedBy": "agency:PMLP",
                         "institution": None}  # fmt: skip
     forbidden = await client.post(
         "/graphql",
@@ -271,9 +271,9 @@ async def test_graphql_records_and_shows_actuals_and_progress(client, tokens):
         i=ind,
     )
     indicator = shown["data"]["indicator"]
-    assert indicator["actuals"][0]["status"] == "approved"
+    assert indicator["actuals"][0]["status"] == "APPROVED"
     progress = {p["year"]: p for p in indicator["progress"]}
-    assert progress[2023] == {"year": 2023, "target": "92%", "actual": "93,5%", "status": "achieved", "ratio": None}
+    assert progress[2023] == {"year": 2023, "target": "92%", "actual": "93,5%", "status": "ACHIEVED", "ratio": None}
     summary = await graphql(client, '{ progressSummary(year: 2023, area: "5") { areas { code counts { achieved } } } }')
     assert summary["data"]["progressSummary"]["areas"][0]["counts"]["achieved"] >= 1
 

@@ -18,7 +18,7 @@ query Tree {
       goals {
         id title { lv en } institutions { code }
         indicators {
-          id code name { lv en } unit direction
+          id rowId code name { lv en } unit direction
           baseline { year value text institution { code } }
           targets { year value text institution { code } footnotes { number } }
           footnotes { number text }
@@ -102,7 +102,7 @@ async def test_graphql_tree_matches_rest(client):
     assert [i["code"] for i in goal["institutions"]] == ["VRS", "NVA"]
     indicator = goal["indicators"][0]
     assert indicator["baseline"] == [{"year": 2021, "value": 52.33, "text": "52,33%", "institution": None}]
-    rest = (await client.get(f"/api/v1/indicators/{indicator['id']}")).json()
+    rest = (await client.get(f"/api/v1/indicators/{indicator['rowId']}")).json()
     assert [t["text"] for t in rest["targets"]] == [t["text"] for t in indicator["targets"]]
     assert len(strategy["swot"]) == 17
     assert (await graphql(client, '{ strategy(id: "nope") { id } }'))["errors"][0]["extensions"]["code"] == (
@@ -176,3 +176,26 @@ async def test_a_strategies_page_outside_1_to_500_is_refused(client, first):
     assert body["data"] is None
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "between 1 and 500" in error["message"]
+
+
+PAGE = """query($after: String) { FIELD(first: 7, after: $after) {
+  edges { cursor node { rowId } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+async def test_indicators_and_tasks_page_as_relay_connections(client):
+    for field in ("indicators", "tasks"):
+        whole = await graphql(client, f"{{ {field} {{ edges {{ node {{ rowId }} }} pageInfo {{ hasNextPage }} }} }}")
+        everything = [edge["node"]["rowId"] for edge in whole["data"][field]["edges"]]
+        assert len(everything) > 7 and not whole["data"][field]["pageInfo"]["hasNextPage"]
+        seen: list[str] = []
+        after = None
+        while True:
+            page = (await graphql(client, PAGE.replace("FIELD", field), after=after))["data"][field]
+            info = page["pageInfo"]
+            assert info["hasPreviousPage"] == (after is not None)
+            assert (info["startCursor"], info["endCursor"]) == (page["edges"][0]["cursor"], page["edges"][-1]["cursor"])
+            seen += [edge["node"]["rowId"] for edge in page["edges"]]
+            if not info["hasNextPage"]:
+                break
+            after = info["endCursor"]
+        assert seen == everything, field  # the pages, joined by their cursors, are the whole list in its order

@@ -36,18 +36,24 @@ INDICATOR_FIELDS = "code baseline { text institution { code } } actuals { year i
 
 
 async def test_fragments_and_aliases_ask_as_much_as_the_fields_themselves(client):
-    plain = await graphql(client, f'{{ indicators(filter: {{area: "2"}}) {{ {INDICATOR_FIELDS} }} }}', uncached=True)
+    plain = await graphql(
+        client,
+        f'{{ indicators(filter: {{area: "2"}}) {{ edges {{ node {{ {INDICATOR_FIELDS} }} }} }} }}',
+        uncached=True,
+    )
     through_fragments = await graphql(
         client,
         """
-        query { indicators(filter: {area: "2"}) { ...Codes ... on Indicator { baseline { text institution { code } } }
-                                                  a: actuals { year } actuals { institution { code } } } }
+        query { indicators(filter: {area: "2"}) { edges { node {
+          ...Codes ... on Indicator { baseline { text institution { code } } }
+          a: actuals { year } actuals { institution { code } } } } } }
         fragment Codes on Indicator { code actuals { year } }
         """,
         uncached=True,
     )
     assert "errors" not in through_fragments, through_fragments
-    for expected, got in zip(plain["data"]["indicators"], through_fragments["data"]["indicators"], strict=True):
+    nodes = [[edge["node"] for edge in answer["data"]["indicators"]["edges"]] for answer in (plain, through_fragments)]
+    for expected, got in zip(*nodes, strict=True):
         assert got["code"] == expected["code"] and got["baseline"] == expected["baseline"]
         assert got["actuals"] == expected["actuals"]
         assert got["a"] == [{"year": a["year"]} for a in expected["actuals"]]
@@ -121,7 +127,8 @@ async def test_the_graphql_tree_is_the_rest_tree(client):
                 ]  # fmt: skip
         for rest_direction, direction in zip(rest_area["action_directions"], area["actionDirections"], strict=True):
             assert [t["institutionRoles"] for t in direction["tasks"]] == [
-                [{"writtenAs": i["written_as"], "role": i["role"], "institution": {"code": i["institution"]["code"]}}
+                [{"writtenAs": i["written_as"], "role": i["role"] and i["role"].upper(),
+                  "institution": {"code": i["institution"]["code"]}}
                  for i in t["institutions"]]
                 for t in rest_direction["tasks"]
             ]  # fmt: skip
