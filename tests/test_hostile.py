@@ -128,6 +128,9 @@ def test_cost_counts_aliases_fragments_and_first():
     assert cost("{ organizations(first: 10) { edges { node { acronym } } } }") < cost(
         "{ organizations { edges { node { acronym } } } }"  # the default page, 50
     )
+    backward = "query($n: Int) { organizations(last: $n) { edges { node { acronym memberships { id } } } } }"
+    assert cost(backward, n=400) == pytest.approx(cost(page, n=400))
+    assert cost(backward, n=None) == pytest.approx(cost(page, n=50))  # neither given: the first page
 
 
 def test_every_list_of_objects_declares_its_bound():

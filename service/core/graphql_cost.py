@@ -29,6 +29,7 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -58,13 +59,23 @@ def at_most(items: int) -> dict[str, Any]:
     return {_ITEMS: items}
 
 
-# Field metadata: this list is a page whose size is the enclosing field's `first`.
+# Field metadata: this list is a page whose size is the enclosing field's `first` (or `last`).
 PAGE_OF_FIRST: dict[str, Any] = {_ITEMS: _PAGE}
+_FIRST_PAGE = "first_page"
+
+
+def first_page(items: int) -> dict[str, Any]:
+    """Field metadata of a Relay connection: the page it answers when neither `first` nor `last` is given."""
+    return {_FIRST_PAGE: items}
+
+
+def _metadata(field: GraphQLField) -> Mapping[str, Any]:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "metadata", None) or {}
 
 
 def declared_items(field: GraphQLField) -> int | str | None:
-    definition = (field.extensions or {}).get("strawberry-definition")
-    return (getattr(definition, "metadata", None) or {}).get(_ITEMS)
+    return _metadata(field).get(_ITEMS)
 
 
 def is_list(field: GraphQLField) -> bool:
@@ -133,16 +144,30 @@ class _Costing:
         return MAX_LIMIT
 
     def _first(self, field: GraphQLField, node: FieldNode) -> int | None:
+        """The page size of a paginated field: `first`, else `last` (a connection's), else its first page."""
         if "first" not in field.args:
             return None
-        value: Any = field.args["first"].default_value
+        for name in ("first", "last"):
+            value = self._argument(field, node, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return min(value, MAX_LIMIT) if value > 0 else MAX_LIMIT
+            if value is not None:
+                return MAX_LIMIT
+        return _metadata(field).get(_FIRST_PAGE, MAX_LIMIT)
+
+    def _argument(self, field: GraphQLField, node: FieldNode, name: str) -> Any:
+        """An argument's value as far as the document and its variables tell (None: not given or null)."""
+        if name not in field.args:
+            return None
         for argument in node.arguments or ():
-            if argument.name.value == "first":
+            if argument.name.value == name:
                 if isinstance(argument.value, IntValueNode):
-                    value = int(argument.value.value)
-                elif isinstance(argument.value, VariableNode):
-                    value = self.variables.get(argument.value.name.value, MAX_LIMIT)
-        return min(value, MAX_LIMIT) if isinstance(value, int) and value > 0 else MAX_LIMIT
+                    return int(argument.value.value)
+                if isinstance(argument.value, VariableNode):
+                    return self.variables.get(argument.value.name.value, MAX_LIMIT)
+                return None if isinstance(argument.value, NullValueNode) else MAX_LIMIT
+        default = field.args[name].default_value
+        return default if isinstance(default, int) else None
 
 
 def operation_cost_ms(

@@ -2,7 +2,7 @@
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum, StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +19,7 @@ from service.core.errors import BadRequest, quoted
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
 from service.core.i18n import NAME_MAX, TEXT_MAX
-from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
+from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, Slice
 from service.core.preconditions import as_entity_tag
 
 
@@ -223,6 +223,40 @@ CursorArgument = Annotated[
         metadata=max_length(MAX_CURSOR_LENGTH),
     ),
 ]
+
+# A Relay connection's arguments (https://relay.dev/graphql/connections.htm): forward with `first` / `after`,
+# backward with `last` / `before`; neither size given, the connection's own first page.
+PageFirstArgument = described(
+    int | None, f"Page forward: this many items from the start, or after `after`; 1 to {MAX_LIMIT}."
+)
+PageLastArgument = described(
+    int | None, f"Page backward: this many items from the end, or just before `before`; 1 to {MAX_LIMIT}."
+)
+PageAfterArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description=at_most_characters(MAX_CURSOR_LENGTH, "An edge's `cursor` (`endCursor`): the items after it."),
+        metadata=max_length(MAX_CURSOR_LENGTH),
+    ),
+]
+PageBeforeArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description=at_most_characters(MAX_CURSOR_LENGTH, "An edge's `cursor` (`startCursor`): the items before it."),
+        metadata=max_length(MAX_CURSOR_LENGTH),
+    ),
+]
+
+
+def page_info(cursors: Sequence[str], part: Slice) -> PageInfo:
+    """A connection's PageInfo from its edges' cursors and the slice they came from."""
+    return PageInfo(
+        has_next_page=part.has_next,
+        has_previous_page=part.has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,29 +12,31 @@ from service.core import partial_date
 from service.core.auth import Principal, require_admin
 from service.core.errors import BadRequest
 from service.core.graphql import Context
-from service.core.graphql_cost import PAGE_OF_FIRST, at_most
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most, first_page
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     GLOBAL_ID,
     ROW_ID,
-    CursorArgument,
-    FirstArgument,
     IfMatchArgument,
     LocalizedText,
     LocalizedTextInput,
+    PageAfterArgument,
+    PageBeforeArgument,
+    PageFirstArgument,
     PageInfo,
+    PageLastArgument,
     Precision,
     Selection,
-    check_first,
     described,
     global_id,
     graphql_enum,
     if_match_of,
+    page_info,
     row_id_of,
     validated_input,
 )
 from service.core.i18n import LANGUAGES
-from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Window
 from service.registry import models, reads, service
 from service.registry.provenance import INSTITUTION_FACTS, MEMBERSHIP_FACTS, ORGANIZATION_FACTS, Basis
 from service.registry.reads import (
@@ -380,7 +382,9 @@ def membership_ask(selection: Selection | None) -> MembershipAsk:
 
 @strawberry.type(description="An organisation on a page, with its cursor.")
 class OrganizationEdge:
-    cursor: str = strawberry.field(description="Pass it as `after` for the organisations after this one.")
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the organisations after this one, as `before` for those before it."
+    )
     node: Organization = strawberry.field(description="The organisation.")
 
 
@@ -501,15 +505,21 @@ async def _institution_by_code(info: Info[Context, None], code: str) -> Institut
 
 @strawberry.type
 class RegistryQuery:
-    @strawberry.field(description="Organisations in acronym order, a Relay page at a time.")
+    @strawberry.field(
+        description=f"Organisations in acronym order, a Relay page at a time ({DEFAULT_LIMIT} unless `first` or "
+        "`last` says).",
+        metadata=first_page(DEFAULT_LIMIT),
+    )
     async def organizations(
         self,
         info: Info[Context, None],
         filter: described(OrganizationFilter | None, "Only the organisations that match.") = None,
-        first: FirstArgument = DEFAULT_LIMIT,
-        after: CursorArgument = None,
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
     ) -> OrganizationConnection:
-        check_first(first)
+        window = Window.of(first=first, after=after, last=last, before=before, default=DEFAULT_LIMIT)
         f = filter or OrganizationFilter()
         query = service.organization_query(
             q=f.q,
@@ -523,18 +533,16 @@ class RegistryQuery:
         ask = organization_ask(edges.get("node") if edges else None) or OrganizationAsk()
         with_total = "totalCount" in selection
         page = await info.context.run(
-            lambda session: RegistryRead(session).organization_page(query, first, after, ask, with_total=with_total)
+            lambda session: RegistryRead(session).organization_page(query, window, ask, with_total=with_total)
         )
         edge_list = [
             OrganizationEdge(cursor=page.cursor_of(item), node=Organization.of(item, ask)) for item in page.items
         ]
-        page_info = PageInfo(
-            has_next_page=page.next_cursor is not None,
-            has_previous_page=after is not None,
-            start_cursor=edge_list[0].cursor if edge_list else None,
-            end_cursor=edge_list[-1].cursor if edge_list else None,
+        return OrganizationConnection(
+            edges=edge_list,
+            page_info=page_info([edge.cursor for edge in edge_list], page),
+            total_count=page.total_count or 0,
         )
-        return OrganizationConnection(edges=edge_list, page_info=page_info, total_count=page.total_count or 0)
 
     @strawberry.field(description="One organisation, by id or by acronym.")
     async def organization(

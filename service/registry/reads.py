@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import journal
 from service.core.errors import NotFound
-from service.core.pagination import decode_cursor, encode_cursor, next_cursor
+from service.core.pagination import Slice, Window, decode_cursor, encode_cursor, next_cursor
 from service.registry import repository
 from service.registry.repository import OrganizationQuery
 
@@ -161,11 +161,17 @@ class RepresentationData:
 @dataclass(slots=True)
 class OrganizationPage:
     items: list[OrganizationData]
-    next_cursor: str | None
+    has_next: bool
+    has_previous: bool
     total_count: int | None = None  # only when asked: it costs a count over every match
 
-    def cursor_of(self, item: OrganizationData) -> str:
+    @staticmethod
+    def cursor_of(item: OrganizationData) -> str:
         return encode_cursor([item.sort_key, str(item.id)])
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.cursor_of(self.items[-1]) if self.has_next else None
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -183,22 +189,14 @@ class RegistryRead:
     # -- organisations
 
     async def organization_page(
-        self,
-        query: OrganizationQuery,
-        limit: int,
-        cursor: str | None,
-        ask: OrganizationAsk,
-        *,
-        with_total: bool = False,
+        self, query: OrganizationQuery, window: Window, ask: OrganizationAsk, *, with_total: bool = False
     ) -> OrganizationPage:
-        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-        rows = await repository.list_organizations(self.session, query, limit, after)
-        following = next_cursor(rows, limit, lambda row: [row.sort_key, str(row.id)])
-        items = [OrganizationData(*row) for row in rows[:limit]]
-        self._organizations.update((row.id, row) for row in rows)
+        part = Slice.of(await repository.list_organizations(self.session, query, window), window)
+        items = [OrganizationData(*row) for row in part.rows]
+        self._organizations.update((row.id, row) for row in part.rows)
         await self._fill_organizations(items, ask)
         total = await repository.count_organizations(self.session, query) if with_total else None
-        return OrganizationPage(items, following, total)
+        return OrganizationPage(items, part.has_next, part.has_previous, total)
 
     async def organizations(self, ids: Sequence[uuid.UUID], ask: OrganizationAsk) -> list[OrganizationData]:
         """The organisations of these ids that exist, in the order given."""
@@ -428,7 +426,7 @@ async def organization_batches(
     memory stays flat however long the registry grows)."""
     cursor = None
     while True:
-        page = await RegistryRead(session).organization_page(query, size, cursor, ask)
+        page = await RegistryRead(session).organization_page(query, Window(size, cursor), ask)
         yield page.items
         if page.next_cursor is None:
             return

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from service.core.db import ids_parameter
+from service.core.pagination import KeysetOrder, Window
 from service.registry.models import (
     Engagement,
     Institution,
@@ -105,14 +106,12 @@ def _changed_since(since: dt.datetime):
     return or_(_organization.updated_at >= since, changed)
 
 
-async def list_organizations(
-    session: AsyncSession, query: OrganizationQuery, limit: int, after: tuple[str, uuid.UUID] | None
-) -> Sequence[Row]:
-    """One keyset page in (sort_key, id) order; `limit + 1` rows tell whether a next page exists."""
-    stmt = _filtered_organizations(query, ORGANIZATION_COLUMNS)
-    if after is not None:
-        stmt = stmt.where(tuple_(_organization.sort_key, _organization.id) > after)
-    stmt = stmt.order_by(_organization.sort_key, _organization.id).limit(limit + 1)
+ORGANIZATION_ORDER = KeysetOrder(((_organization.sort_key, False), (_organization.id, False)), (str, uuid.UUID))
+
+
+async def list_organizations(session: AsyncSession, query: OrganizationQuery, window: Window) -> Sequence[Row]:
+    """One keyset window in (sort_key, id) order (`ORGANIZATION_ORDER.select`: one row beyond it)."""
+    stmt = ORGANIZATION_ORDER.select(_filtered_organizations(query, ORGANIZATION_COLUMNS), window)
     return (await session.execute(stmt)).all()
 
 

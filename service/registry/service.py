@@ -13,6 +13,7 @@ from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import LANGUAGES, LocalizedText, fold, localized, required_text
 from service.core.models import as_utc, stable_id
+from service.core.pagination import Window
 from service.registry import reads, repository
 from service.registry.models import Institution, Membership, Organization
 from service.registry.provenance import INSTITUTION_FACTS, MEMBERSHIP_FACTS, ORGANIZATION_FACTS, mark_edited
@@ -229,7 +230,7 @@ async def page_organizations(
     session: AsyncSession, query: OrganizationQuery, limit: int, cursor: str | None, *, with_memberships: bool
 ) -> dict:
     ask = reads.ORGANIZATION_DETAIL if with_memberships else reads.ORGANIZATION_OUT
-    page = await RegistryRead(session).organization_page(query, limit, cursor, ask)
+    page = await RegistryRead(session).organization_page(query, Window(limit, cursor), ask)
     mapped = organization_detail_json if with_memberships else organization_json
     return _page([mapped(item) for item in page.items], page.next_cursor)
 

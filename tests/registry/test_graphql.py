@@ -51,6 +51,46 @@ async def test_relay_pages_follow_each_other(client):
     assert len(seen) == len(set(seen)) == page["totalCount"] == 46
 
 
+BACKWARD_QUERY = """
+query Back($last: Int, $before: String) {
+  organizations(last: $last, before: $before) {
+    edges { cursor node { acronym } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+
+async def test_relay_pages_backward_from_the_end_meet_the_forward_order(client):
+    """`last` / `before` (Relay's backward pagination): each page in listing order, pages ending where the next
+    began, the whole walk the forward listing; a page's cursors bound it from either side."""
+    forward = (await graphql(client, PAGE_QUERY, first=500))["data"]["organizations"]["edges"]
+    walked, before, pages = [], None, []
+    while True:
+        page = (await graphql(client, BACKWARD_QUERY, last=10, before=before))["data"]["organizations"]
+        pages.append(page)
+        walked = [edge["node"]["acronym"] for edge in page["edges"]] + walked
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert walked == [edge["node"]["acronym"] for edge in forward] and len(walked) == 46
+    assert pages[0]["pageInfo"]["hasNextPage"] is False and pages[1]["pageInfo"]["hasNextPage"] is True
+    assert len(pages[-1]["edges"]) == 6 and pages[-1]["pageInfo"]["hasPreviousPage"] is False
+    last_page = pages[0]
+    assert last_page["pageInfo"]["startCursor"] == last_page["edges"][0]["cursor"]
+    between = await graphql(
+        client,
+        "query($a: String, $b: String) { organizations(after: $a, before: $b) { edges { node { acronym } } } }",
+        a=forward[2]["cursor"],
+        b=forward[6]["cursor"],
+    )
+    assert [e["node"]["acronym"] for e in between["data"]["organizations"]["edges"]] == [
+        edge["node"]["acronym"] for edge in forward[3:6]
+    ]
+    both = await graphql(client, "{ organizations(first: 5, last: 5) { edges { cursor } } }")
+    assert both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "not both" in both["errors"][0]["message"]
+
+
 async def test_organization_by_acronym_and_id(client):
     query = "query($a: String, $i: ID) { organization(acronym: $a, id: $i) { id acronym name { original } } }"
     ctif = (await graphql(client, query, a="CTIF"))["data"]["organization"]
