@@ -22,11 +22,12 @@ from service.core.explorers import explorers_router
 from service.core.limits import RateLimiter
 from service.core.live import ChangeListener
 from service.core.middleware import MethodsMiddleware, RequestMiddleware, configure_logging
-from service.core.openapi import document_implicit_bounds
+from service.core.openapi import document_implicit_bounds, share_descriptions
 from service.core.response_cache import ResponseCacheMiddleware
 from service.exports.rest import router as exports_router
 from service.feed.rest import router as feed_router
-from service.graphql import graphql_router
+from service.graphql import OPENAPI_OWN_DESCRIPTIONS, OPENAPI_TWINS, graphql_router
+from service.graphql import schema as graphql_schema
 from service.measurements.reporting_rest import router as reporting_router
 from service.measurements.rest import router as measurements_router
 from service.registry.repository import get_institution_by_code
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.openapi_schema = document_conditional_reads(
                 document_implicit_bounds(documented, settings.max_body_bytes)
             )
+            share_descriptions(app.openapi_schema, graphql_schema._schema, OPENAPI_TWINS, OPENAPI_OWN_DESCRIPTIONS)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

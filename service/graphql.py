@@ -95,6 +95,28 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
 
 schema = build_schema()  # for `export-schema`: the SDL does not depend on the settings
 
+# REST schemas whose GraphQL twin has another name (the others pair by name: `OrganizationOut`, `OrganizationIn`
+# and `Organization`, `OrganizationInput`): the OpenAPI document takes its descriptions from the twin.
+OPENAPI_TWINS = {
+    "AreaOut": "PolicyArea",
+    "ValueOut": "IndicatorValue",
+    "SwotOut": "SwotFactor",
+    "MeasurementOut": "Actual",
+    "MeasurementIn": "RecordMeasurementInput",
+    "Status": "MeasurementStatus",
+    "EventIn": "MembershipEventInput",
+    "TaskInstitutionRoleIn": "TaskRoleInput",
+    "Basis": "ProvenanceBasis",
+    "ReportingCalendar": "ReportingYear",
+    "SlotState": "ReportingSlotState",
+    "SlotCounts": "ReportingSlotCounts",
+}
+# REST properties that show something else than their GraphQL namesake, so keep a description of their own.
+OPENAPI_OWN_DESCRIPTIONS = {
+    "MeasurementIn.value": "REST's one `value` takes a text, a number or a pair; GraphQL has a field for each",
+    "EventIn.date": "described by its type, `PartialDate`, as every partial date REST takes",
+}
+
 
 async def _context(connection: HTTPConnection, session: UncommittedSessionDep) -> Context:
     """A request's context; a WebSocket's too, whose subscriptions read with sessions of their own (the session

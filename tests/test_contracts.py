@@ -5,10 +5,12 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+from fastapi.openapi.utils import get_openapi
 from strawberry.printer import print_schema
 
 from service.app import create_app
-from service.graphql import schema
+from service.core.openapi import share_descriptions
+from service.graphql import OPENAPI_OWN_DESCRIPTIONS, OPENAPI_TWINS, schema
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 
@@ -21,6 +23,32 @@ def test_openapi_document_matches_the_code():
 def test_graphql_sdl_matches_the_code():
     committed = (OPENAPI_DIR / "schema.graphql").read_text(encoding="utf-8")
     assert committed == print_schema(schema) + "\n", "openapi/schema.graphql drifted from the code: run `make schema`"
+
+
+def test_rest_and_graphql_share_each_description_written_once():
+    """What both APIs show is described once, in the GraphQL types (where the linter requires it): the OpenAPI
+    document carries the same text, and no REST model writes a second one for a property with a GraphQL twin."""
+    app = create_app()
+    served = app.openapi()["components"]["schemas"]
+    graphql = schema._schema
+    assert (
+        served["MembershipOut"]["properties"]["since"]["description"]
+        == graphql.type_map["Membership"].fields["since"].description
+    )
+    assert (
+        served["InstitutionOut"]["properties"]["id"]["description"]
+        == graphql.type_map["Institution"].fields["rowId"].description
+    )
+    assert served["Relation"]["description"].startswith(graphql.type_map["Relation"].description)
+    assert "`participant`: Takes part in a committee" in served["Relation"]["description"]  # REST's own values
+    described = sum("description" in p for s in served.values() for p in s.get("properties", {}).values())
+    assert described >= 300
+    generated = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    second_copies = share_descriptions(generated, graphql, OPENAPI_TWINS, OPENAPI_OWN_DESCRIPTIONS)
+    assert second_copies == [], "described in the REST model and in GraphQL: keep the GraphQL description only"
+    for kept in OPENAPI_OWN_DESCRIPTIONS:
+        component, name = kept.split(".")
+        assert served[component]["properties"][name]["description"]  # a REST model describes it itself
 
 
 def test_every_error_response_is_documented_as_problem_json():

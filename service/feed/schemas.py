@@ -14,15 +14,12 @@ class EntityRef(BaseModel):
 
 
 class Change(BaseModel):
-    entity: str = Field(description="`organization`, `membership`, `indicator`, `measurement`, …")
+    entity: str
     id: str
-    change: Literal["upsert", "delete"] = Field(description="`delete`: the entity is gone (a tombstone).")
-    action: str = Field(description="What happened last: create, update, delete, correct, approve, return, assess.")
-    at: dt.datetime = Field(description="When the writing transaction began.")
-    parent: EntityRef | None = Field(
-        default=None,
-        description="The entity this one belongs to: a membership's organisation, a measurement's indicator.",
-    )
+    change: Literal["upsert", "delete"]
+    action: str
+    at: dt.datetime
+    parent: EntityRef | None = None
 
     @classmethod
     def of(cls, entry: JournalEntry) -> "Change":

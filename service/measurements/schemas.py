@@ -48,7 +48,7 @@ class MeasurementIn(BaseModel):
 
     year: int = Field(ge=1900, le=2100)
     value: ValueInput
-    institution: str | None = Field(None, max_length=64, description="Required where the indicator is per institution.")
+    institution: str | None = Field(None, max_length=64)
     comment: str | None = Field(None, max_length=COMMENT_MAX)
     source: str | None = Field(None, max_length=SOURCE_MAX)
 
@@ -66,16 +66,16 @@ class MeasurementOut(BaseModel):
     comment: str | None
     source: str | None
     status: Status
-    posted_by: str = Field(description="role:institution of the token or person that posted it")
-    posted_by_subject: str | None = Field(description="The person who posted it (`sub` at the identity provider).")
-    posted_by_name: str | None = Field(description="That person's display name, if the provider gave one.")
+    posted_by: str
+    posted_by_subject: str | None
+    posted_by_name: str | None
     posted_at: dt.datetime
     reviewed_by: str | None
-    reviewed_by_subject: str | None = Field(description="The person who reviewed it (`sub`).")
+    reviewed_by_subject: str | None
     reviewed_by_name: str | None
     reviewed_at: dt.datetime | None
     review_comment: str | None
-    previous_text: str | None = Field(description="The value this revision corrected.")
+    previous_text: str | None
 
 
 class YearActual(BaseModel):
@@ -201,10 +201,10 @@ class ReportingSlot(BaseModel):
     indicator_id: uuid.UUID
     code: str
     year: int
-    institution: InstitutionRef | None = Field(description="The institution whose own value this is, if any.")
-    owed_by: list[str] = Field(description="Codes of the institutions that may post it.")
+    institution: InstitutionRef | None
+    owed_by: list[str]
     state: SlotState
-    revision: int | None = Field(description="The current revision, for a correction's expected_revision.")
+    revision: int | None
     value: str | None
 
 
@@ -237,7 +237,7 @@ class ReportingPeriodOut(BaseModel):
 
 class ReportingCalendar(BaseModel):
     period: ReportingPeriodOut
-    institution: str | None = Field(description="Whose slots these are; null: every institution's (admin).")
+    institution: str | None
     counts: SlotCounts
     slots: list[ReportingSlot]
 

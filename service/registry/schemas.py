@@ -16,14 +16,9 @@ from service.registry.provenance import Basis
 class FactProvenance(BaseModel):
     """Where one fact comes from."""
 
-    basis: Basis = Field(
-        description="as_written: the source document's words; normalized: the source's name in another grammatical "
-        "form; translation: supplied here, the source gives none; stated / inferred: a date the source states, or "
-        "reads from a sentence that does not state it; editorial: a classification made here; edited: set by an "
-        "admin (see audit_entry_id)."
-    )
-    source_sentence: str | None = Field(None, description="For an inferred date: the source's sentence.")
-    audit_entry_id: int | None = Field(None, description="For an edited fact: the audit entry of the edit.")
+    basis: Basis
+    source_sentence: str | None = None
+    audit_entry_id: int | None = None
 
 
 class NameProvenance(BaseModel):
@@ -63,16 +58,16 @@ class Note(BaseModel):
 
 class InstitutionOut(BaseModel):
     id: uuid.UUID
-    code: str = Field(description="Abbreviation as the sources write it, e.g. `VP`, `IeM IC`.")
+    code: str
     name: LocalizedText
     aliases: list[str]
     kind: str
-    country: str = Field(description="ISO 3166-1 alpha-2")
+    country: str
     parent: InstitutionRef | None
     notes: list[Note]
-    sources: list[str] = Field(description="Source documents that state this entity (file prefixes in shared/seeds).")
+    sources: list[str]
     updated_at: dt.datetime
-    provenance: InstitutionProvenance = Field(description="Per fact: from a source document, or supplied here.")
+    provenance: InstitutionProvenance
 
 
 class OrganizationRef(BaseModel):
@@ -93,25 +88,25 @@ class DatedText(BaseModel):
 
 
 class MembershipEvent(DatedText):
-    kind: str = Field(description="joined | renewed | joined_parent | transformed")
-    organization: OrganizationRef | None = Field(None, description="The other organisation the event concerns.")
+    kind: str
+    organization: OrganizationRef | None = None
 
 
 class MembershipOut(BaseModel):
     id: uuid.UUID
     member: InstitutionRef
     relation: Relation
-    since: str | None = Field(description="ISO 8601 in the source's precision: `1999`, `2010-05`, `2018-11-06`.")
+    since: str | None
     since_precision: partial_date.Precision | None
     until: str | None
     until_precision: partial_date.Precision | None
     coordinator: InstitutionRef | None
-    financial_obligation: bool | None = Field(description="null where the source does not say.")
+    financial_obligation: bool | None
     events: list[MembershipEvent]
-    note: LocalizedText | None = Field(description="The source's own words for this membership.")
+    note: LocalizedText | None
     sources: list[str]
     updated_at: dt.datetime
-    provenance: MembershipProvenance = Field(description="Per fact: from a source document, or supplied here.")
+    provenance: MembershipProvenance
 
 
 class OrganizationOut(BaseModel):
@@ -124,7 +119,7 @@ class OrganizationOut(BaseModel):
     established: str | None
     sources: list[str]
     updated_at: dt.datetime
-    provenance: OrganizationProvenance = Field(description="Per fact: from a source document, or supplied here.")
+    provenance: OrganizationProvenance
 
 
 class OrganizationDetail(OrganizationOut):
@@ -147,10 +142,10 @@ class EngagementOut(BaseModel):
 
 class RepresentationOut(BaseModel):
     id: uuid.UUID
-    country: str = Field(description="The state represented (ISO 3166-1 alpha-2).")
+    country: str
     city: LocalizedText
     city_country: str
-    source_text: str = Field(description="The representation as the source names it.")
+    source_text: str
     organizations: list[OrganizationRef]
     coordinator: InstitutionRef | None
     sources: list[str]
@@ -166,7 +161,7 @@ class InstitutionIn(_Input):
     name: LocalizedName
     kind: str = Field(min_length=1, max_length=64)
     country: str = Field(max_length=2, pattern="^[A-Z]{2}$")
-    parent: str | None = Field(None, max_length=64, description="Code of the parent institution.")
+    parent: str | None = Field(None, max_length=64)
     aliases: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
 
 
@@ -182,7 +177,7 @@ class OrganizationIn(_Input):
     acronym: str | None = Field(None, min_length=1, max_length=64)
     name: LocalizedName
     kind: str = Field(min_length=1, max_length=64)
-    parent: str | None = Field(None, max_length=200, description="Parent organisation id or acronym.")
+    parent: str | None = Field(None, max_length=200)
     aliases: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
     established: PartialDate | None = None
     sources: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
@@ -201,11 +196,11 @@ class OrganizationPatch(_Input):
 class EventIn(_Input):
     date: PartialDate
     kind: str = Field(min_length=1, max_length=64)
-    organization: str | None = Field(None, max_length=200, description="The other organisation's id or acronym.")
+    organization: str | None = Field(None, max_length=200)
 
 
 class MembershipIn(_Input):
-    member: str = Field(max_length=64, description="Code of the member institution.")
+    member: str = Field(max_length=64)
     relation: Relation
     since: PartialDate | None = None
     until: PartialDate | None = None

@@ -24,24 +24,24 @@ class DatedStatement(BaseModel):
 class ValueOut(BaseModel):
     year: int
     role: ValueRole
-    text: str = Field(description="As the strategy prints it: `29,72`, `75%`, `29/2195`, `+10%`, `Palielinās`, `-`.")
+    text: str
     kind: ValueKind
-    value: float | None = Field(description="The number; the percentage for `percent` and `change`; null otherwise.")
-    pair: list[float] | None = Field(description="Both numbers of a `pair` value (units / days).")
-    institution: InstitutionRef | None = Field(description="Set where the indicator has a value per institution.")
+    value: float | None
+    pair: list[float] | None
+    institution: InstitutionRef | None
     footnotes: list[FootnoteOut]
 
 
 class IndicatorOut(BaseModel):
     id: uuid.UUID
-    code: str = Field(description="area.goal.indicator, e.g. `2.2.2` or `H1.1.1`")
+    code: str
     strategy_id: uuid.UUID
     goal_id: uuid.UUID
     name: LocalizedText
     unit: str
     direction: Direction
     footnotes: list[FootnoteOut]
-    baseline: list[ValueOut] = Field(description="The baseline year's actual (one per institution where given).")
+    baseline: list[ValueOut]
     targets: list[ValueOut]
     updated_at: dt.datetime
 
@@ -50,7 +50,7 @@ class GoalOut(BaseModel):
     id: uuid.UUID
     number: int
     title: LocalizedText
-    institutions_text: str | None = Field(description="The involved institutions as the document writes them.")
+    institutions_text: str | None
     institutions: list[InstitutionRef]
     indicators: list[IndicatorOut]
 
@@ -58,12 +58,12 @@ class GoalOut(BaseModel):
 class TaskInstitutionOut(BaseModel):
     institution: InstitutionRef
     written_as: str
-    role: TaskRole | None = Field(description="responsible | involved; null until an administrator sets it.")
+    role: TaskRole | None
 
 
 class TaskOut(BaseModel):
     id: uuid.UUID
-    number: str = Field(description="As printed: `1.`, `1.1.`, `a.`")
+    number: str
     parent_number: str | None
     text: LocalizedText
     institutions: list[TaskInstitutionOut]
@@ -81,8 +81,8 @@ class ActionDirectionOut(BaseModel):
 
 class AreaOut(BaseModel):
     id: uuid.UUID
-    code: str = Field(description="`1`…`5` for policy areas, `H1`, `H2` for the horizontal priority goals")
-    number: int = Field(description="Position in the document.")
+    code: str
+    number: int
     kind: AreaKind
     title: LocalizedText
     goals: list[GoalOut]
@@ -109,7 +109,7 @@ class StrategyOut(BaseModel):
 
 
 class StrategyDetail(StrategyOut):
-    footnotes: list[FootnoteOut] = Field(description="The footnotes on the strategy's own text.")
+    footnotes: list[FootnoteOut]
     areas: list[AreaOut]
     swot: list[SwotOut]
 
