@@ -1,24 +1,29 @@
 """GraphQL types every domain shares."""
 
 import dataclasses
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum, StrEnum
+from operator import methodcaller
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ValidationError
 from strawberry import relay
 from strawberry.relay.utils import to_base64
+from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 from strawberry.types.nodes import Selection as NodeSelection
+from strawberry.types.scalar import ScalarDefinition
 
 from service.core import partial_date
 from service.core.errors import BadRequest, quoted
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
 from service.core.i18n import NAME_MAX, TEXT_MAX
+from service.core.models import as_utc, representable
 from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, Slice
 from service.core.preconditions import as_entity_tag
 
@@ -85,6 +90,22 @@ class LocalizedText:
             return None
         return cls(lv=value.get("lv"), en=value.get("en"), lt=value.get("lt"), original=value.get("original"))
 
+
+def _utc_moment(text: str) -> dt.datetime:
+    return representable(as_utc(dt.datetime.fromisoformat(text)))
+
+
+# Strawberry's DateTime, but a timestamp without an offset is UTC (as REST reads it) and one that leaves years
+# 1-9999 once in UTC (0001-01-01T00:00:00+14:00) is refused as input, not an error of the server.
+UTC_DATE_TIME = ScalarDefinition(
+    name="DateTime",
+    description="An RFC 3339 timestamp, e.g. `2025-03-01T00:00:00Z`; one without an offset is read as UTC.",
+    specified_by_url=None,
+    serialize=methodcaller("isoformat"),
+    parse_value=wrap_parser(_utc_moment, "DateTime"),
+    parse_literal=None,
+    origin=dt.datetime,
+)
 
 PageInfo = relay.PageInfo  # Relay's own: hasNextPage, hasPreviousPage, startCursor, endCursor
 

@@ -23,7 +23,7 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _representable(moment: dt.datetime) -> dt.datetime:
+def representable(moment: dt.datetime) -> dt.datetime:
     # 0001-01-01T00:00+14:00 is before year 1 in UTC: no database or Python datetime holds it.
     try:
         moment.astimezone(dt.UTC)
@@ -60,7 +60,7 @@ Rfc3339 = Annotated[
     dt.datetime,
     BeforeValidator(_rfc3339),
     AfterValidator(as_utc),
-    AfterValidator(_representable),
+    AfterValidator(representable),
     WithJsonSchema({"type": "string", "format": "date-time", "maxLength": RFC3339_MAX}),
 ]
 

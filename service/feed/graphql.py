@@ -24,7 +24,6 @@ from service.core.graphql_types import (
     row_id_of,
 )
 from service.core.journal import Signal
-from service.core.models import as_utc
 from service.core.pagination import DEFAULT_LIMIT
 from service.feed import schemas, service
 from service.measurements import values as measurement_values
@@ -107,9 +106,7 @@ class FeedQuery:
         after: CursorArgument = None,
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> ChangeFeed:
-        page = await info.context.run(
-            service.changes, since=as_utc(since) if since else None, cursor=after, limit=first
-        )
+        page = await info.context.run(service.changes, since=since, cursor=after, limit=first)
         return ChangeFeed.of(page)
 
 
@@ -156,7 +153,6 @@ class FeedSubscription:
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ChangeFeed, None]:
         check_first(first)
-        since = as_utc(since) if since else None
 
         async def read(session: AsyncSession, cursor: str | None) -> schemas.ChangesPage:
             if cursor is None and after is None and since is None:

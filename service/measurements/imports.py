@@ -19,8 +19,9 @@ from service.measurements.models import Measurement
 from service.measurements.revisions import (
     Posting,
     append_revision,
+    ensure_period_open,
     measurement_out,
-    prepare,
+    prepare_in_any_period,
 )
 from service.measurements.schemas import (
     ImportOutcome,
@@ -50,6 +51,7 @@ class ImportLine:
     line: int
     posting: Posting
     expected_revision: int | None
+    closed: periods.PeriodClosed | None  # the year is closed: the row may only leave its value unchanged
 
 
 def _same_value(posting: Posting, current: Measurement) -> bool:
@@ -121,8 +123,13 @@ async def _import_line(
     except ValidationError as error:
         first = error.errors()[0]
         raise Invalid(str(first["loc"][0]) if first["loc"] else "row", first["msg"]) from None
-    posting = await prepare(session, principal, contexts[indicator.id], payload)
-    return ImportLine(line, posting, int(expected_text) if expected_text else None)
+    posting = await prepare_in_any_period(session, principal, contexts[indicator.id], payload)
+    try:
+        await ensure_period_open(session, principal, posting)
+        closed = None
+    except periods.PeriodClosed as refusal:
+        closed = refusal
+    return ImportLine(line, posting, int(expected_text) if expected_text else None, closed)
 
 
 IMPORT_ROWS_PER_TURN = 200
@@ -151,8 +158,6 @@ async def import_rows(
             continue
         try:
             checked = await _import_line(session, principal, line, cells, by_code, contexts)
-        except periods.PeriodClosed:
-            raise  # the whole file is refused: the year is closed for every row of it
         except Problem as problem:
             errors.append(_problem_row(line, problem))
             continue
@@ -173,9 +178,13 @@ async def import_rows(
         failed = list(errors)
         for checked in lines:
             try:
-                outcomes.append((checked, _import_outcome(checked, current.get(_slot_of(checked.posting)))))
+                outcome = _import_outcome(checked, current.get(_slot_of(checked.posting)))
             except Problem as problem:
                 failed.append(_problem_row(checked.line, problem))
+                continue
+            if checked.closed is not None and outcome != ImportOutcome.unchanged:
+                raise checked.closed  # the whole file is refused: it would change a closed year
+            outcomes.append((checked, outcome))
         if failed:
             return None, sorted(failed, key=lambda e: e.row)
         results, written = [], []

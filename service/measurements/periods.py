@@ -170,7 +170,7 @@ async def close(session: AsyncSession, principal: Principal, strategy_id: uuid.U
             409, f"Reporting year {year} is already closed (by {row.closed_by} at {row.closed_at:%Y-%m-%d %H:%M} UTC)."
         )
     before = _snapshot(row)
-    row.closed_at, row.closed_by = dt.datetime.now(dt.UTC), principal.describe()
+    row.closed_at, row.closed_by = dt.datetime.now(dt.UTC), principal.signature()
     await session.flush()
     await audit.record(session, principal, "close", "reporting_period", row.id, before, _snapshot(row))
     return await period(session, strategy_id, year)

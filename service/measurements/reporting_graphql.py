@@ -19,7 +19,6 @@ from service.core.graphql_types import (
     described,
     graphql_enum,
 )
-from service.core.models import as_utc
 from service.measurements import reads, reporting
 from service.measurements.graphql import (
     Actual,
@@ -47,12 +46,16 @@ class ReportingSlot:
     indicator_id: strawberry.ID = strawberry.field(description="The indicator's `rowId`.")
     code: str = strawberry.field(description="The indicator's code, e.g. `1.1.3`.")
     year: int = strawberry.field(description="The year the value is for.")
-    institution: str | None = strawberry.field(description="Code of the institution whose own value this is.")
+    institution: str | None = strawberry.field(
+        description="The institution whose own value this is; null where the indicator has one value for all."
+    )
     owed_by: list[str] = strawberry.field(
         metadata=at_most(30), description="Codes of the institutions that may post it."
     )
     state: ReportingSlotState = strawberry.field(description="Where the value stands.")
-    revision: int | None = strawberry.field(description="The current revision's number; null before a post.")
+    revision: int | None = strawberry.field(
+        description="The current revision's number, the one a correction names as expected; null before a post."
+    )
     value: str | None = strawberry.field(description="The current revision's text; null before a post.")
 
 
@@ -197,4 +200,4 @@ class ReportingQuery:
 
     @strawberry.field(description="The measurement reads as they stood at `at` (RFC 3339), e.g. a closed year's.")
     def as_of(self, at: described(dt.datetime, "The moment to read the measurements as they stood at.")) -> AsOfView:
-        return AsOfView(at=as_utc(at))
+        return AsOfView(at=at)

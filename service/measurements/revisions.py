@@ -114,13 +114,25 @@ class Posting:
 async def prepare(
     session: AsyncSession, principal: Principal, ctx: IndicatorContext, payload: MeasurementIn
 ) -> Posting:
+    posting = await prepare_in_any_period(session, principal, ctx, payload)
+    await ensure_period_open(session, principal, posting)
+    return posting
+
+
+async def prepare_in_any_period(
+    session: AsyncSession, principal: Principal, ctx: IndicatorContext, payload: MeasurementIn
+) -> Posting:
+    """`prepare` without the closed-year check: for an import, whose unchanged rows may name a closed year."""
     institution = await resolve_institution(session, ctx, payload.institution)
     authorize(principal, ctx, institution)
     validate_year(ctx, payload.year)
-    writer = institution.code if institution else principal.institution_code
-    await periods.ensure_open(session, ctx.strategy.id, payload.year, {writer})
     text, parsed = validate_value(ctx, payload.value)
     return Posting(ctx, institution, payload.year, text, parsed, payload.comment, payload.source)
+
+
+async def ensure_period_open(session: AsyncSession, principal: Principal, posting: Posting) -> None:
+    writer = posting.institution.code if posting.institution else principal.institution_code
+    await periods.ensure_open(session, posting.ctx.strategy.id, posting.year, {writer})
 
 
 async def append_revision(

@@ -131,10 +131,14 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
     _checked_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError):
+    # AttributeError: openpyxl's own, on parts it does not expect (a chartsheet without a drawing).
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, OSError,
+            SyntaxError):  # fmt: skip
         raise Problem(422, "The file cannot be read as an Excel workbook (.xlsx); save it from Excel again.") from None
     try:
-        sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+        # Worksheets only: a chartsheet (a chart on a tab of its own) has no cells, whatever its name.
+        sheets = {sheet.title: sheet for sheet in book.worksheets}
+        sheet = sheets.get(SHEET) or next(iter(sheets.values()))
         cells = sheet.iter_rows(max_col=MAX_COLUMNS)
         header = next(cells, ())
         names = [str(cell.value).strip().lower() if cell.value is not None else "" for cell in header]
@@ -164,7 +168,7 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
     except Problem:
         raise
     # SyntaxError: ElementTree's ParseError of broken XML; ValueError: defusedxml's refusal of entities too.
-    except (KeyError, ValueError, TypeError, IndexError, zipfile.BadZipFile, OSError, SyntaxError):
+    except (KeyError, ValueError, TypeError, IndexError, StopIteration, zipfile.BadZipFile, OSError, SyntaxError):
         raise Problem(422, "The workbook's sheet cannot be read; save it from Excel again.") from None
     finally:
         book.close()

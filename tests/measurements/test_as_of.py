@@ -64,3 +64,16 @@ async def test_between_two_approvals_the_answer_is_the_first_approved_value(clie
     assert early.status_code == 404 and "as of 2000-01-01" in early.json()["detail"]
     bad = await client.get(base, params={"as_of": "yesterday"})
     assert bad.status_code == 422 and "RFC 3339" in bad.text
+
+
+async def test_a_moment_outside_the_years_utc_holds_is_refused_and_one_without_offset_is_utc(client):
+    """0001-01-01T00:00:00+14:00 is before year 1 in UTC: GraphQL refuses it as input, as REST does, not a 500."""
+    literal = await graphql(client, '{ asOf(at: "0001-01-01T00:00:00+14:00") { at } }')
+    assert literal["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "outside years 1-9999" in literal["errors"][0]["message"]
+    variable = await graphql(client, "query($t: DateTime!) { asOf(at: $t) { at } }", t="9999-12-31T23:59:59-14:00")
+    assert variable["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    since = await graphql(client, '{ changes(since: "0001-01-01T00:00:00+01:00") { resumeCursor } }')
+    assert since["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    naive = await graphql(client, '{ asOf(at: "2025-03-01T00:00:00") { at } }')
+    assert naive["data"]["asOf"]["at"] == "2025-03-01T00:00:00+00:00"

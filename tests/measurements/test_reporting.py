@@ -2,7 +2,9 @@
 every write path (posts, corrections, imports, reviews) with who closed it, until a reopen or an exception."""
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import uuid
 
 import pytest
@@ -108,11 +110,11 @@ async def test_a_closed_year_refuses_every_write_until_it_is_reopened(client, to
     assert_problem(await client.post("/api/v1/reporting/2025/close", params=params, headers=bearer(tokens["VP"])), 403)
     closed = await client.post("/api/v1/reporting/2025/close", params=params, headers=admin)
     assert closed.status_code == 200, closed.text
-    assert (closed.json()["closed"], closed.json()["closed_by"]) == (True, "admin:-")
+    assert closed.json()["closed"] is True and closed.json()["closed_by"].startswith("admin:- (token ")
     assert_problem(await client.post("/api/v1/reporting/2025/close", params=params, headers=admin), 409, "already")
 
     late = await post(client, tokens["VP"], "1.1.3", 2025, 22)
-    assert_problem(late, 409, "Reporting year 2025 is closed", "closed by admin:-")
+    assert_problem(late, 409, "Reporting year 2025 is closed", f"closed by {closed.json()['closed_by']}")
     assert late.json()["code"] == "PERIOD_CLOSED"
     correction = await post(client, tokens["VP"], "1.1.2", 2025, "84%", **{"If-Match": posted.headers["etag"]})
     assert_problem(correction, 409, "2025 is closed")
@@ -161,6 +163,39 @@ async def test_closing_and_reopening_a_year_are_events_a_webhook_can_subscribe_t
         )
         events = [(kind, data["object"]["year"]) for kind, data in rows if data["object"]["year"] == 2026]
     assert events == [("reporting_year.closed", 2026), ("reporting_year.reopened", 2026)]
+
+
+async def upload(client, token: str, strategy_key: str, body: str):
+    return await client.post("/api/v1/measurements/import", params={"strategy": strategy_key}, content=body.encode(),
+                             headers=bearer(token) | {"content-type": "text/csv"})  # fmt: skip
+
+
+async def test_an_unchanged_template_uploads_again_after_its_year_closed(client, tokens, strategy_key):
+    """The CSV template holds every year, a closed one pre-filled: sent back as it came, it is accepted and writes
+    nothing; a change to the closed year refuses the whole file."""
+    params = {"strategy": strategy_key}
+    admin = bearer(tokens["admin"])
+    assert (await post(client, tokens["VP"], "1.1.3", 2023, 21)).status_code == 201
+    assert (await client.post("/api/v1/reporting/2023/close", params=params, headers=admin)).status_code == 200
+    template = await client.get("/api/v1/measurements/template.csv", params=params, headers=bearer(tokens["VP"]))
+    rows = list(csv.DictReader(io.StringIO(template.text)))
+    assert [r["value"] for r in rows if (r["indicator_code"], r["year"]) == ("1.1.3", "2023")] == ["21"]
+
+    again = await upload(client, tokens["VP"], strategy_key, template.text)
+    assert again.status_code == 200, again.text
+    assert again.json()["written"] == 0 and again.json()["unchanged"] == sum(1 for r in rows if r["value"])
+
+    for row in rows:
+        if (row["indicator_code"], row["year"]) == ("1.1.3", "2023"):
+            row["value"] = "20"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    assert_problem(await upload(client, tokens["VP"], strategy_key, out.getvalue()), 409, "2023 is closed")
+    reopened = await client.post("/api/v1/reporting/2023/reopen", params=params, headers=admin,
+                                 json={"reason": "the test leaves the year open"})  # fmt: skip
+    assert reopened.status_code == 200
 
 
 async def test_an_exception_lets_one_institution_write_a_closed_year(client, tokens, strategy_key):

@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, Reference
 
 from service.measurements.xlsx import XLSX_MEDIA_TYPE
 from tests.helpers import assert_problem, bearer
@@ -126,6 +127,16 @@ async def test_a_broken_or_oversized_workbook_is_a_problem_not_a_500(client, tok
     wrong.active.append(["code", "value"])
     wrong.active.append(["1.1.1", 1])
     assert_problem(await upload(client, tokens["VP"], saved(wrong)), 422, "missing: indicator_code,year")
+
+    charted = Workbook()  # a chart on a tab of its own named `actuals`: the worksheet beside it is read
+    charted.active.append(["code", "value"])
+    chart = BarChart()
+    chart.add_data(Reference(charted.active, min_col=2, min_row=1, max_row=2))
+    charted.create_chartsheet("actuals").add_chart(chart)
+    assert_problem(await upload(client, tokens["VP"], saved(charted)), 422, "of sheet 'Sheet'", "missing")
+    chartless = Workbook()
+    chartless.create_chartsheet("actuals")  # openpyxl itself fails to open one without its drawing
+    assert_problem(await upload(client, tokens["VP"], saved(chartless)), 422, "cannot be read as an Excel workbook")
 
 
 async def test_an_agency_gets_only_its_own_template(client, tokens, strategy_key):

@@ -42,6 +42,11 @@ class Principal:
     def describe(self) -> str:
         return f"{self.role.value}:{self.institution_code or '-'}"
 
+    def signature(self) -> str:
+        """Who acted, for the people who read it: the role, and the person's name (else `sub`) or the token's id."""
+        who = self.name or self.subject or (f"token {self.token_id}" if self.token_id else None)
+        return f"{self.describe()} ({who})" if who else self.describe()
+
 
 SEED = Principal(token_id=None, role=Role.seed, institution_id=None, institution_code=None)
 
