@@ -92,9 +92,12 @@ def header_faults(names: Sequence[str], required: Sequence[str], known: Iterable
     )
 
 
-def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) -> CsvTable:
+def read_csv(
+    data: bytes, columns: Sequence[str], optional: Sequence[str] = (), skipped: Sequence[str] = ()
+) -> CsvTable:
     """The table in `data`, whose header must name every one of `columns` (any order, any case) and may name
-    `optional` ones; 415 for an encoding it is not, 422 naming the separator and columns for a wrong header."""
+    `optional` ones and `skipped` ones (a template's columns for people, left out of the rows); 415 for an
+    encoding it is not, 422 naming the separator and columns for a wrong header."""
     text, encoding = _decode(data)
     known = [*columns, *optional]
     header_line = text.split("\n", 1)[0].rstrip("\r")
@@ -107,7 +110,7 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
     names = [name.strip().lower() for name in header]
     while names and not names[-1]:  # spreadsheets add separators for columns once touched
         names.pop()
-    if faults := header_faults(names, columns, known):
+    if faults := header_faults(names, columns, [*known, *skipped]):
         found = f"separator {separator!r}" if separator in header_line else "neither ',' nor ';'"
         raise Problem(
             422,
@@ -136,7 +139,8 @@ def read_csv(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) 
                     )
                 )
                 continue
-            rows.append(CsvRow(line, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}))
+            values = {name: cell.strip() for name, cell in zip(names, cells, strict=True) if name in known}
+            rows.append(CsvRow(line, values))
     except csv.Error as error:
         raise Problem(422, f"Line {reader.line_num} cannot be read as CSV ({error}).") from None
     return CsvTable(encoding, separator, names, rows, malformed)

@@ -32,7 +32,7 @@ from service.measurements.schemas import (
     ReviewIn,
     YearActual,
 )
-from service.measurements.xlsx import XLSX_MEDIA_TYPE, is_xlsx, read_xlsx
+from service.measurements.xlsx import SHOWN_COLUMNS, XLSX_MEDIA_TYPE, is_xlsx, read_xlsx
 from service.strategy.service import indicator_query
 
 router = APIRouter(prefix="/api/v1", tags=["measurements"], responses=WRITE_RESPONSES)
@@ -284,7 +284,9 @@ async def import_measurements(
     body = await _uploaded_csv(request)
     # Decoding and splitting up to MAX_ROWS rows is CPU work: in a thread, so other requests go on meanwhile.
     reader = read_xlsx if is_xlsx(body) else read_csv
-    table = await asyncio.to_thread(reader, body, imports.IMPORT_COLUMNS, imports.OPTIONAL_IMPORT_COLUMNS)
+    table = await asyncio.to_thread(
+        reader, body, imports.IMPORT_COLUMNS, imports.OPTIONAL_IMPORT_COLUMNS, SHOWN_COLUMNS
+    )
     result, errors = await imports.import_rows(session, principal, table, strategy)
     if errors:
         shown = f" The first {IMPORT_ERRORS_SHOWN} are listed." if len(errors) > IMPORT_ERRORS_SHOWN else ""

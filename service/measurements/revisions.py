@@ -77,7 +77,10 @@ def revision_etag(revision_id: uuid.UUID | str) -> str:
 def revision_snapshot(row: Measurement | None) -> dict | None:
     if row is None:
         return None
+    # The slot it is a revision of, so an integrator reading the audit entry or webhook event alone knows it.
     return {
+        "year": row.year,
+        "institution_id": str(row.institution_id) if row.institution_id else None,
         "revision": row.revision,
         "text": row.text,
         "status": str(row.status),

@@ -125,9 +125,11 @@ def _checked_zip(data: bytes) -> None:
         raise Problem(422, f"The workbook unpacks to more than {MAX_UNZIPPED_BYTES // 1_000_000} MB; split it.")
 
 
-def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ()) -> CsvTable:
-    """The sheet `actuals` (else the first) as the rows a CSV of the same columns gives; the template's
-    informational columns are skipped. 422 for a file that is no workbook, a wrong header or too many rows."""
+def read_xlsx(
+    data: bytes, columns: Sequence[str], optional: Sequence[str] = (), skipped: Sequence[str] = ()
+) -> CsvTable:
+    """The sheet `actuals` (else the first) as the rows a CSV of the same columns gives; `skipped` columns (the
+    template's informational ones) are left out. 422 for a file that is no workbook, a wrong header or too many rows."""
     _checked_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -145,7 +147,7 @@ def read_xlsx(data: bytes, columns: Sequence[str], optional: Sequence[str] = ())
         while names and not names[-1]:
             names.pop()
         known = [*columns, *optional]
-        if faults := header_faults(names, columns, [*known, *SHOWN_COLUMNS]):
+        if faults := header_faults(names, columns, [*known, *skipped]):
             raise Problem(
                 422,
                 f"Row 1 of sheet {sheet.title!r}, the header, has the columns {_listed(names)} ({faults}). "

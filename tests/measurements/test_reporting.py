@@ -8,11 +8,13 @@ import io
 import uuid
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import text
 
 from service.core.auth import principal_of
 from service.measurements import periods, revisions, values
 from service.measurements.schemas import MeasurementIn
+from service.measurements.xlsx import XLSX_MEDIA_TYPE
 from service.strategy.service import resolve_strategy_id
 from tests.helpers import assert_problem, bearer
 from tests.measurements.reporting_strategy import copied_strategy
@@ -131,6 +133,25 @@ async def test_a_closed_year_refuses_every_write_until_it_is_reopened(client, to
         "/graphql", json={"query": mutation, "variables": variables}, headers=bearer(tokens["VP"])
     )
     assert answer.json()["errors"][0]["extensions"]["code"] == "PERIOD_CLOSED", answer.text
+    reviews = {
+        "approve": "mutation($id: ID!) { approveMeasurement(indicatorId: $id, year: 2025) { year } }",
+        "return": 'mutation($id: ID!) { returnMeasurement(indicatorId: $id, year: 2025, comment: "why") { year } }',
+    }
+    for review in reviews.values():
+        refused = await client.post("/graphql", json={"query": review, "variables": {"id": ind}}, headers=admin)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "PERIOD_CLOSED", refused.text
+    workbook = Workbook()
+    workbook.active.append(["indicator_code", "year", "institution", "value", "comment"])
+    workbook.active.append(["1.1.3", 2025, None, 22, None])
+    saved = io.BytesIO()
+    workbook.save(saved)
+    imported_xlsx = await client.post("/api/v1/measurements/import", params=params, content=saved.getvalue(),
+                                      headers=bearer(tokens["VP"]) | {"content-type": XLSX_MEDIA_TYPE})  # fmt: skip
+    assert_problem(imported_xlsx, 409, "2025 is closed")
+    qualitative = await indicator(client, "4.1.1")  # `Palielinās`: a status only an admin's assessment sets
+    assessed = await client.post(f"/api/v1/indicators/{qualitative}/assessments", headers=admin,
+                                 json={"year": 2025, "status": "on_track"})  # fmt: skip
+    assert_problem(assessed, 409, "2025 is closed")
     other_year = await post(client, tokens["VP"], "1.1.3", 2024, 24)
     assert other_year.status_code == 201  # only 2025 is closed
 

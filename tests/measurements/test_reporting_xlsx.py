@@ -1,6 +1,7 @@
 """The Excel round-trip: an agency downloads its year as a workbook, fills it in Excel's way and uploads it to the
 same import as the CSV, under the same rules (all or nothing, per-row errors, `unchanged` rows)."""
 
+import csv
 import io
 import zipfile
 
@@ -96,6 +97,28 @@ async def test_a_filled_workbook_posts_its_values_and_again_changes_nothing(clie
     assert [(m["text"], m["revision"], m["previous_text"]) for m in corrected.json()["measurements"]] == [
         ("26,1", 2, "26,4")
     ]
+
+
+async def test_the_workbook_saved_from_excel_as_csv_is_the_same_import(client, tokens, strategy_key):
+    """Excel's "Save as CSV (semicolon)" of the template keeps its columns for people (name, unit, baseline,
+    target, state): the CSV import skips them as the workbook's does."""
+    book = await template(client, tokens["VP"], 2025)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    for row in book["actuals"].iter_rows(values_only=True):
+        writer.writerow(["" if value is None else value for value in row])
+    rows = list(csv.DictReader(io.StringIO(out.getvalue()), delimiter=";"))
+    assert {"name", "unit", "baseline", "target", "state"} <= set(rows[0])
+    for row in rows:
+        if row["indicator_code"] == "1.1.3":
+            row["value"] = "24,5"
+    edited = io.StringIO()
+    writer = csv.DictWriter(edited, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    sent = await upload(client, tokens["VP"], edited.getvalue().encode(), "text/csv")
+    assert sent.status_code == 201, sent.text
+    assert [m["text"] for m in sent.json()["measurements"]] == ["24,5"] and sent.json()["separator"] == ";"
 
 
 async def test_a_workbook_follows_the_csv_rules_all_or_nothing_with_the_rows_named(client, tokens, strategy_key):

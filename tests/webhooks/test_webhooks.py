@@ -236,6 +236,7 @@ async def test_an_agencys_post_reaches_the_receiver_signed_per_standard_webhooks
     ]
     assert [event["data"]["object"]["text"] for event in events] == ["26,5", "26,6", "26,6"]
     assert events[0]["data"]["parent"] == {"entity": "indicator", "id": ind}
+    assert {(e["data"]["object"]["year"], e["data"]["object"]["institution_id"]) for e in events} == {(year, None)}
     assert delivered_ids(events) == [posted.json()["id"], corrected.json()["id"], corrected.json()["id"]]
     with pytest.raises(Exception, match="signature"):
         Webhook("whsec_" + "A" * 43).verify(receiver.requests[0][1], receiver.requests[0][0])
