@@ -46,12 +46,12 @@ async def test_graphql_gives_the_same_provenance(client):
     assert response.status_code == 200, response.text
     (node,) = [e["node"] for e in response.json()["data"]["organizations"]["edges"] if e["node"]["acronym"] == "CTIF"]
     assert node["provenance"] == {
-        "name": {"en": {"basis": "translation"}, "original": {"basis": "as_written"}},
-        "kind": {"basis": "editorial"},
+        "name": {"en": {"basis": "TRANSLATION"}, "original": {"basis": "AS_WRITTEN"}},
+        "kind": {"basis": "EDITORIAL"},
         "parent": None,
     }
     assert node["memberships"][0]["provenance"]["since"] == {
-        "basis": "stated",
+        "basis": "STATED",
         "sourceSentence": None,
         "auditEntryId": None,
     }
