@@ -520,7 +520,9 @@ class InstitutionConnection:
     page_info: PageInfo = strawberry.field(
         description="Where this page stands: cursors, and whether more pages follow."
     )
-    total_count: int = strawberry.field(description="How many institutions match (the country), on all pages.")
+    total_count: int = strawberry.field(
+        description="How many institutions there are (of `country`, if given), on all pages."
+    )
 
 
 @strawberry.type(description="An engagement on a page, with its cursor.")
