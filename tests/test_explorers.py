@@ -111,6 +111,18 @@ async def test_missing_graphiql_files_say_to_run_make_install(settings, monkeypa
         assert (await client.get("/docs")).status_code == 200
 
 
+async def test_the_queries_the_pages_suggest_run(client):
+    """GraphiQL's starting query and the missing-files page's example answer data, not errors: the schema they
+    were written for is the one served."""
+    pages = ROOT / "service" / "core" / "explorers" / "pages"
+    start = re.search(r"const EXAMPLE_QUERY = `(.*?)`;", (pages / "graphiql-start.js").read_text(), re.S)
+    missing = re.search(r"POST <code>(.*?)</code>", (pages / "graphiql-missing.html").read_text())
+    assert start and missing
+    for body in ({"query": start.group(1)}, json.loads(missing.group(1))):
+        answer = (await client.post("/graphql", json=body)).json()
+        assert "errors" not in answer and answer["data"]["institutions"]["edges"], body
+
+
 PEOPLE = [
     User(sub="anna.berzina", claims={"name": "Anna Bērziņa", "role": "agency", "institution": "VUGD"}),
     User(sub="janis.ozols", claims={"name": "Jānis Ozols", "role": "admin"}),

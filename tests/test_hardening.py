@@ -76,11 +76,11 @@ async def test_graphql_limits(client, tight_client):
     deep = "{ strategies { edges { node { areas { goals " + "{ indicators { goal " * 6 + "{ id }" + " } }" * 6
     deep += " } } } } }"
     assert "exceeds maximum operation depth" in (await graphql(client, deep))["errors"][0]["message"]
-    aliases = "{ " + " ".join(f"a{n}: institutions {{ code }}" for n in range(40)) + " }"
+    aliases = "{ " + " ".join(f"a{n}: institutions {{ totalCount }}" for n in range(40)) + " }"
     assert (await graphql(client, aliases))["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     huge = (await graphql(client, "{ organizations(first: 501) { totalCount } }"))["errors"][0]
     assert huge["extensions"]["code"] == "BAD_USER_INPUT" and "500" in huge["message"]
-    tokens_bomb = "{ institutions { " + "code " * 6000 + "} }"
+    tokens_bomb = "{ institutions { edges { node { " + "code " * 6000 + "} } } }"
     too_long = (await graphql(client, tokens_bomb))["errors"][0]
     assert too_long["extensions"]["code"] == "GRAPHQL_PARSE_FAILED" and "tokens" in too_long["message"]
     introspection = (await graphql(tight_client, "{ __schema { types { name } } }"))["errors"][0]
@@ -118,7 +118,7 @@ async def test_odd_text_is_stored_exactly_or_refused_clearly(client, tokens):
 async def test_metrics(client):
     await client.get("/api/v1/institutions")
     await graphql(client, "query Strategies { strategies { totalCount } }")
-    await graphql(client, "query Probe { institutions { code } }")
+    await graphql(client, "query Probe { institutions { totalCount } }")
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/api/v1/institutions",status="200"}' in text
     assert 'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/institutions"}' in text
@@ -142,7 +142,8 @@ async def test_access_log_is_json_with_request_id_and_caller_never_the_token(cli
 
 async def test_anonymous_graphql_reads_are_not_rate_limited(tight_client):
     statuses = {
-        (await tight_client.post("/graphql", json={"query": "{ institutions { code } }"})).status_code for _ in range(6)
+        (await tight_client.post("/graphql", json={"query": "{ institutions { totalCount } }"})).status_code
+        for _ in range(6)
     }
     assert statuses == {200}
 

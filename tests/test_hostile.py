@@ -131,6 +131,11 @@ def test_cost_counts_aliases_fragments_and_first():
     backward = "query($n: Int) { organizations(last: $n) { edges { node { acronym memberships { id } } } } }"
     assert cost(backward, n=400) == pytest.approx(cost(page, n=400))
     assert cost(backward, n=None) == pytest.approx(cost(page, n=50))  # neither given: the first page
+    for field in ("institutions", "engagements", "representations"):  # every registry connection, counted alike
+        forward = f"query($n: Int) {{ {field}(first: $n) {{ edges {{ node {{ rowId }} }} }} }}"
+        assert cost(forward, n=400) == pytest.approx(4 * cost(forward, n=100), rel=0.01), field
+        assert cost(forward.replace("first", "last"), n=400) == pytest.approx(cost(forward, n=400)), field
+        assert cost(forward, n=None) == pytest.approx(cost(forward, n=50)), field
 
 
 def test_every_list_of_objects_declares_its_bound():
@@ -151,8 +156,6 @@ def test_every_list_of_objects_declares_its_bound():
         ("Task.institutionRoles", "SELECT count(*) FROM task_institution GROUP BY task_id"),
         ("Strategy.swot", "SELECT count(*) FROM swot_factor GROUP BY strategy_id"),
         ("Organization.memberships", "SELECT count(*) FROM membership GROUP BY organization_id"),
-        ("Query.institutions", "SELECT count(*) FROM institution"),
-        ("Query.representations", "SELECT count(*) FROM representation"),
     ],
 )
 async def test_declared_bounds_leave_headroom_over_the_data(session, field, sql):
@@ -181,10 +184,10 @@ async def test_an_answer_over_the_size_limit_is_replaced_by_a_coded_error(settin
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             answer = await graphql(client, BENCH_QUERIES["SERVICE_STRATEGIES"])
-            small = await graphql(client, "{ institutions { code } }")
+            small = await graphql(client, "{ institutions { edges { node { code } } } }")
     assert answer["data"] is None and answer["errors"][0]["extensions"]["code"] == "ANSWER_TOO_LARGE"
     assert "10000" in answer["errors"][0]["message"]
-    assert small["data"]["institutions"]
+    assert small["data"]["institutions"]["edges"]
 
 
 async def test_a_large_graphql_body_is_refused_before_anything_parses_it(client):
@@ -201,10 +204,10 @@ async def test_a_large_graphql_body_is_refused_before_anything_parses_it(client)
 
 
 async def test_graphql_cache_keys_on_the_normalised_document(client):
-    query, variables = "query Codes { institutions { code } }", {"run": str(time.time_ns())}
+    query, variables = "query Codes { institutions { totalCount } }", {"run": str(time.time_ns())}
     first = await client.post("/graphql", json={"query": query, "variables": variables})
     assert first.headers["x-cache"] == "miss"
-    for variant in ("query Codes {\n  institutions {\n    code\n  }\n}", query + "  # any comment", query + ",,"):
+    for variant in ("query Codes {\n  institutions {\n    totalCount\n  }\n}", query + "  # any comment", query + ",,"):
         again = await client.post("/graphql", json={"query": variant, "variables": variables})
         assert again.headers["x-cache"] == "hit", variant
         assert again.json() == first.json()
@@ -334,9 +337,11 @@ def test_the_openapi_document_names_413_429_and_503(app):
 
 async def test_metric_labels_stay_bounded_and_escaped(client):
     for n in range(30):
-        query = f"query Q{n} {{ institutions {{ code }} }}"
+        query = f"query Q{n} {{ institutions {{ totalCount }} }}"
         await client.post("/graphql", json={"query": query, "operationName": f"Q{n}"})
-    await client.post("/graphql", json={"query": "{ institutions { code } }", "operationName": 'x"\ninjected_total 1'})
+    await client.post(
+        "/graphql", json={"query": "{ institutions { totalCount } }", "operationName": 'x"\ninjected_total 1'}
+    )
     await client.request("BREW", "/healthz")
     text = (await client.get("/metrics")).text
     assert "Q17" not in text and "injected" not in text

@@ -62,9 +62,9 @@ MEMBERSHIP = (f"{{ rowId relation since sincePrecision until untilPrecision fina
 ORGANIZATION = (f"{{ rowId acronym name {TEXT} aliases kind established sources updatedAt parent {ORGANIZATION_REF} "
                 f"memberships {MEMBERSHIP} "
                 f"provenance {{ {NAME_PROVENANCE} kind {FACT} parent {FACT} established {FACT} }} }}")  # fmt: skip
-ENGAGEMENT = (f"{{ id startDate endDate title {TEXT} place {TEXT} country participants {TEXT} sources updatedAt "
+ENGAGEMENT = (f"{{ rowId startDate endDate title {TEXT} place {TEXT} country participants {TEXT} sources updatedAt "
               f"institution {INSTITUTION_REF} organization {ORGANIZATION_REF} }}")  # fmt: skip
-REPRESENTATION = (f"{{ id country city {TEXT} cityCountry sourceText sources updatedAt "
+REPRESENTATION = (f"{{ rowId country city {TEXT} cityCountry sourceText sources updatedAt "
                   f"organizations {ORGANIZATION_REF} coordinator {INSTITUTION_REF} }}")  # fmt: skip
 STRATEGY = (f"{{ rowId key title {TEXT} periodStart periodEnd baselineYear dates {{ date kind text {TEXT} }} updatedAt "
             f"parent {{ rowId }} owner {INSTITUTION_REF} {FOOTNOTES} swot {{ kind text {TEXT} }} "
@@ -169,7 +169,8 @@ async def measured(app, tokens) -> None:
 
 async def test_institutions(client):
     rest = await rest_items(client, "/api/v1/institutions")
-    gql = (await query(client, f"{{ institutions {INSTITUTION} }}"))["institutions"]
+    connection = await query(client, f"{{ institutions(first: 500) {{ edges {{ node {INSTITUTION} }} }} }}")
+    gql = [edge["node"] for edge in connection["institutions"]["edges"]]
     assert rest
     assert_same(rest, gql, "institution")
 
@@ -184,7 +185,12 @@ async def test_organisations_with_memberships(client):
 
 
 async def test_engagements_and_representations(client):
-    gql = await query(client, f"{{ engagements {ENGAGEMENT} representations {REPRESENTATION} }}")
+    connections = await query(
+        client,
+        f"{{ engagements(first: 500) {{ edges {{ node {ENGAGEMENT} }} }} "
+        f"representations(first: 500) {{ edges {{ node {REPRESENTATION} }} }} }}",
+    )
+    gql = {field: [edge["node"] for edge in connection["edges"]] for field, connection in connections.items()}
     engagements = await rest_items(client, "/api/v1/engagements")
     representations = await rest_items(client, "/api/v1/representations")
     assert engagements and representations
@@ -237,11 +243,13 @@ async def test_progress_summary(client, measured):
 
 
 NODES = {  # a node type, the root field that lists its objects, and what to ask of each
-    "Institution": ("institutions", INSTITUTION),
+    "Institution": ("institutions(first: 500) { edges { node", INSTITUTION),
     "Organization": ("organizations(first: 500) { edges { node", ORGANIZATION),
     "Strategy": ("strategies { edges { node", STRATEGY),
     "Indicator": ("indicators { edges { node", INDICATOR),
     "Task": ("tasks { edges { node", TASK),
+    "Engagement": ("engagements(first: 500) { edges { node", ENGAGEMENT),
+    "Representation": ("representations(first: 500) { edges { node", REPRESENTATION),
 }
 
 

@@ -36,7 +36,7 @@ from service.core.graphql_types import (
     validated_input,
 )
 from service.core.i18n import LANGUAGES
-from service.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Window
+from service.core.pagination import DEFAULT_LIMIT, Window
 from service.registry import models, reads, service
 from service.registry.provenance import INSTITUTION_FACTS, MEMBERSHIP_FACTS, ORGANIZATION_FACTS, Basis
 from service.registry.reads import (
@@ -415,8 +415,10 @@ class OrganizationFilter:
 
 
 @strawberry.type(description="A visit or meeting of an international organisation with a national institution.")
-class Engagement:
-    id: strawberry.ID = strawberry.field(description="The engagement's id, as REST gives it.")
+class Engagement(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     start_date: str = strawberry.field(description="ISO 8601 partial date it began.")
     end_date: str | None = strawberry.field(description="ISO 8601 partial date it ended; null for one day.")
     title: LocalizedText = strawberry.field(description="What it was.")
@@ -433,7 +435,8 @@ class Engagement:
     @classmethod
     def of(cls, data: EngagementData, ask: OrganizationAsk | None) -> "Engagement":
         return cls(
-            id=strawberry.ID(str(data.id)),
+            id=global_id("Engagement", data.id),
+            row_id=strawberry.ID(str(data.id)),
             start_date=data.start_date,
             end_date=data.end_date,
             title=LocalizedText.of(data.title),  # type: ignore[arg-type]
@@ -446,10 +449,21 @@ class Engagement:
             organization=Organization.of(data.organization, ask) if data.organization and ask else None,
         )
 
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[Engagement | None]":
+        selection = Selection.of(info)
+        ask = organization_ask(selection.get("organization"))
+        institution = institution_ask(selection.get("institution"))
+        found = await info.context.run(lambda session: RegistryRead(session).engagements(node_ids, institution, ask))
+        by_id = {item.id: cls.of(item, ask) for item in found}
+        return [by_id.get(node_id) for node_id in node_ids]
+
 
 @strawberry.type(description="A permanent representation abroad and the organisations it covers.")
-class Representation:
-    id: strawberry.ID = strawberry.field(description="The representation's id, as REST gives it.")
+class Representation(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 of the country it represents.")
     city: LocalizedText = strawberry.field(description="The city it sits in.")
     city_country: str = strawberry.field(description="ISO 3166-1 alpha-2 of that city's country.")
@@ -464,7 +478,8 @@ class Representation:
     @classmethod
     def of(cls, data: RepresentationData, ask: OrganizationAsk | None) -> "Representation":
         return cls(
-            id=strawberry.ID(str(data.id)),
+            id=global_id("Representation", data.id),
+            row_id=strawberry.ID(str(data.id)),
             country=data.country,
             city=LocalizedText.of(data.city),  # type: ignore[arg-type]
             city_country=data.city_country,
@@ -474,6 +489,76 @@ class Representation:
             organizations=[Organization.of(o, ask) for o in data.organizations] if ask else [],
             coordinator=_institution(data.coordinator),
         )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]
+    ) -> "list[Representation | None]":
+        selection = Selection.of(info)
+        ask = organization_ask(selection.get("organizations"))
+        coordinator = institution_ask(selection.get("coordinator"))
+        found = await info.context.run(
+            lambda session: RegistryRead(session).representations(node_ids, ask, coordinator)
+        )
+        by_id = {item.id: cls.of(item, ask) for item in found}
+        return [by_id.get(node_id) for node_id in node_ids]
+
+
+@strawberry.type(description="An institution on a page, with its cursor.")
+class InstitutionEdge:
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the institutions after this one, as `before` for those before it."
+    )
+    node: Institution = strawberry.field(description="The institution.")
+
+
+@strawberry.type(description="A page of institutions (a Relay connection).")
+class InstitutionConnection:
+    edges: list[InstitutionEdge] = strawberry.field(
+        description="The institutions on this page.", metadata=PAGE_OF_FIRST
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Where this page stands: cursors, and whether more pages follow."
+    )
+    total_count: int = strawberry.field(
+        description="How many institutions there are (of `country`, if given), on all pages."
+    )
+
+
+@strawberry.type(description="An engagement on a page, with its cursor.")
+class EngagementEdge:
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the engagements after this one, as `before` for those before it."
+    )
+    node: Engagement = strawberry.field(description="The engagement.")
+
+
+@strawberry.type(description="A page of engagements (a Relay connection).")
+class EngagementConnection:
+    edges: list[EngagementEdge] = strawberry.field(description="The engagements on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(
+        description="Where this page stands: cursors, and whether more pages follow."
+    )
+    total_count: int = strawberry.field(description="How many engagements match the arguments, on all pages.")
+
+
+@strawberry.type(description="A representation on a page, with its cursor.")
+class RepresentationEdge:
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the representations after this one, as `before` for those before it."
+    )
+    node: Representation = strawberry.field(description="The representation.")
+
+
+@strawberry.type(description="A page of permanent representations (a Relay connection).")
+class RepresentationConnection:
+    edges: list[RepresentationEdge] = strawberry.field(
+        description="The representations on this page.", metadata=PAGE_OF_FIRST
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Where this page stands: cursors, and whether more pages follow."
+    )
+    total_count: int = strawberry.field(description="How many representations match the arguments, on all pages.")
 
 
 async def _organization(
@@ -501,6 +586,12 @@ InstitutionCodeArgument = described(str, "The institution's code (`VP`, `IeM IC`
 async def _institution_by_code(info: Info[Context, None], code: str) -> Institution | None:
     found = await info.context.run(lambda session: RegistryRead(session).institution_by_code(code, InstitutionAsk()))
     return _institution(found)
+
+
+def _node_selection(connection: Selection) -> Selection:
+    """What a connection's selection asks of each node (an empty selection where it asks for no node)."""
+    edges = connection.get("edges")
+    return (edges.get("node") if edges else None) or Selection(())
 
 
 @strawberry.type
@@ -561,52 +652,100 @@ class RegistryQuery:
             )
         return await _organization(info, organization_id)
 
-    @strawberry.field(description="The institutions, ordered by country (descending), then code.", metadata=at_most(50))
+    @strawberry.field(
+        description=f"The institutions, ordered by country (descending), then code, a Relay page at a time "
+        f"({DEFAULT_LIMIT} unless `first` or `last` says).",
+        metadata=first_page(DEFAULT_LIMIT),
+    )
     async def institutions(
         self,
         info: Info[Context, None],
         country: described(str | None, "Only this country's institutions (ISO 3166-1 alpha-2).") = None,
-    ) -> list[Institution]:
-        found = await info.context.run(
-            lambda session: RegistryRead(session).institution_list(country, InstitutionAsk())
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
+    ) -> InstitutionConnection:
+        window = Window.of(first=first, after=after, last=last, before=before, default=DEFAULT_LIMIT)
+        with_total = "totalCount" in Selection.of(info)
+        page = await info.context.run(
+            lambda session: RegistryRead(session).institution_page(
+                country, window, InstitutionAsk(), with_total=with_total
+            )
         )
-        return [Institution.of(item) for item in found]
+        edges = [InstitutionEdge(cursor=page.cursor_of(item), node=Institution.of(item)) for item in page.items]
+        return InstitutionConnection(
+            edges=edges, page_info=page_info([edge.cursor for edge in edges], page), total_count=page.total_count or 0
+        )
 
     @strawberry.field(description="One institution by its code (`VP`, `IeM IC`) or alias.")
     async def institution(self, info: Info[Context, None], code: InstitutionCodeArgument) -> Institution | None:
         return await _institution_by_code(info, code)
 
-    @strawberry.field(description="Visits and meetings, oldest first.", metadata=at_most(MAX_LIMIT))
+    @strawberry.field(
+        description=f"Visits and meetings, oldest first, a Relay page at a time ({DEFAULT_LIMIT} unless `first` or "
+        "`last` says).",
+        metadata=first_page(DEFAULT_LIMIT),
+    )
     async def engagements(
         self,
         info: Info[Context, None],
         year: described(int | None, "Only the engagements that started in this year.") = None,
         organization: Annotated[str | None, strawberry.argument(description="Organisation id or acronym.")] = None,
-    ) -> list[Engagement]:
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
+    ) -> EngagementConnection:
+        window = Window.of(first=first, after=after, last=last, before=before, default=DEFAULT_LIMIT)
         organization_id = (
             await info.context.run(service.resolve_organization_id, organization) if organization else None
         )
         selection = Selection.of(info)
-        ask = organization_ask(selection.get("organization"))
-        items, _ = await info.context.run(
+        node = _node_selection(selection)
+        ask = organization_ask(node.get("organization"))
+        page = await info.context.run(
             lambda session: RegistryRead(session).engagement_page(
-                year=year, organization_id=organization_id, limit=MAX_LIMIT, cursor=None,
-                institution=institution_ask(selection.get("institution")), organization=ask,
+                year=year, organization_id=organization_id, window=window,
+                institution=institution_ask(node.get("institution")), organization=ask,
+                with_total="totalCount" in selection,
             )
         )  # fmt: skip
-        return [Engagement.of(item, ask) for item in items]
+        edges = [EngagementEdge(cursor=page.cursor_of(item), node=Engagement.of(item, ask)) for item in page.items]
+        return EngagementConnection(
+            edges=edges, page_info=page_info([edge.cursor for edge in edges], page), total_count=page.total_count or 0
+        )
 
-    @strawberry.field(description="Permanent representations, in the source's order.", metadata=at_most(20))
-    async def representations(self, info: Info[Context, None]) -> list[Representation]:
+    @strawberry.field(
+        description=f"Permanent representations, in the source's order, a Relay page at a time ({DEFAULT_LIMIT} "
+        "unless `first` or `last` says).",
+        metadata=first_page(DEFAULT_LIMIT),
+    )
+    async def representations(
+        self,
+        info: Info[Context, None],
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
+    ) -> RepresentationConnection:
+        window = Window.of(first=first, after=after, last=last, before=before, default=DEFAULT_LIMIT)
         selection = Selection.of(info)
-        ask = organization_ask(selection.get("organizations"))
-        items, _ = await info.context.run(
+        node = _node_selection(selection)
+        ask = organization_ask(node.get("organizations"))
+        page = await info.context.run(
             lambda session: RegistryRead(session).representation_page(
-                organization_id=None, limit=MAX_LIMIT, cursor=None,
-                organizations=ask, coordinator=institution_ask(selection.get("coordinator")),
+                organization_id=None, window=window,
+                organizations=ask, coordinator=institution_ask(node.get("coordinator")),
+                with_total="totalCount" in selection,
             )
         )  # fmt: skip
-        return [Representation.of(item, ask) for item in items]
+        edges = [
+            RepresentationEdge(cursor=page.cursor_of(item), node=Representation.of(item, ask)) for item in page.items
+        ]
+        return RepresentationConnection(
+            edges=edges, page_info=page_info([edge.cursor for edge in edges], page), total_count=page.total_count or 0
+        )
 
 
 async def _admin(info: Info[Context, None]) -> Principal:

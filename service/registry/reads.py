@@ -10,17 +10,20 @@ parent, an event's organisation, a coordinator) are fetched once per request. RE
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import journal
 from service.core.errors import NotFound
-from service.core.pagination import Slice, Window, decode_cursor, encode_cursor, next_cursor
+from service.core.pagination import Slice, Window, encode_cursor
 from service.registry import repository
 from service.registry.repository import OrganizationQuery
+
+T = TypeVar("T")
 
 # --- what a caller asks for ----------------------------------------------------------------------------------
 
@@ -159,23 +162,43 @@ class RepresentationData:
 
 
 @dataclass(slots=True)
-class OrganizationPage:
-    items: list[OrganizationData]
+class ReadPage(Generic[T]):
+    """A window's items in the listing's order, whether more lie beyond either end, and each item's cursor."""
+
+    items: list[T]
     has_next: bool
     has_previous: bool
+    cursor_of: Callable[[T], str]
     total_count: int | None = None  # only when asked: it costs a count over every match
-
-    @staticmethod
-    def cursor_of(item: OrganizationData) -> str:
-        return encode_cursor([item.sort_key, str(item.id)])
 
     @property
     def next_cursor(self) -> str | None:
         return self.cursor_of(self.items[-1]) if self.has_next else None
 
 
+# Each listing's cursor: the item's key in its repository order (`repository.*_ORDER`).
+def organization_cursor(item: OrganizationData) -> str:
+    return encode_cursor([item.sort_key, str(item.id)])
+
+
+def institution_cursor(item: InstitutionData) -> str:
+    return encode_cursor([item.country, item.code])
+
+
+def engagement_cursor(item: EngagementData) -> str:
+    return encode_cursor([item.start_date, str(item.id)])
+
+
+def representation_cursor(item: RepresentationData) -> str:
+    return encode_cursor([item.position, str(item.id)])
+
+
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
+
+
+def _upper(country: str | None) -> str | None:
+    return country.upper() if country else None
 
 
 class RegistryRead:
@@ -190,13 +213,13 @@ class RegistryRead:
 
     async def organization_page(
         self, query: OrganizationQuery, window: Window, ask: OrganizationAsk, *, with_total: bool = False
-    ) -> OrganizationPage:
+    ) -> ReadPage[OrganizationData]:
         part = Slice.of(await repository.list_organizations(self.session, query, window), window)
         items = [OrganizationData(*row) for row in part.rows]
         self._organizations.update((row.id, row) for row in part.rows)
         await self._fill_organizations(items, ask)
         total = await repository.count_organizations(self.session, query) if with_total else None
-        return OrganizationPage(items, part.has_next, part.has_previous, total)
+        return ReadPage(items, part.has_next, part.has_previous, organization_cursor, total)
 
     async def organizations(self, ids: Sequence[uuid.UUID], ask: OrganizationAsk) -> list[OrganizationData]:
         """The organisations of these ids that exist, in the order given."""
@@ -322,7 +345,18 @@ class RegistryRead:
         await self._fill_institutions(parents, ask.parent)
 
     async def institution_list(self, country: str | None, ask: InstitutionAsk) -> list[InstitutionData]:
-        rows = await repository.list_institutions(self.session, country.upper() if country else None)
+        """Every institution (of a country), in listing order: a short list, read whole."""
+        return await self._institutions_of_rows(await repository.list_institutions(self.session, _upper(country)), ask)
+
+    async def institution_page(
+        self, country: str | None, window: Window, ask: InstitutionAsk, *, with_total: bool = False
+    ) -> ReadPage[InstitutionData]:
+        part = Slice.of(await repository.list_institutions(self.session, _upper(country), window), window)
+        items = await self._institutions_of_rows(part.rows, ask)
+        total = await repository.count_institutions(self.session, _upper(country)) if with_total else None
+        return ReadPage(items, part.has_next, part.has_previous, institution_cursor, total)
+
+    async def _institutions_of_rows(self, rows: Sequence[Row], ask: InstitutionAsk) -> list[InstitutionData]:
         self._institutions.update((row.id, row) for row in rows)
         items = [InstitutionData(*row) for row in rows]
         await self._fill_institutions(items, ask)
@@ -350,17 +384,36 @@ class RegistryRead:
         *,
         year: int | None,
         organization_id: uuid.UUID | None,
-        limit: int,
-        cursor: str | None,
+        window: Window,
         institution: InstitutionAsk | None,
         organization: OrganizationAsk | None,
-    ) -> tuple[list[EngagementData], str | None]:
-        after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
+        with_total: bool = False,
+    ) -> ReadPage[EngagementData]:
         rows = await repository.list_engagements(
-            self.session, year=year, organization_id=organization_id, limit=limit, after=after
+            self.session, year=year, organization_id=organization_id, window=window
         )
-        following = next_cursor(rows, limit, lambda row: [row.start_date, str(row.id)])
-        items = [EngagementData(*row) for row in rows[:limit]]
+        part = Slice.of(rows, window)
+        items = [EngagementData(*row) for row in part.rows]
+        await self._fill_engagements(items, institution, organization)
+        total = (
+            await repository.count_engagements(self.session, year=year, organization_id=organization_id)
+            if with_total
+            else None
+        )
+        return ReadPage(items, part.has_next, part.has_previous, engagement_cursor, total)
+
+    async def engagements(
+        self, ids: Sequence[uuid.UUID], institution: InstitutionAsk | None, organization: OrganizationAsk | None
+    ) -> list[EngagementData]:
+        """The engagements of these ids that exist, in the order given."""
+        rows = await repository.engagements_by_ids(self.session, ids)
+        items = [EngagementData(*rows[i]) for i in ids if i in rows]
+        await self._fill_engagements(items, institution, organization)
+        return items
+
+    async def _fill_engagements(
+        self, items: list[EngagementData], institution: InstitutionAsk | None, organization: OrganizationAsk | None
+    ) -> None:
         if institution is not None:
             institutions = await self._institution_rows(i.institution_id for i in items if i.institution_id)
             linked = []
@@ -377,23 +430,40 @@ class RegistryRead:
                     item.organization = OrganizationData(*organizations[item.organization_id])
                     others.append(item.organization)
             await self._fill_organizations(others, organization)
-        return items, following
 
     async def representation_page(
         self,
         *,
         organization_id: uuid.UUID | None,
-        limit: int,
-        cursor: str | None,
+        window: Window,
         organizations: OrganizationAsk | None,
         coordinator: InstitutionAsk | None,
-    ) -> tuple[list[RepresentationData], str | None]:
-        after = decode_cursor(cursor, (int, uuid.UUID)) if cursor else None
-        rows = await repository.list_representations(
-            self.session, organization_id=organization_id, limit=limit, after=after
+        with_total: bool = False,
+    ) -> ReadPage[RepresentationData]:
+        part = Slice.of(
+            await repository.list_representations(self.session, organization_id=organization_id, window=window), window
         )
-        following = next_cursor(rows, limit, lambda row: [row.position, str(row.id)])
-        items = [RepresentationData(*row) for row in rows[:limit]]
+        items = [RepresentationData(*row) for row in part.rows]
+        await self._fill_representations(items, organizations, coordinator)
+        total = (
+            await repository.count_representations(self.session, organization_id=organization_id)
+            if with_total
+            else None
+        )
+        return ReadPage(items, part.has_next, part.has_previous, representation_cursor, total)
+
+    async def representations(
+        self, ids: Sequence[uuid.UUID], organizations: OrganizationAsk | None, coordinator: InstitutionAsk | None
+    ) -> list[RepresentationData]:
+        """The representations of these ids that exist, in the order given."""
+        rows = await repository.representations_by_ids(self.session, ids)
+        items = [RepresentationData(*rows[i]) for i in ids if i in rows]
+        await self._fill_representations(items, organizations, coordinator)
+        return items
+
+    async def _fill_representations(
+        self, items: list[RepresentationData], organizations: OrganizationAsk | None, coordinator: InstitutionAsk | None
+    ) -> None:
         if organizations is not None:
             ids = await repository.organization_ids_by_representation(self.session, [i.id for i in items])
             rows_by_id = await self._organization_rows(i for linked in ids.values() for i in linked)
@@ -410,7 +480,6 @@ class RegistryRead:
                     item.coordinator = InstitutionData(*institutions[item.coordinator_id])
                     linked.append(item.coordinator)
             await self._fill_institutions(linked, coordinator)
-        return items, following
 
 
 def export_rows(session: AsyncSession, updated_since: dt.datetime | None = None) -> AsyncIterator[tuple]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, any_, exists, func, or_, select, tuple_
+from sqlalchemy import Row, Select, any_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -128,6 +128,8 @@ def _by_ids(columns: Sequence) -> Select:
 _ORGANIZATIONS_BY_IDS = _by_ids(ORGANIZATION_COLUMNS)
 _MEMBERSHIPS_BY_IDS = _by_ids(MEMBERSHIP_COLUMNS)
 _INSTITUTIONS_BY_IDS = _by_ids(INSTITUTION_COLUMNS)
+_ENGAGEMENTS_BY_IDS = _by_ids(ENGAGEMENT_COLUMNS)
+_REPRESENTATIONS_BY_IDS = _by_ids(REPRESENTATION_COLUMNS)
 _MEMBERSHIPS_BY_ORGANIZATIONS = (
     select(*MEMBERSHIP_COLUMNS)
     .where(_membership.organization_id == any_(ids_parameter()))
@@ -175,11 +177,28 @@ async def lock_memberships_of(session: AsyncSession, organization_id: uuid.UUID)
     return (await session.scalars(stmt.with_for_update().execution_options(populate_existing=True))).all()
 
 
-async def list_institutions(session: AsyncSession, country: str | None = None) -> Sequence[Row]:
-    stmt = select(*INSTITUTION_COLUMNS).order_by(_institution.country.desc(), _institution.code)
-    if country is not None:
-        stmt = stmt.where(_institution.country == country)
+INSTITUTION_ORDER = KeysetOrder(((_institution.country, True), (_institution.code, False)), (str, str))
+
+
+def _institutions_of(country: str | None, columns: Sequence) -> Select:
+    stmt = select(*columns)
+    return stmt.where(_institution.country == country) if country is not None else stmt
+
+
+async def list_institutions(session: AsyncSession, country: str | None, window: Window | None = None) -> Sequence[Row]:
+    """In (country descending, code) order (codes are unique): one keyset window, one row beyond it
+    (`INSTITUTION_ORDER.select`), or without a window all of them (REST's list, which does not page)."""
+    stmt = _institutions_of(country, INSTITUTION_COLUMNS)
+    if window is None:
+        stmt = stmt.order_by(*(column.desc() if down else column for column, down in INSTITUTION_ORDER.columns))
+    else:
+        stmt = INSTITUTION_ORDER.select(stmt, window)
     return (await session.execute(stmt)).all()
+
+
+async def count_institutions(session: AsyncSession, country: str | None) -> int:
+    stmt = select(func.count()).select_from(_institutions_of(country, [_institution.id]).subquery())
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def get_institution_by_code(session: AsyncSession, code: str) -> Row | None:
@@ -191,39 +210,62 @@ async def institutions_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -
     return await _by_id(session, _INSTITUTIONS_BY_IDS, ids)
 
 
-async def list_engagements(
-    session: AsyncSession,
-    *,
-    year: int | None,
-    organization_id: uuid.UUID | None,
-    limit: int,
-    after: tuple[str, uuid.UUID] | None,
-) -> Sequence[Row]:
-    stmt = select(*ENGAGEMENT_COLUMNS)
+ENGAGEMENT_ORDER = KeysetOrder(((_engagement.start_date, False), (_engagement.id, False)), (str, uuid.UUID))
+REPRESENTATION_ORDER = KeysetOrder(((_representation.position, False), (_representation.id, False)), (int, uuid.UUID))
+
+
+def _filtered_engagements(year: int | None, organization_id: uuid.UUID | None, columns: Sequence) -> Select:
+    stmt = select(*columns)
     if year is not None:
         stmt = stmt.where(_engagement.start_date.startswith(f"{year:04d}"))
     if organization_id is not None:
         stmt = stmt.where(_engagement.organization_id == organization_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(_engagement.start_date, _engagement.id) > after)
-    stmt = stmt.order_by(_engagement.start_date, _engagement.id).limit(limit + 1)
+    return stmt
+
+
+async def list_engagements(
+    session: AsyncSession, *, year: int | None, organization_id: uuid.UUID | None, window: Window
+) -> Sequence[Row]:
+    """One keyset window in (start_date, id) order, one row beyond it (`ENGAGEMENT_ORDER.select`)."""
+    stmt = ENGAGEMENT_ORDER.select(_filtered_engagements(year, organization_id, ENGAGEMENT_COLUMNS), window)
     return (await session.execute(stmt)).all()
 
 
-async def list_representations(
-    session: AsyncSession, *, organization_id: uuid.UUID | None, limit: int, after: tuple[int, uuid.UUID] | None
-) -> Sequence[Row]:
-    stmt = select(*REPRESENTATION_COLUMNS)
+async def count_engagements(session: AsyncSession, *, year: int | None, organization_id: uuid.UUID | None) -> int:
+    stmt = select(func.count()).select_from(_filtered_engagements(year, organization_id, [_engagement.id]).subquery())
+    return (await session.execute(stmt)).scalar_one()
+
+
+def _filtered_representations(organization_id: uuid.UUID | None, columns: Sequence) -> Select:
+    stmt = select(*columns)
     if organization_id is not None:
         stmt = stmt.where(
             exists()
             .where(_representation_organization.representation_id == _representation.id)
             .where(_representation_organization.organization_id == organization_id)
         )
-    if after is not None:
-        stmt = stmt.where(tuple_(_representation.position, _representation.id) > after)
-    stmt = stmt.order_by(_representation.position, _representation.id).limit(limit + 1)
+    return stmt
+
+
+async def list_representations(
+    session: AsyncSession, *, organization_id: uuid.UUID | None, window: Window
+) -> Sequence[Row]:
+    """One keyset window in the source's order (position, id), one row beyond it (`REPRESENTATION_ORDER.select`)."""
+    stmt = REPRESENTATION_ORDER.select(_filtered_representations(organization_id, REPRESENTATION_COLUMNS), window)
     return (await session.execute(stmt)).all()
+
+
+async def count_representations(session: AsyncSession, *, organization_id: uuid.UUID | None) -> int:
+    stmt = select(func.count()).select_from(_filtered_representations(organization_id, [_representation.id]).subquery())
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def engagements_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    return await _by_id(session, _ENGAGEMENTS_BY_IDS, ids)
+
+
+async def representations_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    return await _by_id(session, _REPRESENTATIONS_BY_IDS, ids)
 
 
 async def organization_ids_by_representation(

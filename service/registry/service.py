@@ -248,22 +248,22 @@ async def page_engagements(
     session: AsyncSession, *, year: int | None, organization: str | None, limit: int, cursor: str | None
 ) -> dict:
     organization_id = await resolve_organization_id(session, organization) if organization else None
-    items, following = await RegistryRead(session).engagement_page(
-        year=year, organization_id=organization_id, limit=limit, cursor=cursor,
+    page = await RegistryRead(session).engagement_page(
+        year=year, organization_id=organization_id, window=Window(limit, cursor),
         institution=reads.INSTITUTION_REF, organization=reads.ORGANIZATION_REF,
     )  # fmt: skip
-    return _page([engagement_json(item) for item in items], following)
+    return _page([engagement_json(item) for item in page.items], page.next_cursor)
 
 
 async def page_representations(
     session: AsyncSession, *, organization: str | None, limit: int, cursor: str | None
 ) -> dict:
     organization_id = await resolve_organization_id(session, organization) if organization else None
-    items, following = await RegistryRead(session).representation_page(
-        organization_id=organization_id, limit=limit, cursor=cursor,
+    page = await RegistryRead(session).representation_page(
+        organization_id=organization_id, window=Window(limit, cursor),
         organizations=reads.ORGANIZATION_REF, coordinator=reads.INSTITUTION_REF,
     )  # fmt: skip
-    return _page([representation_json(item) for item in items], following)
+    return _page([representation_json(item) for item in page.items], page.next_cursor)
 
 
 # The ETags GraphQL's `etag` fields serve, many at once through a DataLoader: the same values as the

@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 from sqlalchemy import delete, select
 
 from service.core.models import stable_id
@@ -102,11 +103,12 @@ async def test_organization_by_acronym_and_id(client):
 async def test_institutions_engagements_representations(client):
     body = await graphql(
         client,
-        """{ institutions { code country parent { code } }
-             engagements(year: 2019) { startDate endDate place { en } organization { acronym } institution { code } }
-             representations { city { en } organizations { acronym } coordinator { code } } }""",
+        """{ institutions { edges { node { code country parent { code } } } }
+             engagements(year: 2019) { edges { node {
+               startDate endDate place { en } organization { acronym } institution { code } } } }
+             representations { edges { node { city { en } organizations { acronym } coordinator { code } } } } }""",
     )
-    data = body["data"]
+    data = {field: [edge["node"] for edge in connection["edges"]] for field, connection in body["data"].items()}
     codes = {i["code"]: i for i in data["institutions"]}
     assert codes["VRK"]["parent"] == {"code": "VRS"} and codes["LT MD"]["country"] == "LT"
     assert len(data["engagements"]) == 5
@@ -116,6 +118,137 @@ async def test_institutions_engagements_representations(client):
         "organizations": [{"acronym": "UN"}, {"acronym": "WTO"}],
         "coordinator": {"code": "ĀM"},
     }
+
+
+# The registry's other growing lists, each a Relay connection: the field, and what to ask of its nodes.
+CONNECTIONS = {
+    "institutions": "code country",
+    "engagements": "rowId startDate",
+    "representations": "rowId city { en }",
+}
+
+
+def connection_query(field: str) -> str:
+    return f"""
+    query Walk($first: Int, $after: String, $last: Int, $before: String) {{
+      {field}(first: $first, after: $after, last: $last, before: $before) {{
+        totalCount
+        edges {{ cursor node {{ {CONNECTIONS[field]} }} }}
+        pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+      }}
+    }}"""
+
+
+async def _walk(client, field: str, *, backward: bool) -> list[dict]:
+    """Every node of the connection, two at a time, forward from the start or backward from the end; each
+    page's PageInfo checked against its edges and its place in the walk."""
+    walked: list[dict] = []
+    cursor = None
+    while True:
+        arguments = {"last": 2, "before": cursor} if backward else {"first": 2, "after": cursor}
+        page = (await graphql(client, connection_query(field), **arguments))["data"][field]
+        nodes = [edge["node"] for edge in page["edges"]]
+        info = page["pageInfo"]
+        assert info["startCursor"] == page["edges"][0]["cursor"] and info["endCursor"] == page["edges"][-1]["cursor"]
+        walked = nodes + walked if backward else walked + nodes
+        more, other_side = (
+            (info["hasPreviousPage"], info["hasNextPage"])
+            if backward
+            else (info["hasNextPage"], info["hasPreviousPage"])
+        )
+        assert other_side is (cursor is not None), (field, info)  # a bounding cursor: rows lie beyond it
+        assert len(nodes) == 2 or not more
+        if not more:
+            return walked
+        cursor = info["startCursor"] if backward else info["endCursor"]
+
+
+@pytest.mark.parametrize("field", CONNECTIONS)
+async def test_each_registry_connection_walks_forward_and_backward_in_one_order(client, field):
+    """`first` / `after` from the start and `last` / `before` from the end give the one listing, page by page,
+    with a complete PageInfo; `totalCount` counts every page; `first` and `last` together are refused."""
+    whole = (await graphql(client, connection_query(field), first=500))["data"][field]
+    listed = [edge["node"] for edge in whole["edges"]]
+    assert whole["totalCount"] == len(listed) >= 5
+    assert whole["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": False,
+        "startCursor": whole["edges"][0]["cursor"],
+        "endCursor": whole["edges"][-1]["cursor"],
+    }
+    assert await _walk(client, field, backward=False) == listed
+    assert await _walk(client, field, backward=True) == listed
+    between = await graphql(
+        client, connection_query(field), after=whole["edges"][0]["cursor"], before=whole["edges"][4]["cursor"]
+    )
+    assert [edge["node"] for edge in between["data"][field]["edges"]] == listed[1:4]
+    both = await graphql(client, connection_query(field), first=2, last=2)
+    assert both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "not both" in both["errors"][0]["message"]
+    for size in (0, 501):
+        wrong = await graphql(client, connection_query(field), last=size)
+        assert wrong["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", size
+
+
+async def test_institutions_keep_the_rest_order_and_filter_by_country(client):
+    """Country descending, then code, as `/api/v1/institutions` lists them (that list stays whole, unpaged)."""
+    rest = (await client.get("/api/v1/institutions")).json()
+    assert rest["next_cursor"] is None
+    connection = (await graphql(client, connection_query("institutions"), first=500))["data"]["institutions"]
+    assert [edge["node"]["code"] for edge in connection["edges"]] == [item["code"] for item in rest["items"]]
+    countries = [edge["node"]["country"] for edge in connection["edges"]]
+    assert countries == sorted(countries, reverse=True) and len(set(countries)) > 1
+    lithuanian = await graphql(client, '{ institutions(country: "lt", first: 1) { totalCount edges { node { code } } '
+                               "pageInfo { hasNextPage } } }")  # fmt: skip
+    page = lithuanian["data"]["institutions"]
+    rest_lt = (await client.get("/api/v1/institutions", params={"country": "LT"})).json()["items"]
+    assert page["totalCount"] == len(rest_lt) > 1 and page["pageInfo"]["hasNextPage"] is True
+    assert page["edges"] == [{"node": {"code": rest_lt[0]["code"]}}]
+
+
+async def test_an_engagement_and_a_representation_are_fetched_again_by_node_id(client, sql_statements):
+    """Both are Relay nodes: `node(id:)` refetches one as its connection gave it, `nodes(ids:)` mixes them with
+    other types, in statements one per type and level asked, however many ids."""
+    engagement = "rowId startDate title { en } institution { code } organization { acronym parent { acronym } }"
+    representation = "rowId country city { en } organizations { acronym } coordinator { code }"
+    listed = await graphql(
+        client,
+        f"{{ engagements(first: 500) {{ edges {{ node {{ id {engagement} }} }} }} "
+        f"representations(first: 500) {{ edges {{ node {{ id {representation} }} }} }} "
+        "institutions(first: 500) { edges { node { id code } } } }",
+    )
+    engagements, representations, institutions = (
+        [edge["node"] for edge in listed["data"][field]["edges"]]
+        for field in ("engagements", "representations", "institutions")
+    )
+    fragments = (
+        f"... on Engagement {{ id {engagement} }} ... on Representation {{ id {representation} }} "
+        "... on Institution { id code }"
+    )
+    for item in (engagements[0], representations[1]):
+        again = await graphql(client, f'{{ node(id: "{item["id"]}") {{ {fragments} }} }}')
+        assert again["data"]["node"] == item
+    assert engagements[0]["rowId"] in {item["id"] for item in (await client.get("/api/v1/engagements")).json()["items"]}
+
+    async def nodes(items: list[dict]) -> tuple[list[dict], int]:
+        sql_statements.reset()
+        ids = [item["id"] for item in items]
+        answer = await graphql(client, "query($ids: [ID!]!) { nodes(ids: $ids) { " + fragments + " } }", uncached=True,
+                               ids=ids)  # fmt: skip
+        return answer["data"]["nodes"], sql_statements.count
+
+    # One of each, the one whose answer reaches every level (a level with nothing to read costs no statement).
+    def levels(engagement: dict) -> tuple[bool, ...]:
+        organization = engagement["organization"] or {}
+        return bool(engagement["institution"]), bool(organization), bool(organization.get("parent"))
+
+    fullest_engagement = max(engagements, key=levels)
+    fullest_representation = max(representations, key=lambda r: (bool(r["coordinator"]), bool(r["organizations"])))
+    few = [fullest_engagement, fullest_representation, institutions[0]]
+    many = engagements + representations + institutions[:5]
+    assert (await nodes(few))[0] == few
+    answered, statements = await nodes(many)
+    assert answered == many
+    assert statements == (await nodes(few))[1]
 
 
 async def test_errors_carry_a_stable_code(client):

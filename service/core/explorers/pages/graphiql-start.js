@@ -3,9 +3,14 @@
 const EXAMPLE_QUERY = `# GraphiQL: write a query on the left, run it with Ctrl-Enter or the play button.
 # The documentation explorer (the book icon) lists every type and field.
 {
-  institutions {
-    code
-    name { en }
+  institutions(first: 10) {
+    edges {
+      node {
+        code
+        name { en }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
   }
 }
 `;
