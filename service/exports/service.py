@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.caching import etag_of, json_bytes
 from service.registry import reads
-from service.registry.provenance import PROVENANCE_COLUMNS, provenance_cells
+from service.registry.provenance import PROVENANCE_COLUMNS, cell, fact_at, provenance_cells
 from service.registry.reads import (
     INSTITUTION_OUT,
     ORGANIZATION_DETAIL,
@@ -65,6 +65,7 @@ CSV_COLUMNS = [
     "organization_id", "acronym", "name_lv", "name_en", "name_lt", "name_original", "kind", "parent_acronym",
     "member_code", "member_country", "relation", "since", "until", "coordinator_code", "financial_obligation",
     "events", "sources", *PROVENANCE_COLUMNS,
+    "established", "established_provenance",  # added later: last, so a reader by position keeps its columns
 ]  # fmt: skip
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
@@ -84,7 +85,7 @@ def _csv_line(values: list) -> str:
 
 def _csv_row(row: tuple) -> list:
     (org_id, acronym, name, kind, parent, member, country, relation, since, until, coordinator, obligation, events,
-     sources, organization_provenance, membership_provenance) = row  # fmt: skip
+     sources, organization_provenance, membership_provenance, established) = row  # fmt: skip
     return [
         org_id,
         acronym or "",
@@ -104,6 +105,8 @@ def _csv_row(row: tuple) -> list:
         "; ".join(f"{e['date']} {e['kind']}" for e in events or []),
         " ".join(sources or []),
         *provenance_cells(organization_provenance, membership_provenance),
+        established or "",
+        cell(fact_at(organization_provenance, ("established",))),
     ]
 
 

@@ -75,13 +75,13 @@ def cell(entry: dict | None) -> str:
     return entry["basis"]
 
 
-def _at(facts: dict | None, path: tuple[str, ...]) -> dict | None:
+def fact_at(facts: dict | None, path: tuple[str, ...]) -> dict | None:
     for key in path:
         facts = (facts or {}).get(key)
     return facts
 
 
 def provenance_cells(organization: dict | None, membership: dict | None) -> list[str]:
-    return [cell(_at(organization, path)) for path in _ORGANIZATION_CELLS] + [
-        cell(_at(membership, path)) for path in _MEMBERSHIP_CELLS
+    return [cell(fact_at(organization, path)) for path in _ORGANIZATION_CELLS] + [
+        cell(fact_at(membership, path)) for path in _MEMBERSHIP_CELLS
     ]

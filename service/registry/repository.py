@@ -307,6 +307,7 @@ async def stream_registry_rows(session: AsyncSession, updated_since: dt.datetime
             Membership.sources,
             Organization.provenance,
             Membership.provenance,
+            Organization.established,
         )
         .outerjoin(parent, parent.id == Organization.parent_id)
         .outerjoin(Membership, Membership.organization_id == Organization.id)

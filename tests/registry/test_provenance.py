@@ -74,6 +74,9 @@ async def test_the_csv_export_has_provenance_columns(client):
     assert ctif["kind_provenance"] == "editorial" and ctif["since_provenance"] == "stated"
     panel = next(row for row in rows if row["name_lt"] == "Migracijos ir prieglobsčio panelį")
     assert panel["since_provenance"].startswith("inferred: iki 2011 m. pabaigos")
+    easo = next(row for row in rows if row["name_en"] == "European Asylum Support Office")
+    assert (easo["established"], easo["established_provenance"]) == ("2010", "stated")
+    assert list(rows[0])[-2:] == ["established", "established_provenance"]  # the columns before keep their places
 
 
 @pytest.fixture
