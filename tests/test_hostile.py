@@ -123,6 +123,11 @@ def test_cost_counts_aliases_fragments_and_first():
     strategies = "query($n: Int!) { strategies(first: $n) { edges { node { areas { code } } } } }"
     assert cost(strategies, n=100) == pytest.approx(5 * cost(strategies, n=20), rel=0.01)
     assert cost(strategies, n=20) == pytest.approx(cost("{ strategies { edges { node { areas { code } } } } }"))
+    backward_strategies = "query($n: Int) { strategies(last: $n) { edges { node { areas { code } } } } }"
+    assert cost(backward_strategies, n=100) == pytest.approx(cost(strategies, n=100))
+    tasks = "query($n: Int) { tasks(last: $n) { edges { node { institutions { code } } } } }"
+    assert cost(tasks, n=None) == pytest.approx(cost(tasks, n=500))  # neither given: the first page, 500
+    assert cost(tasks, n=500) > 5 * cost(tasks, n=50)
     page = "query($n: Int!) { organizations(first: $n) { edges { node { acronym memberships { id } } } } }"
     assert cost(page, n=400) == pytest.approx(4 * cost(page, n=100), rel=0.01)
     assert cost("{ organizations(first: 10) { edges { node { acronym } } } }") < cost(

@@ -134,9 +134,7 @@ async def import_rows(
     """Check every row first; write all of them in one transaction, or none if any row fails."""
     strategy_id = await resolve_strategy_id(session, strategy_key) if strategy_key else None
     by_code: dict[str, list[Indicator]] = {}
-    for indicator in await strategy.list_indicators(
-        session, strategy.IndicatorQuery(strategy_id=strategy_id), 100_000, None
-    ):
+    for indicator in await strategy.list_indicators(session, strategy.IndicatorQuery(strategy_id=strategy_id)):
         by_code.setdefault(indicator.code, []).append(indicator)
     contexts: dict[uuid.UUID, IndicatorContext] = {}
     lines: list[ImportLine] = []
@@ -221,7 +219,7 @@ async def import_template(
     query = strategy.IndicatorQuery(
         strategy_id=strategy_id, institution_id=None if principal.is_admin else principal.institution_id
     )
-    indicators = await strategy.list_indicators(session, query, 100_000, None)
+    indicators = await strategy.list_indicators(session, query)
     ids = [i.id for i in indicators]
     values = await strategy.values_by_indicator(session, ids)
     links = await strategy.goal_institutions_by_goal(session, list({i.goal_id for i in indicators}))

@@ -185,7 +185,7 @@ async def progress_summary(
     session: AsyncSession, query: strategy.IndicatorQuery, year: int, as_of: dt.datetime | None = None
 ) -> ProgressSummary:
     """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
-    indicators = list(await strategy.list_indicators(session, query, 100_000, None))
+    indicators = list(await strategy.list_indicators(session, query))
     entries = await progress_of(session, indicators, year, as_of)
     goals = await strategy.goals_by_ids(session, list({i.goal_id for i in indicators}))
     areas = await strategy.areas_by_ids(session, list({g.area_id for g in goals.values()}))
