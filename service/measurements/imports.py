@@ -183,7 +183,8 @@ async def import_rows(
             if outcome != ImportOutcome.unchanged:
                 row = await append_revision(session, principal, checked.posting, previous)
                 institution = checked.posting.institution
-                written.append(measurement_out(row, {institution.id: institution} if institution else {}, previous))
+                institutions = {institution.id: institution} if institution else {}
+                written.append(measurement_out(row, institutions, previous.text if previous else None))
             results.append(ImportRowResult(row=checked.line, outcome=outcome, revision=row.revision))
         results += [ImportRowResult(row=number, outcome=ImportOutcome.empty, revision=None) for number in empty]
         counts = Counter(r.outcome for r in results)
