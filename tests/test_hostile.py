@@ -136,6 +136,15 @@ def test_cost_counts_aliases_fragments_and_first():
         assert cost(forward, n=400) == pytest.approx(4 * cost(forward, n=100), rel=0.01), field
         assert cost(forward.replace("first", "last"), n=400) == pytest.approx(cost(forward, n=400)), field
         assert cost(forward, n=None) == pytest.approx(cost(forward, n=50)), field
+    backward_strategies = "query($n: Int) { strategies(last: $n) { edges { node { areas { code } } } } }"
+    assert cost(backward_strategies, n=100) == pytest.approx(cost(strategies, n=100))
+    tasks = "query($n: Int) { tasks(last: $n) { edges { node { institutions { code } } } } }"
+    assert cost(tasks, n=None) == pytest.approx(cost(tasks, n=500))  # neither given: the first page, 500
+    assert cost(tasks, n=500) > 5 * cost(tasks, n=50)
+    history = 'history(indicatorId: "i", year: 2024, last: $n) { edges { node { text institution { code } } } }'
+    for document in (f"query($n: Int) {{ {history} }}", f'query($n: Int) {{ asOf(at: "2025-01-01") {{ {history} }} }}'):
+        assert cost(document, n=None) == pytest.approx(cost(document, n=50))  # neither given: the first page, 50
+        assert cost(document, n=500) == pytest.approx(10 * cost(document, n=50), rel=0.05)
 
 
 def test_every_list_of_objects_declares_its_bound():

@@ -68,9 +68,9 @@ REPRESENTATION = (f"{{ rowId country city {TEXT} cityCountry sourceText sources 
                   f"organizations {ORGANIZATION_REF} coordinator {INSTITUTION_REF} }}")  # fmt: skip
 STRATEGY = (f"{{ rowId key title {TEXT} periodStart periodEnd baselineYear dates {{ date kind text {TEXT} }} updatedAt "
             f"parent {{ rowId }} owner {INSTITUTION_REF} {FOOTNOTES} swot {{ kind text {TEXT} }} "
-            f"areas {{ id number code kind title {TEXT} goals {{ rowId number title {TEXT} institutionsText "
+            f"areas {{ rowId number code kind title {TEXT} goals {{ rowId number title {TEXT} institutionsText "
             f"institutions {INSTITUTION_REF} indicators {INDICATOR} }} "
-            f"actionDirections {{ id number title {TEXT} tasks {TASK} }} }} }}")  # fmt: skip
+            f"actionDirections {{ rowId number title {TEXT} tasks {TASK} }} }} }}")  # fmt: skip
 COUNTS = "counts { achieved onTrack offTrack noData notApplicable }"
 
 

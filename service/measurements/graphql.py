@@ -14,26 +14,34 @@ from strawberry.types import Info
 from service.core.errors import BadRequest
 from service.core.graphql import Context
 from service.core.graphql_bounds import at_most_characters, max_length
-from service.core.graphql_cost import at_most
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most, first_page
 from service.core.graphql_types import (
     GLOBAL_ID,
     ROW_ID,
     AreaFilterArgument,
     IndicatorIdArgument,
     InstitutionFilterArgument,
+    PageAfterArgument,
+    PageBeforeArgument,
+    PageFirstArgument,
+    PageInfo,
+    PageLastArgument,
     StrategyFilterArgument,
     ValueInstitutionArgument,
     YearArgument,
     described,
     global_id,
     graphql_enum,
+    page_info,
     row_id_of,
     validated_input,
 )
+from service.core.pagination import DEFAULT_LIMIT, Window
 from service.core.preconditions import as_entity_tag
 from service.measurements import models, progress, reads, reviews, revisions
+from service.measurements.repository import Slot
 from service.measurements.schemas import COMMENT_MAX, SOURCE_MAX, MeasurementIn, MeasurementOut
-from service.registry.graphql import Institution, load_institution
+from service.registry.graphql import Institution, load_institution, load_institutions
 from service.strategy.models import Indicator
 from service.strategy.reads import Loaded
 from service.strategy.service import indicator_query
@@ -88,7 +96,7 @@ class Actual(relay.Node):
     reviewed_at: dt.datetime | None = strawberry.field(description="When it was reviewed.")
     review_comment: str | None = strawberry.field(description="The reviewer's comment, e.g. why it was returned.")
     previous_text: str | None = strawberry.field(
-        description="The text of the revision this one corrects; in a write's answer only."
+        description="The text of the revision this one corrects; in a write's answer and a `history`, else null."
     )
     institution: Institution | None = strawberry.field(
         description="The institution the value is for, where the indicator has a value per institution."
@@ -134,6 +142,62 @@ async def actuals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> lis
         Actual.of_row(row, Institution.of(institutions[row.institution_id]) if row.institution_id else None)
         for row in rows
     ]
+
+
+async def institutions_named(info: Info[Context, None], outputs: Sequence) -> dict[str, Institution]:
+    """The GraphQL institutions the read path's outputs name, in one batch."""
+    ids = list({out.institution.id for out in outputs if out is not None and out.institution is not None})
+    return {institution.id: institution for institution in await load_institutions(info, ids)}
+
+
+def named_institution(institutions: dict[str, Institution], out) -> Institution | None:
+    return institutions[str(out.institution.id)] if out.institution is not None else None
+
+
+async def actuals_of_outputs(info: Info[Context, None], outputs: Sequence[MeasurementOut]) -> list[Actual]:
+    institutions = await institutions_named(info, outputs)
+    return [Actual.of(out, named_institution(institutions, out)) for out in outputs]
+
+
+HISTORY_PAGE = DEFAULT_LIMIT  # a year has a revision per post and correction: a handful
+
+
+@strawberry.type(description="A revision on a page of a year's history, with its cursor.")
+class ActualEdge:
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the later revisions, as `before` for the earlier ones."
+    )
+    node: Actual = strawberry.field(description="The revision.")
+
+
+@strawberry.type(description="A page of a year's revisions, oldest first (a Relay connection).")
+class ActualConnection:
+    edges: list[ActualEdge] = strawberry.field(description="The revisions on this page.", metadata=PAGE_OF_FIRST)
+    page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+    slot: strawberry.Private[Slot]
+    as_of: strawberry.Private[dt.datetime | None]
+
+    @strawberry.field(description="How many revisions the year has (had, as of a moment), on all pages.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(reads.count_revisions, self.slot, self.as_of)
+
+
+async def history_of(
+    info: Info[Context, None],
+    indicator_id: strawberry.ID,
+    year: int,
+    institution: str | None,
+    window: Window,
+    as_of: dt.datetime | None = None,
+) -> ActualConnection:
+    """A page of the year's revisions through the read path REST's history takes, now or as of a moment."""
+    part, slot = await info.context.run(
+        reads.history_page, _indicator_id(indicator_id), year, institution, window, as_of
+    )
+    actuals = await actuals_of_outputs(info, part.rows)
+    cursors = [reads.revision_cursor(out) for out in part.rows]
+    edges = [ActualEdge(cursor=cursor, node=actual) for cursor, actual in zip(cursors, actuals, strict=True)]
+    return ActualConnection(edges=edges, page_info=page_info(cursors, part), slot=slot, as_of=as_of)
 
 
 @strawberry.type(description="A target year: the target, the official actual and where it stands.")
@@ -228,6 +292,25 @@ class MeasurementsQuery:
         institution: InstitutionFilterArgument = None,
     ) -> ProgressSummary:
         return await progress_summary_of(info, year, strategy, area, institution)
+
+    @strawberry.field(
+        description=f"The revisions of an indicator's year, oldest first, each with the value it corrected and its "
+        f"review: a Relay page at a time ({HISTORY_PAGE} unless `first` or `last` says). `asOf` reads it as it stood.",
+        metadata=first_page(HISTORY_PAGE),
+    )
+    async def history(
+        self,
+        info: Info[Context, None],
+        indicator_id: IndicatorIdArgument,
+        year: YearArgument,
+        institution: ValueInstitutionArgument = None,
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
+    ) -> ActualConnection:
+        window = Window.of(first=first, after=after, last=last, before=before, default=HISTORY_PAGE)
+        return await history_of(info, indicator_id, year, institution, window)
 
 
 @strawberry.input(description="A year's actual to post, or a correction of it (send `ifMatch`).")

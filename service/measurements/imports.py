@@ -141,9 +141,7 @@ async def import_rows(
     """Check every row first; write all of them in one transaction, or none if any row fails."""
     strategy_id = await resolve_strategy_id(session, strategy_key) if strategy_key else None
     by_code: dict[str, list[Indicator]] = {}
-    for indicator in await strategy.list_indicators(
-        session, strategy.IndicatorQuery(strategy_id=strategy_id), 100_000, None
-    ):
+    for indicator in await strategy.list_indicators(session, strategy.IndicatorQuery(strategy_id=strategy_id)):
         by_code.setdefault(indicator.code, []).append(indicator)
     contexts: dict[uuid.UUID, IndicatorContext] = {}
     lines: list[ImportLine] = []
@@ -194,7 +192,8 @@ async def import_rows(
             if outcome != ImportOutcome.unchanged:
                 row = await append_revision(session, principal, checked.posting, previous)
                 institution = checked.posting.institution
-                written.append(measurement_out(row, {institution.id: institution} if institution else {}, previous))
+                institutions = {institution.id: institution} if institution else {}
+                written.append(measurement_out(row, institutions, previous.text if previous else None))
             results.append(ImportRowResult(row=checked.line, outcome=outcome, revision=row.revision))
         results += [ImportRowResult(row=number, outcome=ImportOutcome.empty, revision=None) for number in empty]
         counts = Counter(r.outcome for r in results)
@@ -230,7 +229,7 @@ async def import_template(
     query = strategy.IndicatorQuery(
         strategy_id=strategy_id, institution_id=None if principal.is_admin else principal.institution_id
     )
-    indicators = await strategy.list_indicators(session, query, 100_000, None)
+    indicators = await strategy.list_indicators(session, query)
     ids = [i.id for i in indicators]
     values = await strategy.values_by_indicator(session, ids)
     links = await strategy.goal_institutions_by_goal(session, list({i.goal_id for i in indicators}))

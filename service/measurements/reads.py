@@ -10,6 +10,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.errors import NotFound
+from service.core.pagination import Slice, Window, encode_cursor
 from service.measurements import repository
 from service.measurements.models import Measurement
 from service.measurements.progress import ProgressStatus, evaluate
@@ -23,7 +24,7 @@ from service.measurements.schemas import (
     ProgressSummary,
     YearActual,
 )
-from service.measurements.values import indicator_context, resolve_institution
+from service.measurements.values import IndicatorContext, indicator_context, resolve_institution
 from service.registry import repository as registry
 from service.registry.models import Institution
 from service.registry.service import institution_ref
@@ -103,6 +104,20 @@ async def revisions_by_ids(
     return rows, await _institutions(session, rows)
 
 
+async def _slot(
+    session: AsyncSession, indicator_id: uuid.UUID, year: int, institution_code: str | None
+) -> tuple[IndicatorContext, repository.Slot]:
+    """The slot a history names: the indicator, the year, and the institution where it has values of its own."""
+    ctx = await indicator_context(session, indicator_id)
+    institution = await resolve_institution(session, ctx, institution_code)
+    return ctx, (indicator_id, year, institution.id if institution else None)
+
+
+async def _revisions_out(session: AsyncSession, rows: Sequence[tuple[Measurement, str | None]]) -> list[MeasurementOut]:
+    institutions = await _institutions(session, [row for row, _ in rows])
+    return [measurement_out(row, institutions, previous) for row, previous in rows]
+
+
 async def history(
     session: AsyncSession,
     indicator_id: uuid.UUID,
@@ -110,13 +125,35 @@ async def history(
     institution_code: str | None,
     as_of: dt.datetime | None = None,
 ) -> list[MeasurementOut]:
-    ctx = await indicator_context(session, indicator_id)
-    institution = await resolve_institution(session, ctx, institution_code)
-    rows = await repository.revisions(session, indicator_id, year, institution.id if institution else None, as_of)
+    """Every revision of the year (REST's history, oldest first); 404 where there is none."""
+    ctx, slot = await _slot(session, indicator_id, year, institution_code)
+    rows = await repository.revisions(session, slot, as_of)
     if not rows:
         raise NotFound("measurement", f"{ctx.indicator.code} {year}" + (f" as of {as_of.isoformat()}" if as_of else ""))
-    institutions = await _institutions(session, rows)
-    return [measurement_out(row, institutions, rows[i - 1] if i else None) for i, row in enumerate(rows)]
+    return await _revisions_out(session, rows)
+
+
+async def history_page(
+    session: AsyncSession,
+    indicator_id: uuid.UUID,
+    year: int,
+    institution_code: str | None,
+    window: Window,
+    as_of: dt.datetime | None = None,
+) -> tuple[Slice[MeasurementOut], repository.Slot]:
+    """A window of the year's revisions (GraphQL's connection; empty where none was posted by `as_of`), and the
+    slot they are of (to count them)."""
+    _, slot = await _slot(session, indicator_id, year, institution_code)
+    part = Slice.of(await repository.revisions(session, slot, as_of, window), window)
+    return Slice(await _revisions_out(session, part.rows), part.has_next, part.has_previous), slot
+
+
+def revision_cursor(revision: MeasurementOut) -> str:
+    return encode_cursor([revision.revision])
+
+
+async def count_revisions(session: AsyncSession, slot: repository.Slot, as_of: dt.datetime | None = None) -> int:
+    return await repository.count_revisions(session, slot, as_of)
 
 
 def _parsed(row: Row | None) -> ParsedValue | None:
@@ -185,7 +222,7 @@ async def progress_summary(
     session: AsyncSession, query: strategy.IndicatorQuery, year: int, as_of: dt.datetime | None = None
 ) -> ProgressSummary:
     """How many indicators (per institution, where they have their own values) stand where, per goal and area."""
-    indicators = list(await strategy.list_indicators(session, query, 100_000, None))
+    indicators = list(await strategy.list_indicators(session, query))
     entries = await progress_of(session, indicators, year, as_of)
     goals = await strategy.goals_by_ids(session, list({i.goal_id for i in indicators}))
     areas = await strategy.areas_by_ids(session, list({g.area_id for g in goals.values()}))

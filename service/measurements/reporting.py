@@ -79,7 +79,7 @@ async def slots(
 ) -> list[Slot]:
     """Every slot of the year, or only those `institution` owes: its own values, and those of goals it is in."""
     query = strategy.IndicatorQuery(strategy_id=owner.id, institution_id=institution.id if institution else None)
-    indicators = await strategy.list_indicators(session, query, 100_000, None)
+    indicators = await strategy.list_indicators(session, query)
     ids = [i.id for i in indicators]
     values = await strategy.values_by_indicator(session, ids)
     links = await strategy.goal_institutions_by_goal(session, list({i.goal_id for i in indicators}))

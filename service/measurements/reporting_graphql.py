@@ -8,27 +8,37 @@ import strawberry
 from strawberry.types import Info
 
 from service.core.graphql import Context
-from service.core.graphql_cost import at_most
+from service.core.graphql_cost import at_most, first_page
 from service.core.graphql_types import (
     AreaFilterArgument,
     IndicatorIdArgument,
     InstitutionFilterArgument,
+    PageAfterArgument,
+    PageBeforeArgument,
+    PageFirstArgument,
+    PageLastArgument,
     StrategyFilterArgument,
     ValueInstitutionArgument,
     YearArgument,
     described,
     graphql_enum,
 )
+from service.core.pagination import Window
 from service.measurements import reads, reporting
 from service.measurements.graphql import (
+    HISTORY_PAGE,
     Actual,
+    ActualConnection,
     Progress,
     ProgressSummary,
     _indicator_id,
+    actuals_of_outputs,
+    history_of,
+    institutions_named,
+    named_institution,
     progress_summary_of,
 )
-from service.measurements.schemas import MeasurementOut, ProgressOut, SlotState
-from service.registry.graphql import Institution, load_institutions
+from service.measurements.schemas import ProgressOut, SlotState
 
 ReportingSlotState = graphql_enum(
     SlotState,
@@ -96,26 +106,11 @@ class ReportingYear:
     )
 
 
-async def _institutions(info: Info[Context, None], outputs: list) -> dict[str, Institution]:
-    """The GraphQL institutions the outputs name, in one batch."""
-    ids = list({out.institution.id for out in outputs if out is not None and out.institution is not None})
-    return {institution.id: institution for institution in await load_institutions(info, ids)}
-
-
-def _named(institutions: dict[str, Institution], out) -> Institution | None:
-    return institutions[str(out.institution.id)] if out.institution is not None else None
-
-
-async def _actuals(info: Info[Context, None], outputs: list[MeasurementOut]) -> list[Actual]:
-    institutions = await _institutions(info, outputs)
-    return [Actual.of(out, _named(institutions, out)) for out in outputs]
-
-
 async def _progress(info: Info[Context, None], entries: list[ProgressOut]) -> list[Progress]:
-    institutions = await _institutions(info, entries)
+    institutions = await institutions_named(info, entries)
     return [
         Progress(year=p.year, target=p.target, actual=p.actual, status=p.status, ratio=p.ratio,
-                 institution=_named(institutions, p))
+                 institution=named_institution(institutions, p))
         for p in entries
     ]  # fmt: skip
 
@@ -127,23 +122,31 @@ class AsOfView:
     @strawberry.field(description="The revision current at `at` of every year (and institution).", metadata=at_most(50))
     async def actuals(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Actual]:
         years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
-        return await _actuals(info, [y.current for y in years])
+        return await actuals_of_outputs(info, [y.current for y in years])
 
     @strawberry.field(description="The official (approved by `at`) actual of every year.", metadata=at_most(50))
     async def official(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Actual]:
         years = await info.context.run(reads.actuals, _indicator_id(indicator_id), self.at)
-        return await _actuals(info, [y.official for y in years if y.official is not None])
+        return await actuals_of_outputs(info, [y.official for y in years if y.official is not None])
 
-    @strawberry.field(description="Every revision of the year posted by `at`.", metadata=at_most(1000))
+    @strawberry.field(
+        description=f"The revisions of the year posted by `at`, as they stood then, oldest first: a Relay page at a "
+        f"time ({HISTORY_PAGE} unless `first` or `last` says).",
+        metadata=first_page(HISTORY_PAGE),
+    )
     async def history(
         self,
         info: Info[Context, None],
         indicator_id: IndicatorIdArgument,
         year: YearArgument,
         institution: ValueInstitutionArgument = None,
-    ) -> list[Actual]:
-        revisions = await info.context.run(reads.history, _indicator_id(indicator_id), year, institution, self.at)
-        return await _actuals(info, revisions)
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
+    ) -> ActualConnection:
+        window = Window.of(first=first, after=after, last=last, before=before, default=HISTORY_PAGE)
+        return await history_of(info, indicator_id, year, institution, window, self.at)
 
     @strawberry.field(description="Target, official actual and status of every target year.", metadata=at_most(50))
     async def progress(self, info: Info[Context, None], indicator_id: IndicatorIdArgument) -> list[Progress]:

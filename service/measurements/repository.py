@@ -5,12 +5,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Row, and_, any_, select, text
+from sqlalchemy import Row, and_, any_, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from service.core.db import children_of, ids_parameter, row_groups, rows_by_id, rows_by_parent
 from service.core.journal import JournalEntry
+from service.core.pagination import KeysetOrder, Window
 from service.measurements.models import Assessment, Measurement, Status
 
 
@@ -81,19 +83,36 @@ def _posted_by(as_of: dt.datetime | None):
     return () if as_of is None else (Measurement.posted_at <= as_of,)
 
 
-async def revisions(
-    session: AsyncSession,
-    indicator_id: uuid.UUID,
-    year: int,
-    institution_id: uuid.UUID | None,
-    as_of: dt.datetime | None = None,
-) -> Sequence[Measurement]:
-    stmt = (
-        select(Measurement)
-        .where(*_slot(indicator_id, year, institution_id), *_posted_by(as_of))
-        .order_by(Measurement.revision)
+REVISION_ORDER = KeysetOrder(((Measurement.revision, False),), (int,))  # a slot's history, oldest first
+_corrected = aliased(Measurement)
+# The text of the revision each one corrects (one less, same slot: revisions count up from 1 without gaps), so a
+# page of the history that starts past the first revision still says what its first one corrected.
+_PREVIOUS_TEXT = (
+    select(_corrected.text)
+    .where(
+        _corrected.indicator_id == Measurement.indicator_id,
+        _corrected.year == Measurement.year,
+        _corrected.institution_id.is_not_distinct_from(Measurement.institution_id),
+        _corrected.revision == Measurement.revision - 1,
     )
-    return [as_it_stood(row, as_of) for row in await session.scalars(stmt)]
+    .scalar_subquery()
+    .label("previous_text")
+)
+
+
+async def revisions(
+    session: AsyncSession, slot: Slot, as_of: dt.datetime | None = None, window: Window | None = None
+) -> list[tuple[Measurement, str | None]]:
+    """The slot's revisions posted by `as_of` (as they stood then), oldest first, each with the text of the one
+    it corrects: all of them, or a window of them (`REVISION_ORDER.select`: one row beyond it)."""
+    stmt = select(Measurement, _PREVIOUS_TEXT).where(*_slot(*slot), *_posted_by(as_of))
+    stmt = REVISION_ORDER.select(stmt, window) if window is not None else stmt.order_by(Measurement.revision)
+    return [(as_it_stood(row, as_of), previous) for row, previous in (await session.execute(stmt)).all()]
+
+
+async def count_revisions(session: AsyncSession, slot: Slot, as_of: dt.datetime | None = None) -> int:
+    stmt = select(func.count()).select_from(Measurement).where(*_slot(*slot), *_posted_by(as_of))
+    return (await session.execute(stmt)).scalar_one()
 
 
 def _latest_of(approved_only: bool):

@@ -31,7 +31,7 @@ from service.strategy.values import ParsedValue, published
 
 
 def measurement_out(
-    row: Measurement, institutions: dict[uuid.UUID, Institution], previous: Measurement | None = None
+    row: Measurement, institutions: dict[uuid.UUID, Institution], previous_text: str | None = None
 ) -> MeasurementOut:
     institution = institutions.get(row.institution_id) if row.institution_id else None
     value, pair = published(row.number, row.second)
@@ -57,7 +57,7 @@ def measurement_out(
         reviewed_by_name=row.reviewed_by_name,
         reviewed_at=row.reviewed_at,
         review_comment=row.review_comment,
-        previous_text=previous.text if previous else None,
+        previous_text=previous_text,
     )
 
 
@@ -216,7 +216,7 @@ async def record_measurement(
         _check_precondition(current, if_match, posting.year)
         row = await append_revision(session, principal, posting, current)
         institutions = {posting.institution.id: posting.institution} if posting.institution else {}
-        body = measurement_out(row, institutions, current).model_dump(mode="json")
+        body = measurement_out(row, institutions, current.text if current else None).model_dump(mode="json")
         if idempotency_key is not None:
             await idempotency.remember(session, principal.key, idempotency_key, 201, body)
         return Written(201, body, revision_etag(row.id))

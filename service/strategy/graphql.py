@@ -14,28 +14,30 @@ from strawberry import relay
 from strawberry.types import Info
 
 from service.core.graphql import Context
-from service.core.graphql_cost import PAGE_OF_FIRST, at_most
+from service.core.graphql_cost import PAGE_OF_FIRST, at_most, first_page
 from service.core.graphql_types import (
     ETAG_DESCRIPTION,
     GLOBAL_ID,
     ROW_ID,
-    CursorArgument,
-    FirstArgument,
     IfMatchArgument,
     IndicatorIdArgument,
     LocalizedText,
     LocalizedTextInput,
+    PageAfterArgument,
+    PageBeforeArgument,
+    PageFirstArgument,
     PageInfo,
+    PageLastArgument,
     Selection,
-    check_first,
     described,
     global_id,
     graphql_enum,
     if_match_of,
+    page_info,
     row_id_of,
     validated_input,
 )
-from service.core.pagination import MAX_LIMIT, encode_cursor
+from service.core.pagination import MAX_LIMIT, Window, encode_cursor
 from service.registry.graphql import Institution
 from service.strategy import models, reads, service
 from service.strategy.reads import Loaded, Part, Parts
@@ -85,10 +87,6 @@ def _row_id(value: uuid.UUID) -> strawberry.ID:
 
 def _parse_id(value: strawberry.ID, type_name: str, what: str) -> uuid.UUID:
     return row_id_of(value, type_name, f"a {what}")
-
-
-# Areas and action directions are parts of a strategy's text, read with it, not objects of their own.
-PART_ID = "The id of this part of the strategy (as REST gives it); read it again within its strategy."
 
 
 @strawberry.type(description="A footnote of the strategy document, by its printed number.")
@@ -306,8 +304,10 @@ class Task(relay.Node):
 
 
 @strawberry.type(description="An action direction of a policy area: the tasks the strategy sets out under it.")
-class ActionDirection:
-    id: strawberry.ID = strawberry.field(description=PART_ID)
+class ActionDirection(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     number: int = strawberry.field(description="Its number within the policy area.")
     title: LocalizedText = strawberry.field(description="Its title.")
     tasks: list[Task] = strawberry.field(description="Its tasks, in the document's order.", metadata=at_most(10))
@@ -316,16 +316,24 @@ class ActionDirection:
     def of(cls, row: Row, loaded: Loaded) -> "ActionDirection":
         tasks = [Task.of(task, loaded) for task in loaded.tasks.get(row.id, ())]
         return cls(
-            id=_row_id(row.id), number=row.number,
+            id=global_id("ActionDirection", row.id), row_id=_row_id(row.id), number=row.number,
             title=LocalizedText.of(row.title), tasks=tasks,
         )  # fmt: skip
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]
+    ) -> "list[ActionDirection | None]":
+        return await _nodes(info, node_ids, reads.directions_by_ids, _direction_parts, "directions", cls.of)
 
 
 @strawberry.type(
     description="A policy area or horizontal priority of the strategy, with its goals and action directions."
 )
-class PolicyArea:
-    id: strawberry.ID = strawberry.field(description=PART_ID)
+class PolicyArea(relay.Node):
+    _id_attr: ClassVar[str] = "row_id"
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     number: int = strawberry.field(description="Position in the document.")
     code: str = strawberry.field(description="`1`…`5` for policy areas, `H1`, `H2` for horizontal priority goals")
     kind: AreaKind = strawberry.field(description="A policy area or a horizontal priority.")
@@ -338,7 +346,8 @@ class PolicyArea:
     @classmethod
     def of(cls, row: Row, loaded: Loaded) -> "PolicyArea":
         return cls(
-            id=_row_id(row.id),
+            id=global_id("PolicyArea", row.id),
+            row_id=_row_id(row.id),
             number=row.position,
             code=row.code,
             kind=row.kind,
@@ -346,6 +355,10 @@ class PolicyArea:
             goals=[Goal.of(goal, loaded) for goal in loaded.goals.get(row.id, ())],
             action_directions=[ActionDirection.of(d, loaded) for d in loaded.directions.get(row.id, ())],
         )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info[Context, None], node_ids: list[uuid.UUID]) -> "list[PolicyArea | None]":
+        return await _nodes(info, node_ids, reads.areas_by_ids, _area_parts, "areas", cls.of)
 
 
 @strawberry.type(description="A strategy: the sector strategy, or an institution's own one cascading from it.")
@@ -433,9 +446,13 @@ def _area_parts(asked: Selection, parts: set[Part]) -> None:
         _goal_parts(asked.get("goals"), parts)
     if "actionDirections" in asked:
         parts.add(Part.directions)
-        if "tasks" in asked.get("actionDirections"):
-            parts.add(Part.tasks)
-            _task_parts(asked.get("actionDirections").get("tasks"), parts)
+        _direction_parts(asked.get("actionDirections"), parts)
+
+
+def _direction_parts(asked: Selection, parts: set[Part]) -> None:
+    if "tasks" in asked:
+        parts.add(Part.tasks)
+        _task_parts(asked.get("tasks"), parts)
 
 
 def _goal_parts(asked: Selection, parts: set[Part]) -> None:
@@ -516,7 +533,9 @@ class GoalsWith:
 
 @strawberry.type(description="A strategy on a page, with its cursor.")
 class StrategyEdge:
-    cursor: str = strawberry.field(description="Pass it as `after` for the strategies after this one.")
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the strategies after this one, as `before` for those before it."
+    )
     node: Strategy = strawberry.field(description="The strategy.")
 
 
@@ -534,7 +553,9 @@ class StrategyConnection:
 
 @strawberry.type(description="An indicator on a page, with its cursor.")
 class IndicatorEdge:
-    cursor: str = strawberry.field(description="Pass it as `after` for the indicators after this one.")
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the indicators after this one, as `before` for those before it."
+    )
     node: Indicator = strawberry.field(description="The indicator.")
 
 
@@ -546,7 +567,9 @@ class IndicatorConnection:
 
 @strawberry.type(description="A task on a page, with its cursor.")
 class TaskEdge:
-    cursor: str = strawberry.field(description="Pass it as `after` for the tasks after this one.")
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for the tasks after this one, as `before` for those before it."
+    )
     node: Task = strawberry.field(description="The task.")
 
 
@@ -575,18 +598,27 @@ class TaskFilter:
 @strawberry.type
 class StrategyQuery:
     # One sector strategy today; each institution may own one that cascades from it.
-    @strawberry.field(description="Strategies by period start, then key, a Relay page at a time.")
+    @strawberry.field(
+        description=f"Strategies by period start, then key, a Relay page at a time ({STRATEGIES_PAGE} unless "
+        "`first` or `last` says).",
+        metadata=first_page(STRATEGIES_PAGE),
+    )
     async def strategies(
-        self, info: Info[Context, None], first: FirstArgument = STRATEGIES_PAGE, after: CursorArgument = None
+        self,
+        info: Info[Context, None],
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
     ) -> StrategyConnection:
-        check_first(first)
-        rows, next_cursor = await info.context.run(reads.page_strategies, first, after)
-        loaded = await info.context.run(read, asked_parts(info, _strategy_parts, "edges", "node"), strategies=rows)
+        window = Window.of(first=first, after=after, last=last, before=before, default=STRATEGIES_PAGE)
+        part = await info.context.run(reads.page_strategies, window)
+        loaded = await info.context.run(read, asked_parts(info, _strategy_parts, "edges", "node"), strategies=part.rows)
         edges = [
             StrategyEdge(cursor=encode_cursor(reads.strategy_sort_key(row)), node=Strategy.of(row, loaded))
-            for row in rows
+            for row in part.rows
         ]
-        return StrategyConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
+        return StrategyConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part))
 
     @strawberry.field(description="One strategy, by id; null where there is none.")
     async def strategy(
@@ -600,70 +632,82 @@ class StrategyQuery:
         indicator_id = _parse_id(id, "Indicator", "indicator")
         return (await _indicators(info, [indicator_id]))[0]
 
-    @strawberry.field(description="Indicators in document order, a Relay page at a time.")
+    @strawberry.field(
+        description=f"Indicators in document order, a Relay page at a time ({MAX_LIMIT} unless `first` or "
+        "`last` says).",
+        metadata=first_page(MAX_LIMIT),
+    )
     async def indicators(
         self,
         info: Info[Context, None],
         filter: described(IndicatorFilter | None, "Only the indicators that match.") = None,
-        first: FirstArgument = MAX_LIMIT,
-        after: CursorArgument = None,
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
     ) -> IndicatorConnection:
-        check_first(first)
+        window = Window.of(first=first, after=after, last=last, before=before, default=MAX_LIMIT)
         f = filter or IndicatorFilter()
         query = await info.context.run(
             service.indicator_query, strategy=f.strategy, area=f.area, institution=f.institution
         )
-        rows, next_cursor = await info.context.run(reads.page_indicators, query, first, after)
-        loaded = await info.context.run(read, asked_parts(info, _indicator_parts, "edges", "node"), indicators=rows)
-        edges = [IndicatorEdge(cursor=_document_cursor(row), node=Indicator.of(row, loaded)) for row in rows]
-        return IndicatorConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
+        part = await info.context.run(reads.page_indicators, query, window)
+        loaded = await info.context.run(
+            read, asked_parts(info, _indicator_parts, "edges", "node"), indicators=part.rows
+        )
+        edges = [IndicatorEdge(cursor=_document_cursor(row), node=Indicator.of(row, loaded)) for row in part.rows]
+        return IndicatorConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part))
 
-    @strawberry.field(description="Tasks in document order, a Relay page at a time.")
+    @strawberry.field(
+        description=f"Tasks in document order, a Relay page at a time ({MAX_LIMIT} unless `first` or `last` says).",
+        metadata=first_page(MAX_LIMIT),
+    )
     async def tasks(
         self,
         info: Info[Context, None],
         filter: described(TaskFilter | None, "Only the tasks that match.") = None,
-        first: FirstArgument = MAX_LIMIT,
-        after: CursorArgument = None,
+        first: PageFirstArgument = None,
+        after: PageAfterArgument = None,
+        last: PageLastArgument = None,
+        before: PageBeforeArgument = None,
     ) -> TaskConnection:
-        check_first(first)
+        window = Window.of(first=first, after=after, last=last, before=before, default=MAX_LIMIT)
         f = filter or TaskFilter()
         query = await info.context.run(
             service.task_query, strategy=f.strategy, area=f.area, action_direction=None, institution=f.institution
         )
-        rows, next_cursor = await info.context.run(reads.page_tasks, query, first, after)
-        loaded = await info.context.run(read, asked_parts(info, _task_parts, "edges", "node"), tasks=rows)
-        edges = [TaskEdge(cursor=_document_cursor(row), node=Task.of(row, loaded)) for row in rows]
-        return TaskConnection(edges=edges, page_info=_page_info(edges, after, next_cursor))
+        part = await info.context.run(reads.page_tasks, query, window)
+        loaded = await info.context.run(read, asked_parts(info, _task_parts, "edges", "node"), tasks=part.rows)
+        edges = [TaskEdge(cursor=_document_cursor(row), node=Task.of(row, loaded)) for row in part.rows]
+        return TaskConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part))
 
 
 def _document_cursor(row: Row) -> str:
     return encode_cursor(reads.document_order(row))
 
 
-def _page_info(edges: Sequence[Any], after: str | None, next_cursor: str | None) -> PageInfo:
-    """A forward page's PageInfo: a page asked for after a cursor has one before it."""
-    return PageInfo(
-        has_next_page=next_cursor is not None,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+async def _nodes(
+    info: Info[Context, None],
+    ids: list[uuid.UUID],
+    by_ids: Callable[[AsyncSession, Sequence[uuid.UUID]], Any],
+    walk: Walk,
+    root: str,
+    output: Callable[[Any, Loaded], Any],
+) -> list:
+    """Objects by id (None where there is none) through the read path, the parts the field's selection asks
+    below them read from these rows (`root`: which rows of `reads.load` they are)."""
+    found = await info.context.run(by_ids, ids)
+    rows = [found[i] for i in ids if i in found]
+    loaded = await info.context.run(read, asked_parts(info, walk), **{root: rows})
+    return [output(found[i], loaded) if i in found else None for i in ids]
 
 
 async def _indicators(info: Info[Context, None], ids: list[uuid.UUID]) -> list[Indicator | None]:
-    """Indicators by id (None where there is none), with what the field's selection asks."""
-    found = await info.context.run(reads.indicators_by_ids, ids)
-    rows = [found[i] for i in ids if i in found]
-    loaded = await info.context.run(read, asked_parts(info, _indicator_parts), indicators=rows)
-    return [Indicator.of(found[i], loaded) if i in found else None for i in ids]
+    return await _nodes(info, ids, reads.indicators_by_ids, _indicator_parts, "indicators", Indicator.of)
 
 
 async def _tasks(info: Info[Context, None], ids: list[uuid.UUID]) -> list[Task | None]:
-    """Tasks by id (None where there is none), with what the field's selection asks."""
-    found = await info.context.run(reads.tasks_by_ids, ids)
-    loaded = await info.context.run(read, asked_parts(info, _task_parts), tasks=[found[i] for i in ids if i in found])
-    return [Task.of(found[i], loaded) if i in found else None for i in ids]
+    return await _nodes(info, ids, reads.tasks_by_ids, _task_parts, "tasks", Task.of)
 
 
 @strawberry.input(description="The role of one of a task's listed institutions.")

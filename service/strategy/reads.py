@@ -8,7 +8,7 @@ in one more. The answer is `Loaded`: Core rows grouped by parent, from which eac
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.errors import NotFound
-from service.core.pagination import decode_cursor, next_cursor
+from service.core.pagination import Slice, Window, encode_cursor
 from service.registry import repository as registry
 from service.strategy import repository
 from service.strategy.models import Strategy
@@ -110,15 +110,17 @@ async def load(
     parts: Parts,
     *,
     strategies: Sequence[Any] = (),
+    areas: Sequence[Any] = (),
     goals: Sequence[Any] = (),
     indicators: Sequence[Any] = (),
+    directions: Sequence[Any] = (),
     tasks: Sequence[Any] = (),
 ) -> Loaded:
     """The parts asked for below the given rows (which the caller has read: a page, ids, a filter)."""
     loaded = Loaded(parts=parts, strategies={row.id: row for row in strategies})
     if Part.areas in parts and strategies:
         loaded.areas = await repository.areas_by_strategy(session, list(loaded.strategies))
-    area_ids = [area.id for area in _flat(loaded.areas)]
+    area_ids = [area.id for area in (*areas, *_flat(loaded.areas))]
     goal_rows = list(goals)
     if Part.goals in parts and area_ids:
         loaded.goals = await repository.goals_by_area(session, area_ids)
@@ -136,7 +138,7 @@ async def load(
     if Part.directions in parts and area_ids:
         loaded.directions = await repository.action_directions_by_area(session, area_ids)
     task_rows = list(tasks)
-    direction_ids = [direction.id for direction in _flat(loaded.directions)]
+    direction_ids = [direction.id for direction in (*directions, *_flat(loaded.directions))]
     if Part.tasks in parts and direction_ids:
         loaded.tasks = await repository.tasks_by_action_direction(session, direction_ids)
         task_rows += _flat(loaded.tasks)
@@ -172,12 +174,17 @@ def strategy_sort_key(strategy: Strategy) -> list:
     return [strategy.period_start, strategy.key]
 
 
-async def page_strategies(
-    session: AsyncSession, limit: int, cursor: str | None
-) -> tuple[Sequence[Strategy], str | None]:
-    after = decode_cursor(cursor, (int, str)) if cursor else None
-    rows = await repository.page_strategies(session, limit, after)
-    return rows[:limit], next_cursor(rows, limit, strategy_sort_key)
+def document_order(row: Any) -> list:
+    return [row.sort_key, str(row.id)]
+
+
+def next_cursor_of(part: Slice, key: Callable[[Any], list]) -> str | None:
+    """A forward page's cursor for REST's `next_cursor`: its last row's key, where more rows follow."""
+    return encode_cursor(key(part.rows[-1])) if part.has_next else None
+
+
+async def page_strategies(session: AsyncSession, window: Window) -> Slice[Strategy]:
+    return Slice.of(await repository.page_strategies(session, window), window)
 
 
 async def count_strategies(session: AsyncSession) -> int:
@@ -186,6 +193,14 @@ async def count_strategies(session: AsyncSession) -> int:
 
 async def strategies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Strategy]:
     return await repository.strategies_by_ids(session, ids)
+
+
+async def areas_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    return await repository.areas_by_ids(session, ids)
+
+
+async def directions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    return await repository.action_directions_by_ids(session, ids)
 
 
 async def goals_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
@@ -200,21 +215,9 @@ async def tasks_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[
     return await repository.tasks_by_ids(session, ids)
 
 
-def document_order(row: Any) -> list:
-    return [row.sort_key, str(row.id)]
+async def page_indicators(session: AsyncSession, query: repository.IndicatorQuery, window: Window) -> Slice[Any]:
+    return Slice.of(await repository.list_indicators(session, query, window), window)
 
 
-async def page_indicators(
-    session: AsyncSession, query: repository.IndicatorQuery, limit: int, cursor: str | None
-) -> tuple[Sequence[Any], str | None]:
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_indicators(session, query, limit, after)
-    return rows[:limit], next_cursor(rows, limit, document_order)
-
-
-async def page_tasks(
-    session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
-) -> tuple[Sequence[Any], str | None]:
-    after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
-    rows = await repository.list_tasks(session, query, limit, after)
-    return rows[:limit], next_cursor(rows, limit, document_order)
+async def page_tasks(session: AsyncSession, query: repository.TaskQuery, window: Window) -> Slice[Any]:
+    return Slice.of(await repository.list_tasks(session, query, window), window)

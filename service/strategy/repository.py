@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, exists, func, or_, select, tuple_
+from sqlalchemy import Row, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import children_of, row_groups, rows_by_id, rows_by_parent
+from service.core.pagination import KeysetOrder, Window
 from service.strategy.models import (
     ActionDirection,
     Footnote,
@@ -43,12 +44,16 @@ async def list_strategies(session: AsyncSession) -> Sequence[Strategy]:
     return (await session.scalars(select(Strategy).order_by(Strategy.period_start, Strategy.key))).all()
 
 
-async def page_strategies(session: AsyncSession, limit: int, after: tuple[int, str] | None) -> Sequence[Strategy]:
-    """One keyset page in (period_start, key) order; `limit + 1` rows tell whether a next page exists."""
-    stmt = select(Strategy)
-    if after is not None:
-        stmt = stmt.where(tuple_(Strategy.period_start, Strategy.key) > after)
-    return (await session.scalars(stmt.order_by(Strategy.period_start, Strategy.key).limit(limit + 1))).all()
+STRATEGY_ORDER = KeysetOrder(((Strategy.period_start, False), (Strategy.key, False)), (int, str))
+# Indicators and tasks in the document's order: the printed code's sort key, the id where two strategies share one.
+INDICATOR_ORDER = KeysetOrder(((Indicator.sort_key, False), (Indicator.id, False)), (str, uuid.UUID))
+TASK_ORDER = KeysetOrder(((Task.sort_key, False), (Task.id, False)), (str, uuid.UUID))
+EVERY_ROW = Window(100_000)  # a whole listing read at once (an import, the reporting year): far above any strategy
+
+
+async def page_strategies(session: AsyncSession, window: Window) -> Sequence[Strategy]:
+    """One keyset window in (period_start, key) order (`STRATEGY_ORDER.select`: one row beyond it)."""
+    return (await session.scalars(STRATEGY_ORDER.select(select(Strategy), window))).all()
 
 
 async def count_strategies(session: AsyncSession) -> int:
@@ -117,6 +122,10 @@ async def action_directions_by_area(session: AsyncSession, ids: Sequence[uuid.UU
     return await row_groups(session, _ACTION_DIRECTIONS, "area_id", ids)
 
 
+async def action_directions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ActionDirection]:
+    return await rows_by_id(session, ActionDirection, ids)
+
+
 async def tasks_by_action_direction(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
     return await row_groups(session, _TASKS, "action_direction_id", ids)
 
@@ -152,8 +161,9 @@ class IndicatorQuery:
 
 
 async def list_indicators(
-    session: AsyncSession, query: IndicatorQuery, limit: int, after: tuple[str, uuid.UUID] | None
+    session: AsyncSession, query: IndicatorQuery, window: Window = EVERY_ROW
 ) -> Sequence[Indicator]:
+    """One keyset window of the matching indicators in document order (one row beyond it); all by default."""
     stmt = select(Indicator)
     if query.strategy_id is not None:
         stmt = stmt.where(Indicator.strategy_id == query.strategy_id)
@@ -176,10 +186,7 @@ async def list_indicators(
             .where(IndicatorValue.institution_id == query.institution_id)
         )
         stmt = stmt.where(or_(involved, own_values))
-    if after is not None:
-        stmt = stmt.where(tuple_(Indicator.sort_key, Indicator.id) > after)
-    stmt = stmt.order_by(Indicator.sort_key, Indicator.id).limit(limit + 1)
-    return (await session.scalars(stmt)).all()
+    return (await session.scalars(INDICATOR_ORDER.select(stmt, window))).all()
 
 
 @dataclass(frozen=True)
@@ -190,9 +197,8 @@ class TaskQuery:
     institution_id: uuid.UUID | None = None
 
 
-async def list_tasks(
-    session: AsyncSession, query: TaskQuery, limit: int, after: tuple[str, uuid.UUID] | None
-) -> Sequence[Task]:
+async def list_tasks(session: AsyncSession, query: TaskQuery, window: Window) -> Sequence[Task]:
+    """One keyset window of the matching tasks in document order (one row beyond it)."""
     stmt = select(Task)
     if query.strategy_id is not None:
         stmt = stmt.where(Task.strategy_id == query.strategy_id)
@@ -211,7 +217,4 @@ async def list_tasks(
             .where(TaskInstitution.task_id == Task.id)
             .where(TaskInstitution.institution_id == query.institution_id)
         )
-    if after is not None:
-        stmt = stmt.where(tuple_(Task.sort_key, Task.id) > after)
-    stmt = stmt.order_by(Task.sort_key, Task.id).limit(limit + 1)
-    return (await session.scalars(stmt)).all()
+    return (await session.scalars(TASK_ORDER.select(stmt, window))).all()

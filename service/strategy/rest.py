@@ -9,7 +9,7 @@ from service.core.auth import AdminDep
 from service.core.caching import CONDITIONAL_READ, json_with_etag, written
 from service.core.db import SessionDep
 from service.core.errors import PROBLEM_RESPONSES, WRITE_RESPONSES, problem_responses
-from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from service.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Window
 from service.core.preconditions import IfMatch
 from service.strategy import reads, service
 from service.strategy.schemas import (
@@ -58,9 +58,10 @@ async def list_indicators(
     cursor: CursorParam = None,
 ) -> Response:
     query = await service.indicator_query(session, strategy=strategy, area=area, institution=institution)
-    rows, next_cursor = await reads.page_indicators(session, query, limit, cursor)
-    items = await service.indicators_out(session, rows)
-    return json_with_etag(request, Page[IndicatorOut](items=items, next_cursor=next_cursor))
+    part = await reads.page_indicators(session, query, Window(limit, cursor))
+    items = await service.indicators_out(session, part.rows)
+    following = reads.next_cursor_of(part, reads.document_order)
+    return json_with_etag(request, Page[IndicatorOut](items=items, next_cursor=following))
 
 
 @router.get("/indicators/{indicator_id:uuid}", response_model=IndicatorOut, responses=CONDITIONAL_READ)

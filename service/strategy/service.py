@@ -12,6 +12,7 @@ from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import required_text
 from service.core.models import stable_id
+from service.core.pagination import Window
 from service.registry import repository as registry
 from service.registry.schemas import InstitutionRef
 from service.registry.service import institution_ref
@@ -250,8 +251,8 @@ async def tasks_out(session: AsyncSession, page: Sequence[Task]) -> list[TaskOut
 async def page_tasks(
     session: AsyncSession, query: repository.TaskQuery, limit: int, cursor: str | None
 ) -> tuple[list[TaskOut], str | None]:
-    rows, next_cursor = await reads.page_tasks(session, query, limit, cursor)
-    return await tasks_out(session, rows), next_cursor
+    part = await reads.page_tasks(session, query, Window(limit, cursor))
+    return await tasks_out(session, part.rows), reads.next_cursor_of(part, reads.document_order)
 
 
 # --- admin writes ---------------------------------------------------------------------------

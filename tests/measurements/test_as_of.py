@@ -53,11 +53,11 @@ async def test_between_two_approvals_the_answer_is_the_first_approved_value(clie
 
     query = """query($id: ID!, $at: DateTime!) { asOf(at: $at) {
         official(indicatorId: $id) { year text status }
-        history(indicatorId: $id, year: 2024) { revision text }
+        history(indicatorId: $id, year: 2024) { edges { node { revision text } } }
         progressSummary(year: 2024, strategy: "as-of-test") { areas { code counts { offTrack achieved } } } } }"""
     data = (await graphql(client, query, id=ind, at=first_approved_at))["data"]["asOf"]
     assert [a for a in data["official"] if a["year"] == 2024] == [{"year": 2024, "text": "27", "status": "APPROVED"}]
-    assert data["history"] == [{"revision": 1, "text": "27"}]
+    assert [edge["node"] for edge in data["history"]["edges"]] == [{"revision": 1, "text": "27"}]
     assert data["progressSummary"]["areas"][0]["counts"] == {"offTrack": 1, "achieved": 0}
 
     early = await client.get(f"{base}/2024/history", params={"as_of": "2000-01-01T00:00:00Z"})

@@ -1,5 +1,6 @@
 """The strategy over REST and GraphQL: filters, errors, and the bounded cost of the whole tree."""
 
+import json
 from contextlib import asynccontextmanager
 
 import pytest
@@ -199,3 +200,91 @@ async def test_indicators_and_tasks_page_as_relay_connections(client):
                 break
             after = info["endCursor"]
         assert seen == everything, field  # the pages, joined by their cursors, are the whole list in its order
+
+
+BACKWARD = """query($last: Int, $before: String) { FIELD(last: $last, before: $before) {
+  edges { cursor node { rowId } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+async def _walk_backward(client, field: str, last: int) -> tuple[list[str], list[dict]]:
+    """Every page of `field` from the end with `last` / `before`, and the rows they hold in listing order."""
+    walked, pages, before = [], [], None
+    while True:
+        page = (await graphql(client, BACKWARD.replace("FIELD", field), last=last, before=before))["data"][field]
+        info = page["pageInfo"]
+        assert (info["startCursor"], info["endCursor"]) == (page["edges"][0]["cursor"], page["edges"][-1]["cursor"])
+        assert info["hasNextPage"] == (before is not None)
+        pages.append(page)
+        walked = [edge["node"]["rowId"] for edge in page["edges"]] + walked
+        if not info["hasPreviousPage"]:
+            return walked, pages
+        before = info["startCursor"]
+
+
+async def test_indicators_and_tasks_page_backward_from_the_end_to_meet_the_forward_order(client):
+    """`last` / `before` (Relay's backward pagination): each page in document order, the pages joined by their
+    cursors the whole forward listing; `after` and `before` together bound a window; `first` and `last` together
+    are refused."""
+    for field in ("indicators", "tasks"):
+        forward = (await graphql(client, f"{{ {field} {{ edges {{ cursor node {{ rowId }} }} }} }}"))["data"][field]
+        everything = [edge["node"]["rowId"] for edge in forward["edges"]]
+        walked, pages = await _walk_backward(client, field, 7)
+        assert walked == everything, field
+        assert [len(page["edges"]) for page in pages][:-1] == [7] * (len(pages) - 1), field  # the listing's start short
+        a, b = forward["edges"][2]["cursor"], forward["edges"][6]["cursor"]
+        between = await graphql(
+            client, f"query($a: String, $b: String) {{ {field}(after: $a, before: $b) {{ edges {{ node {{ rowId }} }} "
+            "pageInfo { hasNextPage hasPreviousPage } } }", a=a, b=b,
+        )  # fmt: skip
+        assert [e["node"]["rowId"] for e in between["data"][field]["edges"]] == everything[3:6]
+        assert between["data"][field]["pageInfo"]["hasPreviousPage"] is True
+        both = await graphql(client, f"{{ {field}(first: 5, last: 5) {{ edges {{ cursor }} }} }}")
+        assert (
+            both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "not both" in both["errors"][0]["message"]
+        )
+        too_many = await graphql(client, f"{{ {field}(last: 501) {{ edges {{ cursor }} }} }}")
+        assert "between 1 and 500" in too_many["errors"][0]["message"]
+
+
+async def test_strategies_page_backward_in_period_then_key_order(client, session):
+    periods = {"synthetic-b": 2023, "synthetic-a": 2023, "synthetic-later": 2024, "synthetic-earlier": 2022}
+    async with synthetic_strategies(session, periods):
+        listed = [s["id"] for s in (await client.get("/api/v1/strategies")).json()["items"]]
+        walked, pages = await _walk_backward(client, "strategies", 2)
+        assert walked == listed and [len(page["edges"]) for page in pages] == [2, 2, 1]
+        default = await graphql(client, "{ strategies { edges { node { rowId } } pageInfo { hasPreviousPage } } }")
+        assert [e["node"]["rowId"] for e in default["data"]["strategies"]["edges"]] == listed  # the first 20
+        assert default["data"]["strategies"]["pageInfo"]["hasPreviousPage"] is False
+
+
+AREAS = """{ strategies(first: 1) { edges { node {
+  areas { id rowId code goals { number } actionDirections { id rowId number title { lv } tasks { number } } }
+} } } }"""
+AREA_NODE = "... on PolicyArea { id rowId code goals { number } actionDirections { id rowId number title { lv } " \
+    "tasks { number } } }"  # fmt: skip
+DIRECTION_NODE = "... on ActionDirection { id rowId number title { lv } tasks { number } }"
+
+
+async def test_policy_areas_and_action_directions_are_nodes_refetched_by_their_global_id(client, sql_statements):
+    """A policy area and an action direction have a global `id` (`node(id:)` answers them as the strategy tree
+    does) and the REST id as `rowId`; `nodes(ids:)` reads each type once, however many ids it is given."""
+    (strategy,) = [e["node"] for e in (await graphql(client, AREAS))["data"]["strategies"]["edges"]]
+    areas = strategy["areas"]
+    rest = await client.get(f"/api/v1/strategies/{(await client.get('/api/v1/strategies')).json()['items'][0]['id']}")
+    assert [area["rowId"] for area in areas] == [area["id"] for area in rest.json()["areas"]]
+    directions = [d for area in areas for d in area["actionDirections"]]
+    assert [d["rowId"] for d in directions] == [d["id"] for a in rest.json()["areas"] for d in a["action_directions"]]
+    assert areas[0]["id"] != areas[0]["rowId"]
+    refetched = await graphql(client, f'{{ node(id: "{areas[1]["id"]}") {{ {AREA_NODE} }} }}')
+    assert refetched["data"]["node"] == areas[1]
+    refetched = await graphql(client, f'{{ node(id: "{directions[0]["id"]}") {{ {DIRECTION_NODE} }} }}')
+    assert refetched["data"]["node"] == directions[0]
+
+    async def statements(count: int) -> int:
+        ids = [area["id"] for area in areas[:count]] + [d["id"] for d in directions[:count]]
+        sql_statements.reset()
+        answer = await graphql(client, f"{{ nodes(ids: {json.dumps(ids)}) {{ {AREA_NODE} {DIRECTION_NODE} }} }}")
+        assert answer["data"]["nodes"] == areas[:count] + directions[:count]
+        return sql_statements.count
+
+    assert await statements(1) == await statements(len(areas)) and len(directions) >= len(areas)

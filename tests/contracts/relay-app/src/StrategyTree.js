@@ -15,6 +15,7 @@ export const strategyTreeQuery = graphql`
             id
             code
             kind
+            ...PolicyAreaCard_area
             goals {
               id
               number
