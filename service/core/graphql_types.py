@@ -186,12 +186,6 @@ class NodeQuery:
         return await resolve_nodes(info, ids)
 
 
-def check_first(first: int) -> None:
-    """A connection's page size; GraphQL has no `ge`/`le` on an argument, so it is checked here."""
-    if not 1 <= first <= MAX_LIMIT:
-        raise BadRequest(f"`first` must be between 1 and {MAX_LIMIT}; it was {first}.")
-
-
 _TEXT = f"At most {TEXT_MAX} characters; a name or title at most {NAME_MAX}."
 
 

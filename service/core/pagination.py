@@ -53,6 +53,12 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple:
         raise BadRequest("The cursor is not one this service issued; start again without it.") from None
 
 
+def check_page_size(argument: str, size: int) -> None:
+    """A GraphQL page size; GraphQL has no `ge`/`le` on an argument, so it is checked here."""
+    if not 1 <= size <= MAX_LIMIT:
+        raise BadRequest(f"`{argument}` must be between 1 and {MAX_LIMIT}; it was {size}.")
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """Which rows of a keyset order a page holds: `size` rows after `after` (forward), or the `size` rows just
@@ -71,8 +77,8 @@ class Window:
         if first is not None and last is not None:
             raise BadRequest("Pass `first` (to page forward) or `last` (to page backward), not both.")
         for name, size in (("first", first), ("last", last)):
-            if size is not None and not 1 <= size <= MAX_LIMIT:
-                raise BadRequest(f"`{name}` must be between 1 and {MAX_LIMIT}; it was {size}.")
+            if size is not None:
+                check_page_size(name, size)
         size = first if first is not None else last if last is not None else default
         return cls(size, after, before, backward=last is not None)
 

@@ -19,12 +19,11 @@ from service.core.graphql_types import (
     FirstArgument,
     IndicatorIdArgument,
     PageInfo,
-    check_first,
     described,
     row_id_of,
 )
 from service.core.journal import Signal
-from service.core.pagination import DEFAULT_LIMIT
+from service.core.pagination import DEFAULT_LIMIT, check_page_size
 from service.feed import schemas, service
 from service.measurements import values as measurement_values
 from service.measurements.graphql import Actual, actuals_by_ids
@@ -152,7 +151,7 @@ class FeedSubscription:
         after: CursorArgument = None,
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ChangeFeed, None]:
-        check_first(first)
+        check_page_size("first", first)
 
         async def read(session: AsyncSession, cursor: str | None) -> schemas.ChangesPage:
             if cursor is None and after is None and since is None:
@@ -176,7 +175,7 @@ class FeedSubscription:
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ActualsUpdate, None]:
         indicator = row_id_of(indicator_id, "Indicator", "an indicator")
-        check_first(first)
+        check_page_size("first", first)
 
         async def read(session: AsyncSession, cursor: str | None) -> _ActualsPage:
             if cursor is None:
