@@ -88,11 +88,11 @@ class Actual(relay.Node):
     posted_by_subject: str | None = strawberry.field(
         description="The signed-in person's subject (OpenID Connect) who posted it."
     )
-    posted_by_name: str | None = strawberry.field(description="That person's name.")
+    posted_by_name: str | None = strawberry.field(description="That person's display name, if the provider gave one.")
     posted_at: dt.datetime = strawberry.field(description="When it was posted.")
     reviewed_by: str | None = strawberry.field(description="Who reviewed it; null until reviewed.")
     reviewed_by_subject: str | None = strawberry.field(description="The reviewing person's subject (OpenID Connect).")
-    reviewed_by_name: str | None = strawberry.field(description="That person's name.")
+    reviewed_by_name: str | None = strawberry.field(description="That person's display name, if the provider gave one.")
     reviewed_at: dt.datetime | None = strawberry.field(description="When it was reviewed.")
     review_comment: str | None = strawberry.field(description="The reviewer's comment, e.g. why it was returned.")
     previous_text: str | None = strawberry.field(

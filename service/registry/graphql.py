@@ -60,6 +60,8 @@ from service.registry.schemas import (
     OrganizationPatch,
 )
 
+SOURCES = "The source documents that state it: a document's number (e.g. `004`) or a reference."
+
 Relation = graphql_enum(
     models.Relation,
     description="How a national institution is tied to an international organisation.",
@@ -178,12 +180,12 @@ class Institution(relay.Node):
     _id_attr: ClassVar[str] = "row_id"
     id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
     row_id: strawberry.ID = strawberry.field(description=ROW_ID)
-    code: str = strawberry.field(description="The short code it is known by, e.g. `VP`.")
+    code: str = strawberry.field(description="Its abbreviation as the sources write it, e.g. `VP`, `IeM IC`.")
     name: LocalizedText = strawberry.field(description="Its name.")
     aliases: list[str] = strawberry.field(description="Other codes or names it is known by.")
     kind: str = strawberry.field(description="What kind of body it is, e.g. `ministry`, `agency`.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
-    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    sources: list[str] = strawberry.field(description=SOURCES)
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     parent_id: strawberry.Private[uuid.UUID | None]
     provenance: InstitutionProvenance = strawberry.field(
@@ -229,7 +231,7 @@ def _institution(data: InstitutionData | None) -> Institution | None:
 class MembershipEvent:
     date: str = strawberry.field(description="ISO 8601 partial date.")
     precision: Precision = strawberry.field(description="How precisely the date is known.")
-    kind: str = strawberry.field(description="What happened, e.g. `joined`.")
+    kind: str = strawberry.field(description="What happened: `joined`, `renewed`, `joined_parent` or `transformed`.")
     organization: "Organization | None" = strawberry.field(
         description="The other organisation the event concerns, e.g. the parent joined first."
     )
@@ -250,7 +252,9 @@ class Membership(relay.Node):
     id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
     row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     relation: Relation = strawberry.field(description="How the institution is tied to the organisation.")
-    since: str | None = strawberry.field(description="ISO 8601 in the source's precision: 1999, 2010-05, 2018-11-06.")
+    since: str | None = strawberry.field(
+        description="ISO 8601 in the source's precision: `1999`, `2010-05`, `2018-11-06`."
+    )
     since_precision: Precision | None = strawberry.field(description="How precisely `since` is known.")
     until: str | None = strawberry.field(description="ISO 8601 partial date it ended; null while it lasts.")
     until_precision: Precision | None = strawberry.field(description="How precisely `until` is known.")
@@ -258,8 +262,8 @@ class Membership(relay.Node):
         description="Whether membership obliges a contribution; null where the source does not say."
     )
     events: list[MembershipEvent] = strawberry.field(description="Its dated events, oldest first.", metadata=at_most(5))
-    note: LocalizedText | None = strawberry.field(description="A note on it.")
-    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    note: LocalizedText | None = strawberry.field(description="The source's own words for this membership.")
+    sources: list[str] = strawberry.field(description=SOURCES)
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     member: Institution = strawberry.field(description="The national institution.")
     coordinator: Institution | None = strawberry.field(description="The institution coordinating it.")
@@ -309,7 +313,7 @@ class Organization(relay.Node):
     aliases: list[str] = strawberry.field(description="Other names or acronyms it is known by.")
     kind: str = strawberry.field(description="What kind of body it is, e.g. `intergovernmental`, `eu_agency`.")
     established: str | None = strawberry.field(description="ISO 8601 partial date it was established.")
-    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    sources: list[str] = strawberry.field(description=SOURCES)
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     parent: "Organization | None" = strawberry.field(description="The organisation it belongs to, e.g. a committee's.")
     memberships: list[Membership] = strawberry.field(
@@ -427,7 +431,7 @@ class Engagement(relay.Node):
     participants: list[LocalizedText] = strawberry.field(
         description="Who took part, as the source names them.", metadata=at_most(5)
     )
-    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    sources: list[str] = strawberry.field(description=SOURCES)
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     institution: Institution | None = strawberry.field(description="The national institution that took part.")
     organization: Organization | None = strawberry.field(description="The organisation it was with.")
@@ -467,8 +471,8 @@ class Representation(relay.Node):
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 of the country it represents.")
     city: LocalizedText = strawberry.field(description="The city it sits in.")
     city_country: str = strawberry.field(description="ISO 3166-1 alpha-2 of that city's country.")
-    source_text: str = strawberry.field(description="The source's own words.")
-    sources: list[str] = strawberry.field(description="Where the facts come from (URLs or references).")
+    source_text: str = strawberry.field(description="The representation as the source names it.")
+    sources: list[str] = strawberry.field(description=SOURCES)
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     organizations: list[Organization] = strawberry.field(
         description="The organisations it covers.", metadata=at_most(5)
@@ -789,9 +793,7 @@ class OrganizationInput:
         default=strawberry.UNSET, description="Other names or acronyms it is known by."
     )
     established: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 8601 partial date.")
-    sources: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
-    )
+    sources: list[str] | None = strawberry.field(default=strawberry.UNSET, description=SOURCES)
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it.")
@@ -812,9 +814,7 @@ class OrganizationPatchInput:
     established: str | None = strawberry.field(
         default=strawberry.UNSET, description="ISO 8601 partial date it was established."
     )
-    sources: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
-    )
+    sources: list[str] | None = strawberry.field(default=strawberry.UNSET, description=SOURCES)
 
 
 @strawberry.input(description="A dated event of a membership.")
@@ -844,9 +844,7 @@ class MembershipInput:
         default=strawberry.UNSET, description="Its dated events, oldest first."
     )
     note: LocalizedTextInput | None = strawberry.field(default=strawberry.UNSET, description="A note on it.")
-    sources: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
-    )
+    sources: list[str] | None = strawberry.field(default=strawberry.UNSET, description=SOURCES)
 
 
 @strawberry.input(description="A merge patch: a field left out keeps its value, null removes it; `events` replaces.")
@@ -867,9 +865,7 @@ class MembershipPatchInput:
         default=strawberry.UNSET, description="Its dated events, oldest first."
     )
     note: LocalizedTextInput | None = strawberry.field(default=strawberry.UNSET, description="A note on it.")
-    sources: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Where the facts come from (URLs or references)."
-    )
+    sources: list[str] | None = strawberry.field(default=strawberry.UNSET, description=SOURCES)
 
 
 @strawberry.type

@@ -121,9 +121,13 @@ class SwotFactor:
 class IndicatorValue:
     year: int = strawberry.field(description="The year the value is for.")
     role: ValueRole = strawberry.field(description="Baseline or target.")
-    text: str = strawberry.field(description="As printed: `29,72`, `75%`, `29/2195`, `+10%`, `Palielinās`, `-`.")
+    text: str = strawberry.field(
+        description="As the strategy prints it: `29,72`, `75%`, `29/2195`, `+10%`, `Palielinās`, `-`."
+    )
     kind: ValueKind = strawberry.field(description="How the value is written.")
-    value: float | None = strawberry.field(description="The number; the percentage for percent and change values.")
+    value: float | None = strawberry.field(
+        description="The number; the percentage of a percent or change value; null for a text or pair value."
+    )
     pair: list[float] | None = strawberry.field(description="Both numbers of a pair value (units / days).")
     institution: Institution | None = strawberry.field(
         description="Set where the indicator has a value per institution."
@@ -253,7 +257,7 @@ class Goal(relay.Node):
 class TaskInstitution:
     written_as: str = strawberry.field(description="How the document writes the institution.")
     role: TaskRole | None = strawberry.field(
-        description="RESPONSIBLE or INVOLVED; null until an administrator sets it."
+        description="Whether the institution is responsible or involved; null until an administrator sets it."
     )
     institution: Institution = strawberry.field(description="The institution.")
 
