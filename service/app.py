@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
         # operationId = the route function's name (`list_organizations`), so generated clients read well.
         generate_unique_id_function=lambda route: route.name,
+        # No 307 to the path without its trailing `/`: an undocumented answer that clients follow blindly; the
+        # path as sent is a route or a 404.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import bearer, indicator_id
+from tests.helpers import assert_problem, bearer, indicator_id
 
 
 @pytest.mark.parametrize("year", [2**31, 10**30])
@@ -216,3 +216,10 @@ async def test_an_organisation_named_only_in_its_original_language_is_created(cl
     assert created.json()["name"]["original"] == "Comité du test no-500"
     again = await client.post("/api/v1/organizations", json=body, headers=bearer(tokens["admin"]))
     assert again.status_code == 409, again.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/institutions/", "/api/v1/institutions/%2F", "/api/v1/organizations/"])
+async def test_a_path_with_a_trailing_slash_is_a_404_problem_not_a_redirect(client, path):
+    """The fuzzer's finding: Starlette answered 307 (undocumented) to send the client to the path without it."""
+    response = await client.get(path)
+    assert_problem(response, 404)
