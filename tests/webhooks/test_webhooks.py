@@ -37,6 +37,7 @@ class Receiver:
         self.acknowledged: list[str] = []  # webhook-ids answered 2xx, in order
         self.fail_first = 0
         self.status_of_failure = 503
+        self.location_of_failure: str | None = None  # a Location header on the failing answers (a redirect)
         self.gate = threading.Event()
         self.gate.set()
         self.lock = threading.Lock()
@@ -54,6 +55,8 @@ class Receiver:
                 receiver.gate.wait()
                 status = receiver.status_of_failure if tries <= receiver.fail_first else 204
                 self.send_response(status)
+                if status != 204 and receiver.location_of_failure:
+                    self.send_header("location", receiver.location_of_failure)
                 self.send_header("content-length", "0")
                 self.end_headers()
                 if status == 204:
@@ -91,13 +94,13 @@ def receiver() -> Iterator[Receiver]:
 
 @contextmanager
 def dispatcher(database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
-    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends."""
+    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends;
+    idle, it waits for a commit's NOTIFY, with the default poll interval."""
     env = os.environ | {
         "DATABASE_URL": database_url,
         "WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]',
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_BACKOFF_BASE_S": "0",
-        "WEBHOOK_POLL_INTERVAL_S": "0.05",
         "LOG_LEVEL": "warning",
     }
     env |= {f"WEBHOOK_{name.upper()}": value for name, value in settings.items()}
@@ -268,6 +271,41 @@ async def test_a_receiver_failing_twice_then_succeeding_gets_each_event_acknowle
     log = await deliveries(api, tokens, webhook["id"])
     assert {(d["state"], d["attempts"]) for d in log} == {("delivered", 3)}
     assert [attempt["status_code"] for attempt in log[0]["log"]] == [503, 503, 204]
+
+
+async def test_an_idle_dispatcher_is_woken_by_a_commit_not_by_its_poll(api, tokens, receiver, subscribe, database_url):
+    await subscribe(receiver.url, "organization.created")
+    with dispatcher(database_url, poll_interval_s="3600"):
+        first = await create_organisations(api, tokens, 1)
+        await until(lambda: len(receiver.acknowledged) == 1, "the first event acknowledged")
+        # Time to finish its round and go idle, so the next event can only come by its commit's NOTIFY: were the
+        # dispatcher still in a round, the event would go out without a wake, and the test would not tell.
+        await asyncio.sleep(1)
+        second = await create_organisations(api, tokens, 1)
+        await until(lambda: len(receiver.acknowledged) == 2, "the second event, an hour before the next poll")
+    assert delivered_ids(receiver.events()) == first + second
+
+
+async def test_a_retry_is_sent_at_its_time_not_at_the_next_poll(api, tokens, receiver, subscribe, database_url):
+    webhook = await subscribe(receiver.url, "organization.created")
+    receiver.fail_first = 1
+    await create_organisations(api, tokens, 1)
+    with dispatcher(database_url, poll_interval_s="3600", backoff_base_s="0.5"):
+        await until(lambda: len(receiver.acknowledged) == 1, "the retry, an hour before the next poll")
+    (log,) = await deliveries(api, tokens, webhook["id"])
+    assert [attempt["status_code"] for attempt in log["log"]] == [503, 204]
+
+
+async def test_a_redirect_is_a_failed_attempt_not_followed(api, tokens, receiver, subscribe, database_url):
+    webhook = await subscribe(receiver.url, "organization.created")
+    receiver.fail_first, receiver.status_of_failure = 1, 307
+    receiver.location_of_failure = receiver.url + "/elsewhere"  # followed, the retry would need no second attempt
+    await create_organisations(api, tokens, 1)
+    with dispatcher(database_url):
+        await until(lambda: len(receiver.acknowledged) == 1, "the event acknowledged")
+    (log,) = await deliveries(api, tokens, webhook["id"])
+    assert [attempt["status_code"] for attempt in log["log"]] == [307, 204]
+    assert log["log"][0]["error"].startswith("HTTP 307")
 
 
 async def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_carry_the_same_webhook_id(
