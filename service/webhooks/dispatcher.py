@@ -130,13 +130,18 @@ def settled(delivery: repository.Claimed, outcome: Outcome, settings: Settings) 
     )
 
 
-async def deliver_due(sessionmaker: async_sessionmaker, client: aiohttp.ClientSession, settings: Settings) -> int:
-    """One round: claim, send (concurrently), record; how many were attempted."""
+async def deliver_due(
+    sessionmaker: async_sessionmaker, client: aiohttp.ClientSession, settings: Settings
+) -> float | None:
+    """One round: claim, send (concurrently), record, in one transaction. Returns the seconds until more may be due:
+    <= 0 when they may be now (the round was full, it let a later delivery of a key go, or a retry is due), else
+    until the earliest retry; None when nothing waits but for a change to commit."""
     async with sessionmaker() as session:
         claimed = await repository.claim(session, settings.webhook_batch_size)
         if not claimed:
+            due_in_s = await repository.seconds_to_next_retry(session)
             await session.rollback()
-            return 0
+            return due_in_s
         # As many at once as the client has connections, so no request's time limit runs while it waits for one.
         gate = asyncio.Semaphore(settings.webhook_connections)
 
@@ -146,9 +151,11 @@ async def deliver_due(sessionmaker: async_sessionmaker, client: aiohttp.ClientSe
 
         outcomes = await asyncio.gather(*(gated(delivery) for delivery in claimed))
         attempted = [settled(d, outcome, settings) for d, outcome in zip(claimed, outcomes, strict=True)]
-        await repository.record_attempts(session, attempted)
+        released = await repository.record_attempts(session, attempted)
+        more_now = released or len(claimed) == settings.webhook_batch_size
+        due_in_s = 0.0 if more_now else await repository.seconds_to_next_retry(session)
         await session.commit()
-    return len(claimed)
+    return due_in_s
 
 
 def _wakes(signal: Signal) -> bool:
@@ -191,12 +198,11 @@ async def dispatch(settings: Settings, stop: asyncio.Event) -> None:
                 idle_s = settings.webhook_poll_interval_s
                 try:
                     await listener.listen()  # before the round: a change committed after it wakes the next wait
-                    if await deliver_due(sessionmaker, client, settings):
-                        continue
-                    async with sessionmaker() as session:
-                        retry_in_s = await repository.seconds_to_next_retry(session)
-                    if retry_in_s is not None:
-                        idle_s = min(idle_s, retry_in_s)
+                    due_in_s = await deliver_due(sessionmaker, client, settings)
+                    if due_in_s is not None:
+                        if due_in_s <= 0:
+                            continue
+                        idle_s = min(idle_s, due_in_s)
                 except (DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     log.warning("webhook dispatcher cannot reach the database, retrying: %s", str(error)[:200])
                 await _idle(woken, stop, idle_s)

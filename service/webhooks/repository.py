@@ -154,11 +154,17 @@ SET state = a.state, attempts = d.attempts + 1, last_status = a.status_code,
     next_attempt_at = coalesce(a.next_attempt_at, d.next_attempt_at)
 FROM attempted a
 WHERE d.id = a.id
+RETURNING a.state <> 'pending' AND EXISTS (
+    SELECT 1 FROM webhook_delivery later
+    WHERE later.subscription_id = d.subscription_id AND later.ordering_key = d.ordering_key
+      AND later.state = 'pending' AND later.event_seq > d.event_seq
+)
 """
 
 
-async def record_attempts(session: AsyncSession, attempted: Sequence[Attempted]) -> None:
-    """Log a round's attempts and settle their deliveries: one statement, whatever the round's size."""
+async def record_attempts(session: AsyncSession, attempted: Sequence[Attempted]) -> bool:
+    """Log a round's attempts and settle their deliveries, in one statement whatever the round's size; whether a
+    delivery settled for good has a later one of its key pending, which it no longer holds back."""
     params = {
         "delivery_ids": [a.delivery_id for a in attempted],
         "attempted_at": [a.attempted_at for a in attempted],
@@ -168,19 +174,21 @@ async def record_attempts(session: AsyncSession, attempted: Sequence[Attempted])
         "states": [a.state.value for a in attempted],
         "next_attempt_at": [a.next_attempt_at for a in attempted],
     }
-    await session.execute(text(_RECORD_ATTEMPTS), params)
+    return any((await session.scalars(text(_RECORD_ATTEMPTS), params)).all())
 
 
-# Only the deliveries waiting for a retry: one due now that a round did not claim is held by another dispatcher, waits
-# behind an earlier one of its key (which the dispatcher that settles it claims next) or for its subscription to be
-# resumed (a journaled change, which notifies).
+# The deliveries that were not yet due when this transaction's claim ran (now() is its start): those due then and not
+# claimed are held by another dispatcher, wait behind an earlier one of their key (which the dispatcher that settles
+# it claims next: `record_attempts` tells it) or for their subscription to be resumed (a journaled change, which
+# notifies). Measured from statement_timestamp(): at the end of a round, after its requests went, this can be <= 0.
 _SECONDS_TO_NEXT_RETRY = """
-SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM webhook_delivery
+SELECT extract(epoch FROM min(next_attempt_at) - statement_timestamp()) FROM webhook_delivery
 WHERE state = 'pending' AND next_attempt_at > now()
 """
 
 
 async def seconds_to_next_retry(session: AsyncSession) -> float | None:
-    """How long until the earliest pending delivery that waits for its retry is due; None when none waits."""
+    """How long until the earliest pending delivery that waits for its retry is due (<= 0: it is); None when none
+    waits."""
     seconds = await session.scalar(text(_SECONDS_TO_NEXT_RETRY))
     return None if seconds is None else float(seconds)

@@ -94,13 +94,15 @@ def receiver() -> Iterator[Receiver]:
 
 @contextmanager
 def dispatcher(database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
-    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends;
-    idle, it waits for a commit's NOTIFY, with the default poll interval."""
+    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends.
+    It polls once an hour, so every test shows it needs no poll: commits wake it (NOTIFY), retries at their time,
+    and a settled delivery lets the next of its key go at once."""
     env = os.environ | {
         "DATABASE_URL": database_url,
         "WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]',
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_BACKOFF_BASE_S": "0",
+        "WEBHOOK_POLL_INTERVAL_S": "3600",
         "LOG_LEVEL": "warning",
     }
     env |= {f"WEBHOOK_{name.upper()}": value for name, value in settings.items()}
@@ -275,7 +277,7 @@ async def test_a_receiver_failing_twice_then_succeeding_gets_each_event_acknowle
 
 async def test_an_idle_dispatcher_is_woken_by_a_commit_not_by_its_poll(api, tokens, receiver, subscribe, database_url):
     await subscribe(receiver.url, "organization.created")
-    with dispatcher(database_url, poll_interval_s="3600"):
+    with dispatcher(database_url):
         first = await create_organisations(api, tokens, 1)
         await until(lambda: len(receiver.acknowledged) == 1, "the first event acknowledged")
         # Time to finish its round and go idle, so the next event can only come by its commit's NOTIFY: were the
@@ -290,7 +292,7 @@ async def test_a_retry_is_sent_at_its_time_not_at_the_next_poll(api, tokens, rec
     webhook = await subscribe(receiver.url, "organization.created")
     receiver.fail_first = 1
     await create_organisations(api, tokens, 1)
-    with dispatcher(database_url, poll_interval_s="3600", backoff_base_s="0.5"):
+    with dispatcher(database_url, backoff_base_s="0.5"):
         await until(lambda: len(receiver.acknowledged) == 1, "the retry, an hour before the next poll")
     (log,) = await deliveries(api, tokens, webhook["id"])
     assert [attempt["status_code"] for attempt in log["log"]] == [503, 204]
