@@ -95,7 +95,7 @@ async def wait_for_port(port: int) -> None:
 # on commit) and its outbox event (whose INSERT fires the trigger that queues the deliveries). Sent with asyncpg as
 # one statement (its own transaction, one round trip), as the cheapest writer: the service's own write path costs
 # ~25 ms of Python per write on this shared machine, and even three statements in a transaction (five round trips)
-# cost this process most of a core at 500 writes/s, taken from the dispatcher it measures.
+# fell behind 500 writes/s in some runs here.
 JOURNALED_CHANGE = f"""
 WITH journaled AS (
     INSERT INTO audit_entry (role, action, entity, entity_id, before, after)

@@ -98,7 +98,7 @@ async def send(client: aiohttp.ClientSession, delivery: repository.Claimed, sett
             )
             async with request as response:
                 excerpt = await _excerpt(response)
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
         reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         return Outcome(now, None, reason[:ERROR_MAX], round((time.perf_counter() - started) * 1000))
     duration_ms = round((time.perf_counter() - started) * 1000)
@@ -164,7 +164,7 @@ def _wakes(signal: Signal) -> bool:
     return signal.entity in outbox.EVENT_KINDS or signal.entity == ENTITY
 
 
-def http_client(settings: Settings) -> aiohttp.ClientSession:
+def _http_client(settings: Settings) -> aiohttp.ClientSession:
     # trust_env=False: no proxy from the environment stands between the allow-list and the request. No cookie jar:
     # a receiver's cookie is not sent with the next delivery. Uncompressed answers: only their first KiB is read.
     return aiohttp.ClientSession(
@@ -193,7 +193,7 @@ async def dispatch(settings: Settings, stop: asyncio.Event) -> None:
     listener = ChangeListener(settings.database_url, settings.db_connect_timeout_s, settings.webhook_poll_interval_s)
     log.info("webhook dispatcher started")
     try:
-        async with http_client(settings) as client, listener.waiter(_wakes) as woken:
+        async with _http_client(settings) as client, listener.waiter(_wakes) as woken:
             while not stop.is_set():
                 idle_s = settings.webhook_poll_interval_s
                 try:
