@@ -5,8 +5,8 @@
 
 On a fresh database (`interior_bench_webhooks_<hex>` beside DATABASE_URL's, dropped afterwards) one webhook
 subscribes to `organization.created`. Writers in this process commit, at the rate asked, one transaction per
-change holding what the journal writes for it (audit entry and outbox event, so the outbox trigger queues its
-delivery), and note when each commit returned. `python -m service deliver` (as many as asked, with the
+change holding what the journal writes for it (audit entry, NOTIFY and outbox event, so the outbox trigger queues
+its delivery), and note when each commit returned. `python -m service deliver` (as many as asked, with the
 default settings) sends to a receiver in a process of its own (uvicorn on 127.0.0.1), which notes when each
 event arrived. Lag = arrival - commit; events/s = events delivered / (last arrival - first commit). After the writes the
 dispatchers get DRAIN_LIMIT_S to deliver the rest; what is still queued then is counted, not waited for.
@@ -37,6 +37,7 @@ from service.__main__ import alembic_config  # noqa: E402
 from service.core import outbox  # noqa: E402
 from service.core.auth import Principal, Role  # noqa: E402
 from service.core.db import create_engine, create_sessionmaker  # noqa: E402
+from service.core.journal import CHANGES_CHANNEL, Signal  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.webhooks import service as webhooks  # noqa: E402
 from service.webhooks.schemas import WebhookIn  # noqa: E402
@@ -90,30 +91,35 @@ async def wait_for_port(port: int) -> None:
     raise SystemExit("the receiver did not start")
 
 
-# What `journal.record` adds to a transaction for a change: its audit entry and its outbox event (whose INSERT fires
-# the trigger that queues the deliveries). Sent with asyncpg, as the cheapest writer: the service's own write path
-# costs ~25 ms of Python per write on this shared machine, so a Python writer could not reach 500 writes/s.
-JOURNAL_INSERT = """
-INSERT INTO audit_entry (role, action, entity, entity_id, before, after) VALUES ('admin', 'create', $1, $2, NULL, $3)
+# What `journal.record` adds to a transaction for a change: its audit entry, its NOTIFY (which wakes the dispatchers
+# on commit) and its outbox event (whose INSERT fires the trigger that queues the deliveries). Sent with asyncpg as
+# one statement (its own transaction, one round trip), as the cheapest writer: the service's own write path costs
+# ~25 ms of Python per write on this shared machine, and even three statements in a transaction (five round trips)
+# fell behind 500 writes/s in some runs here.
+JOURNALED_CHANGE = f"""
+WITH journaled AS (
+    INSERT INTO audit_entry (role, action, entity, entity_id, before, after)
+    VALUES ('admin', 'create', $1, $2, NULL, $3)
+), notified AS (
+    SELECT pg_notify('{CHANGES_CHANNEL}', $4)
+)
+INSERT INTO outbox_event (id, type, ordering_key, data) SELECT $5, $6, $7, $8 FROM notified
 """
-OUTBOX_INSERT = "INSERT INTO outbox_event (id, type, ordering_key, data) VALUES ($1, $2, $3, $4)"
 
 
 async def write_at_rate(database_url: str, rate: float, seconds: float) -> tuple[dict[str, float], float]:
     """One transaction per change at `rate` per second for `seconds` (stopping at 1.5 times that if the machine
     cannot keep up); each entity id with the moment its commit returned, and how long the writing took."""
     url = make_url(database_url)
-    pool = await asyncpg.create_pool(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database,
-        min_size=WRITERS, max_size=WRITERS, init=_json_codec,
-    )  # fmt: skip
     committed: dict[str, float] = {}
     total = int(rate * seconds)
-    start = time.monotonic() + 0.2
+    connections = [await connect(url) for _ in range(WRITERS)]
+    start = time.monotonic() + 0.2  # the first slot: the writing takes from here
     stop_at = start + 1.5 * seconds
     slots = iter(range(total))
+    notice = Signal("organization", None, None).payload()
 
-    async def writer() -> None:
+    async def writer(connection: asyncpg.Connection) -> None:
         for n in slots:
             delay = start + n / rate - time.monotonic()
             if delay > 0:
@@ -123,16 +129,15 @@ async def write_at_rate(database_url: str, rate: float, seconds: float) -> tuple
             entity_id = str(uuid.uuid4())
             after = {"id": entity_id, "acronym": f"B{n}", "name": {"en": f"Bench {n}"}, "kind": "bench"}
             event = outbox.event("organization", "create", entity_id, None, None, after)
-            async with pool.acquire() as connection, connection.transaction():
-                await connection.execute(JOURNAL_INSERT, "organization", entity_id, after)
-                await connection.execute(OUTBOX_INSERT, event.id, event.type, event.ordering_key, event.data)
+            change = ("organization", entity_id, after, notice, event.id, event.type, event.ordering_key, event.data)
+            await connection.execute(JOURNALED_CHANGE, *change)
             committed[entity_id] = time.time()
 
-    began = time.monotonic()
-    await asyncio.gather(*(writer() for _ in range(WRITERS)))
-    took = time.monotonic() - began
-    await pool.close()
-    return committed, took
+    try:
+        await asyncio.gather(*(writer(connection) for connection in connections))
+    finally:
+        await asyncio.gather(*(connection.close() for connection in connections))
+    return committed, time.monotonic() - start
 
 
 async def drained(connection: asyncpg.Connection, deadline: float) -> None:
@@ -142,8 +147,12 @@ async def drained(connection: asyncpg.Connection, deadline: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _json_codec(connection: asyncpg.Connection) -> None:
+async def connect(url) -> asyncpg.Connection:
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+    )
     await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    return connection
 
 
 async def main() -> None:
@@ -184,7 +193,7 @@ async def main() -> None:
         for _ in range(args.dispatchers):
             deliver = [sys.executable, "-m", "service", "deliver"]
             processes.append(subprocess.Popen(deliver, cwd=ROOT, env=env))  # noqa: ASYNC220 (starting it does not wait)
-        bench_db = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+        bench_db = await connect(url)
         # One event first, delivered before the clock starts: the dispatchers are up (their start is not lag).
         await write_at_rate(database_url, 1, 1)
         await drained(bench_db, time.monotonic() + 60)

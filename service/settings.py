@@ -118,7 +118,11 @@ class Settings(BaseSettings):
         10, ge=1, le=100, description="Requests one dispatcher has open at once (httpx's pool slows past a few dozen)."
     )
     webhook_poll_interval_s: float = Field(
-        0.2, gt=0, description="How often an idle dispatcher looks for due deliveries."
+        5.0,
+        gt=0,
+        description="Longest an idle dispatcher waits before it looks for due deliveries again: a committed change "
+        "wakes it at once (LISTEN), a retry at its time; this bounds the wait after anything else (a dispatcher "
+        "that died holding deliveries).",
     )
 
 

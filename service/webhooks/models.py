@@ -46,8 +46,8 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         Index("webhook_delivery_event", "subscription_id", "event_seq", unique=True),
-        # The dispatcher's claim: pending deliveries due, and the earliest pending one of each ordering key.
-        Index("webhook_delivery_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+        # The dispatcher's claim: due pending deliveries in its order, and the earliest pending one of each key.
+        Index("webhook_delivery_due", "next_attempt_at", "id", postgresql_where=text("state = 'pending'")),
         Index(
             "webhook_delivery_queue",
             "subscription_id",

@@ -3,6 +3,7 @@
 import base64
 import datetime as dt
 import ipaddress
+import re
 import secrets
 import uuid
 from urllib.parse import urlsplit
@@ -46,12 +47,47 @@ def target_refusal(url: str, settings: Settings) -> str | None:
         return f"The URL {quoted(url)} must be an absolute {' or '.join(s + '://' for s in schemes)} URL."
     if parts.username is not None or parts.password is not None:
         return "The URL must not carry credentials; receivers check the signature instead."
+    if any(character <= " " or character == "\x7f" for character in url):
+        return f"The URL {quoted(url)} holds spaces or control characters; percent-encode them."
+    if not (_is_address(host) or _is_host_name(host)):
+        return f"The host {quoted(host)} is neither an IP address nor a host name (letters, digits, `-`, dots)."
     if not any(_allowed(host, entry) for entry in settings.webhook_allowed_hosts):
         return (
             f"The host {quoted(host)} is not on the allow-list of webhook targets; ask the operator to add it "
             "to WEBHOOK_ALLOWED_HOSTS, or use a host that is on it."
         )
     return None
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_host_name(host: str) -> bool:
+    """A name DNS can look up: in its ASCII (IDNA) form, labels of letters, digits and inner `-`, and an
+    internationalised one whose `xn--` labels decode (Python's codec refuses them otherwise)."""
+    try:
+        ascii_name = host.encode("idna").decode("ascii")
+        ascii_name.encode("ascii").decode("idna")
+    except UnicodeError:
+        return False
+    labels = ascii_name.removesuffix(".").split(".")
+    return len(ascii_name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def reachable_address(address: str, settings: Settings) -> bool:
+    """Whether the dispatcher may connect to this address a target's name resolved to: any public one; a
+    loopback, private, link-local or reserved one only when an address entry of the allow-list holds it (so a
+    name on the list, or a name's DNS changed later, cannot point deliveries into the service's own network)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global or any(_allowed(str(ip), entry) for entry in settings.webhook_allowed_hosts)
 
 
 def _allowed(host: str, entry: str) -> bool:

@@ -20,7 +20,9 @@ from standardwebhooks.webhooks import Webhook
 
 from service.app import create_app
 from service.settings import Settings
-from service.webhooks.dispatcher import backoff_s
+from service.webhooks.dispatcher import CheckedResolver, Outcome, backoff_s, settled
+from service.webhooks.models import DeliveryState
+from service.webhooks.repository import Claimed
 from service.webhooks.service import target_refusal
 from tests.helpers import ROOT, assert_problem, bearer, graphql, indicator_id, post_measurement
 
@@ -37,6 +39,7 @@ class Receiver:
         self.acknowledged: list[str] = []  # webhook-ids answered 2xx, in order
         self.fail_first = 0
         self.status_of_failure = 503
+        self.location_of_failure: str | None = None  # a Location header on the failing answers (a redirect)
         self.gate = threading.Event()
         self.gate.set()
         self.lock = threading.Lock()
@@ -54,6 +57,8 @@ class Receiver:
                 receiver.gate.wait()
                 status = receiver.status_of_failure if tries <= receiver.fail_first else 204
                 self.send_response(status)
+                if status != 204 and receiver.location_of_failure:
+                    self.send_header("location", receiver.location_of_failure)
                 self.send_header("content-length", "0")
                 self.end_headers()
                 if status == 204:
@@ -91,13 +96,15 @@ def receiver() -> Iterator[Receiver]:
 
 @contextmanager
 def dispatcher(database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
-    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends."""
+    """`python -m service deliver` against the test database, retrying at once (no backoff), until the block ends.
+    It polls once an hour, so every test shows it needs no poll: commits wake it (NOTIFY), retries at their time,
+    and a settled delivery lets the next of its key go at once."""
     env = os.environ | {
         "DATABASE_URL": database_url,
         "WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]',
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_BACKOFF_BASE_S": "0",
-        "WEBHOOK_POLL_INTERVAL_S": "0.05",
+        "WEBHOOK_POLL_INTERVAL_S": "3600",
         "LOG_LEVEL": "warning",
     }
     env |= {f"WEBHOOK_{name.upper()}": value for name, value in settings.items()}
@@ -271,6 +278,41 @@ async def test_a_receiver_failing_twice_then_succeeding_gets_each_event_acknowle
     assert [attempt["status_code"] for attempt in log[0]["log"]] == [503, 503, 204]
 
 
+async def test_an_idle_dispatcher_is_woken_by_a_commit_not_by_its_poll(api, tokens, receiver, subscribe, database_url):
+    await subscribe(receiver.url, "organization.created")
+    with dispatcher(database_url):
+        first = await create_organisations(api, tokens, 1)
+        await until(lambda: len(receiver.acknowledged) == 1, "the first event acknowledged")
+        # Time to finish its round and go idle, so the next event can only come by its commit's NOTIFY: were the
+        # dispatcher still in a round, the event would go out without a wake, and the test would not tell.
+        await asyncio.sleep(1)
+        second = await create_organisations(api, tokens, 1)
+        await until(lambda: len(receiver.acknowledged) == 2, "the second event, an hour before the next poll")
+    assert delivered_ids(receiver.events()) == first + second
+
+
+async def test_a_retry_is_sent_at_its_time_not_at_the_next_poll(api, tokens, receiver, subscribe, database_url):
+    webhook = await subscribe(receiver.url, "organization.created")
+    receiver.fail_first = 1
+    await create_organisations(api, tokens, 1)
+    with dispatcher(database_url, backoff_base_s="0.5"):
+        await until(lambda: len(receiver.acknowledged) == 1, "the retry, an hour before the next poll")
+    (log,) = await deliveries(api, tokens, webhook["id"])
+    assert [attempt["status_code"] for attempt in log["log"]] == [503, 204]
+
+
+async def test_a_redirect_is_a_failed_attempt_not_followed(api, tokens, receiver, subscribe, database_url):
+    webhook = await subscribe(receiver.url, "organization.created")
+    receiver.fail_first, receiver.status_of_failure = 1, 307
+    receiver.location_of_failure = receiver.url + "/elsewhere"  # followed, the retry would need no second attempt
+    await create_organisations(api, tokens, 1)
+    with dispatcher(database_url):
+        await until(lambda: len(receiver.acknowledged) == 1, "the event acknowledged")
+    (log,) = await deliveries(api, tokens, webhook["id"])
+    assert [attempt["status_code"] for attempt in log["log"]] == [307, 204]
+    assert log["log"][0]["error"].startswith("HTTP 307")
+
+
 async def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_carry_the_same_webhook_id(
     api, tokens, receiver, subscribe, database_url
 ):
@@ -442,3 +484,48 @@ def test_the_allow_list_matches_names_subdomains_and_networks_only():
     assert [url for url in allowed if target_refusal(url, settings)] == []
     assert [url for url in refused if target_refusal(url, settings) is None] == []
     assert "https://" in target_refusal("http://hooks.gov.lv/in", settings)
+
+
+def test_a_url_httpx_or_aiohttp_could_not_send_to_is_refused_at_registration():
+    """The review's finding: such a URL was registered and then stopped every round of the dispatcher."""
+    settings = Settings(database_url="postgresql+asyncpg://unused/x", webhook_allowed_hosts=["*.example.lv"])
+    for url in ["https://xn--zz.example.lv/", "https://hooks.example.lv/a\x01b", "https://hooks.example.lv/a b",
+                "https://-bad.example.lv/", "https://" + "a" * 64 + ".example.lv/"]:  # fmt: skip
+        assert target_refusal(url, settings), url
+    assert target_refusal("https://ūdens.example.lv/hook", settings) is None  # an internationalised name is one
+
+
+async def test_a_name_that_resolves_inside_the_network_is_not_connected_to():
+    """An allowed name whose DNS points at a loopback (or private) address — DNS rebinding — is refused when the
+    dispatcher resolves it, unless the allow-list holds that address itself; the connection uses what was checked."""
+    only_the_name = Settings(database_url="postgresql+asyncpg://unused/x", webhook_allowed_hosts=["localhost"])
+    resolver = CheckedResolver(only_the_name)
+    with pytest.raises(OSError, match="none of them public nor on the allow-list"):
+        await resolver.resolve("localhost", 8080)
+    await resolver.close()
+    with_the_address = Settings(
+        database_url="postgresql+asyncpg://unused/x", webhook_allowed_hosts=["localhost", "127.0.0.0/8"]
+    )
+    resolver = CheckedResolver(with_the_address)
+    assert {entry["host"] for entry in await resolver.resolve("localhost", 8080)} == {"127.0.0.1"}
+    await resolver.close()
+
+
+def test_the_retry_period_runs_from_the_first_attempt_not_from_the_queuing():
+    """A delivery that waited a day behind an earlier one of its entity (or in a paused subscription) still gets
+    its 24 hours of retries; one first tried more than that ago fails for good."""
+    settings = Settings(database_url="postgresql+asyncpg://unused/x")
+    now = dt.datetime.now(dt.UTC)
+    queued = now - dt.timedelta(days=2)
+    failed_now = Outcome(now, 500, "HTTP 500", 3)
+
+    def delivery(attempts: int, first: dt.datetime | None) -> Claimed:
+        return Claimed(1, queued, attempts, first, "https://hooks.example.lv", "whsec_x", None, None, uuid.uuid4(),
+                       "measurement.posted", now, {})  # fmt: skip
+
+    waited = settled(delivery(0, None), failed_now, settings)
+    assert waited.state == DeliveryState.pending and waited.next_attempt_at > now
+    retried = settled(delivery(3, now - dt.timedelta(hours=2)), failed_now, settings)
+    assert retried.state == DeliveryState.pending
+    expired = settled(delivery(30, now - dt.timedelta(hours=25)), failed_now, settings)
+    assert expired.state == DeliveryState.failed and expired.next_attempt_at is None
