@@ -6,6 +6,7 @@ reopen and a correction, the report as of the closing moment still shows the clo
 
 import datetime as dt
 import io
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -159,6 +160,14 @@ async def test_a_reporting_year_end_to_end(client, tokens, strategy_key, served_
     assert [c.value for c in next(r for r in sheet.iter_rows(min_row=3) if r[2].value == "1.1.3")][5:] == [
         "29,72", "23", "22,1", "Sasniegts",
     ]  # fmt: skip
+    series = load_workbook(io.BytesIO(workbook.content))["dinamika"]
+    title_row = next(r[0].row for r in series.iter_rows() if str(r[0].value or "").startswith("1.1.3 "))
+    years, targets, actuals = ([c.value for c in series[title_row + i]] for i in (1, 2, 3))
+    assert years[-5:] == [2023, 2024, 2025, 2026, 2027] and actuals[years.index(YEAR)] == 22.1
+    assert targets[0] == "Mērķa vērtība" and targets[years.index(YEAR)] == 23
+    blocks = sum(1 for r in series.iter_rows() if r[0].font.b)  # one bold title per charted indicator
+    charts = [n for n in zipfile.ZipFile(io.BytesIO(workbook.content)).namelist() if n.startswith("xl/charts/chart")]
+    assert blocks > 10 and len(charts) == blocks  # each drawn by the spreadsheet from its rows
 
     # After a reopen and a correction, the report as of the closing moment still shows the closed figures.
     reopened = await client.post(f"/api/v1/reporting/{YEAR}/reopen", params=params, headers=admin,

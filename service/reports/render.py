@@ -7,7 +7,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from service.measurements.progress import ProgressStatus
 from service.reports.charts import Chart, chart
@@ -82,8 +84,42 @@ def html(report: Report, lang: str) -> str:
     )
 
 
+CHART_ROWS = 8  # sheet rows one indicator's block (its numbers, then room for its chart) takes
+
+
+def _series_sheet(sheet: Worksheet, report: Report, lang: str) -> None:
+    """Per charted indicator, its targets and official actuals by year of the strategy period and a line chart of
+    them (the HTML page's small chart, as a spreadsheet draws it)."""
+    t, text = LABELS[lang], _texts(lang)
+    row = 1
+    for area in report.areas:
+        for goal in area.goals:
+            for line in goal.lines:
+                series = line.series
+                if series is None or not (series.targets or series.actuals):
+                    continue
+                targets = {point.year: point.value for point in series.targets}
+                actuals = {point.year: point.value for point in series.actuals}
+                label = f"{line.code} {line.institution or ''}".strip()
+                sheet.cell(row, 1, f"{label} {text(line.name)}").font = Font(bold=True)
+                rows = ([None, *series.years], [t["target"], *(targets.get(year) for year in series.years)],
+                        [t["actual"], *(actuals.get(year) for year in series.years)])  # fmt: skip
+                for offset, values in enumerate(rows, start=1):
+                    for column, value in enumerate(values, start=1):
+                        sheet.cell(row + offset, column, value)
+                last = len(series.years) + 1
+                plot = LineChart()
+                plot.title, plot.height, plot.width, plot.legend.position = label, 4.5, 9, "b"
+                data = Reference(sheet, min_col=1, max_col=last, min_row=row + 2, max_row=row + 3)
+                plot.add_data(data, from_rows=True, titles_from_data=True)
+                plot.set_categories(Reference(sheet, min_col=2, max_col=last, min_row=row + 1))
+                sheet.add_chart(plot, f"{chr(ord('A') + last + 1)}{row}")
+                row += CHART_ROWS
+
+
 def workbook(report: Report, lang: str) -> bytes:
-    """The same report as a workbook: a sheet of every indicator line and one of the counts per area."""
+    """The same report as a workbook: a sheet of every indicator line, one of the counts per area, and one of each
+    charted indicator's series with its chart."""
     t, text = LABELS[lang], _texts(lang)
     book = Workbook()
     lines = book.active
@@ -108,6 +144,7 @@ def workbook(report: Report, lang: str) -> bytes:
     for area in report.areas:
         counts.append([f"{area.code}. {text(area.title)}", *(area.counts[s] for s in STATUSES)])
     counts.append([t["totals"], *(report.counts[s] for s in STATUSES)])
+    _series_sheet(book.create_sheet("series" if lang == "en" else "dinamika"), report, lang)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
