@@ -6,29 +6,30 @@ fields have raw counterparts there: `LocalizedText` is the jsonb column, `value`
 of each year) are all revisions, which is the same rows as long as every value has one revision.
 
 PostGraphile 5 (the Amber preset) names tables, relations and orderings as v4 does, except that a
-row's global Node id is `id` and its `id` column is `rowId` (so `strategyByRowId`, `ROW_ID_ASC`).
+row's global Node id is `id` and its `id` column is `rowId` (so `strategyByRowId`, `ROW_ID_ASC`); the service
+names them so too, and both are asked for `rowId`, the row's own id, as PostGraphile 4 is for `id`.
 """
 
 import re
 
 SERVICE_STRATEGY_TREE = """
 fragment StrategyTree on Strategy {
-  id key title { lv en } periodStart periodEnd baselineYear
+  rowId key title { lv en } periodStart periodEnd baselineYear
   footnotes { number text }
   swot { kind text { lv en } }
   areas {
-    id number code kind title { lv en }
+    rowId number code kind title { lv en }
     goals {
-      id number title { lv en } institutions { code }
+      rowId number title { lv en } institutions { code }
       indicators {
-        id code name { lv en } unit direction footnotes { number }
+        rowId code name { lv en } unit direction footnotes { number }
         baseline { year role text kind value pair institution { code } footnotes { number } }
         targets { year role text kind value pair institution { code } footnotes { number } }
-        actuals { id year revision text value pair status institution { code } }
+        actuals { rowId year revision text value pair status institution { code } }
       }
     }
     actionDirections {
-      id number title { lv en }
+      rowId number title { lv en }
       tasks {
         number parentNumber text { lv } footnotes { number }
         institutionRoles { writtenAs role institution { code } }
@@ -51,11 +52,11 @@ query Organizations {
     edges {
       cursor
       node {
-        id acronym name { lv en lt original } aliases kind established sources updatedAt
+        rowId acronym name { lv en lt original } aliases kind established sources updatedAt
         memberships {
-          id relation since until financialObligation events { date kind } note { lv } sources updatedAt
-          member { id code country }
-          coordinator { id code country }
+          rowId relation since until financialObligation events { date kind } note { lv } sources updatedAt
+          member { rowId code country }
+          coordinator { rowId code country }
         }
       }
     }
@@ -154,7 +155,7 @@ def service_tree_counts(strategies: list[dict]) -> dict:
     indicators = [i for s in strategies for a in s["areas"] for g in a["goals"] for i in g["indicators"]]
     return {
         "strategies": len(strategies),
-        "indicators": sorted(i["id"] for i in indicators),
+        "indicators": sorted(i["rowId"] for i in indicators),
         "values": sum(len(i["baseline"]) + len(i["targets"]) for i in indicators),
         "actuals": sum(len(i["actuals"]) for i in indicators),
         "tasks": sum(len(d["tasks"]) for s in strategies for a in s["areas"] for d in a["actionDirections"]),
@@ -177,7 +178,7 @@ def postgraphile_tree_counts(strategies: list[dict], id_field: str = "id") -> di
 
 def service_page_counts(data: dict) -> list[tuple[str, int]]:
     edges = data["organizations"]["edges"]
-    return [(e["node"]["id"], len(e["node"]["memberships"])) for e in edges]
+    return [(e["node"]["rowId"], len(e["node"]["memberships"])) for e in edges]
 
 
 def postgraphile_page_counts(data: dict, id_field: str = "id") -> list[tuple[str, int]]:

@@ -30,7 +30,7 @@ from service.core.graphql import (
 from service.core.graphql_bounds import DEFAULT_MAX_LENGTH, TextBounds
 from service.core.graphql_cost import CostBudget
 from service.core.graphql_execution import PlannedExecutionContext
-from service.core.graphql_types import UTC_DATE_TIME, NodeQuery
+from service.core.graphql_types import ISO_DATE, UTC_DATE_TIME, NodeQuery
 from service.core.metrics import GraphQLOperationMetrics
 from service.feed.graphql import FeedQuery, FeedSubscription
 from service.measurements.graphql import MeasurementsMutation, MeasurementsQuery
@@ -92,7 +92,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=PlannedExecutionContext,
-        scalar_overrides={dt.datetime: UTC_DATE_TIME},
+        scalar_overrides={dt.datetime: UTC_DATE_TIME, dt.date: ISO_DATE},
     )
 
 

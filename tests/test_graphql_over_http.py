@@ -91,6 +91,21 @@ async def test_get_runs_a_query_from_the_cache_and_refuses_a_mutation_with_405(c
     assert mutation.headers["allow"] == "POST"
 
 
+async def test_a_query_over_get_is_cacheable_over_http_with_an_etag(client):
+    """A browser, a CDN or Apollo's GET link revalidates it: an ETag, `no-cache`, and 304 while the answer holds."""
+    params = {"query": 'query Codes { institution(code: "VRS") { code name { lv } } }'}
+    first = await client.get("/graphql", params=params)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-cache"
+    for attempt in range(2):  # computed, then from the response cache
+        held = await client.get("/graphql", params=params, headers={"If-None-Match": etag})
+        assert (held.status_code, held.content, held.headers["etag"]) == (304, b"", etag), attempt
+    other = await client.get("/graphql", params=params, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.json() == first.json()
+    posted = await client.post("/graphql", json=params)
+    assert "etag" not in posted.headers  # a POST is not an HTTP-cacheable read
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_subscription_over_http_is_sent_to_the_websocket(client, method):
     document = {"query": "subscription { changes { resumeCursor } }"}

@@ -128,12 +128,15 @@ async def test_graphql_serves_the_same_feed(client, tokens):
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
     rest = (await client.get("/api/v1/changes", params={"since": since, "limit": 5})).json()
     query = """query($since: DateTime, $first: Int!) { changes(since: $since, first: $first) {
-        items { entity id change action at parent { entity id } }
+        items { entity rowId change action at parent { entity rowId } }
         pageInfo { hasNextPage endCursor } resumeCursor } }"""
     data = (await graphql(client, query, uncached=True, since=since, first=5))["data"]["changes"]
-    assert [(c["entity"], c["id"], c["change"].lower(), c["action"], c["parent"]) for c in data["items"]] == [
-        (c["entity"], c["id"], c["change"], c["action"], c["parent"]) for c in rest["items"]
-    ]
+    served = [(c["entity"], c["rowId"], c["change"].lower(), c["action"], c["parent"]) for c in data["items"]]
+    assert served == [
+        (c["entity"], c["id"], c["change"], c["action"], c["parent"] and {"entity": c["parent"]["entity"],
+                                                                         "rowId": c["parent"]["id"]})
+        for c in rest["items"]
+    ]  # fmt: skip
     assert (data["pageInfo"]["endCursor"], data["resumeCursor"]) == (rest["next_cursor"], rest["resume_cursor"])
     bad = await graphql(client, '{ changes(after: "nonsense") { resumeCursor } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

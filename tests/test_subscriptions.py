@@ -29,7 +29,7 @@ YEAR = 2024  # the reporting cycle posts 1.1.3 for 2025, and the webhooks suite 
 MEASUREMENTS = """subscription Actuals($indicator: ID!, $after: String) {
   measurements(indicatorId: $indicator, after: $after) { items { rowId year text revision status } resumeCursor } }"""
 CHANGES = """subscription Changes($after: String) {
-  changes(after: $after) { items { entity id change action } resumeCursor } }"""
+  changes(after: $after) { items { entity rowId change action } resumeCursor } }"""
 
 
 @asynccontextmanager
@@ -140,7 +140,7 @@ async def test_the_changes_subscription_shows_what_the_anonymous_feed_shows(boun
         event = (await next_event(events))["changes"]
         await events.aclose()
     anonymous = (await http.get("/api/v1/changes", params={"cursor": start})).json()["items"]
-    sent = [(i["entity"], i["id"], i["change"].lower(), i["action"]) for i in event["items"]]
+    sent = [(i["entity"], i["rowId"], i["change"].lower(), i["action"]) for i in event["items"]]
     assert ("measurement", posted["id"], "upsert") in [entry[:3] for entry in sent]
     assert sent == [(i["entity"], i["id"], i["change"], i["action"]) for i in anonymous]
 
@@ -175,7 +175,7 @@ async def test_subscriptions_over_the_bounds_are_refused_with_a_code_and_the_oth
     ("document", "variables", "code"),
     [
         (CHANGES, {"after": "x" * 2001}, "BAD_USER_INPUT"),  # the text bounds hold for subscriptions too
-        ("subscription { changes(first: 500) { items { entity id change action } } }", {}, "QUERY_TOO_COSTLY"),
+        ("subscription { changes(first: 500) { items { entity rowId change action } } }", {}, "QUERY_TOO_COSTLY"),
         ('subscription { measurements(indicatorId: "not-an-id") { resumeCursor } }', {}, "BAD_USER_INPUT"),
         ("subscription { changes(first: 0) { resumeCursor } }", {}, "BAD_USER_INPUT"),
         ("{ __typename }", {}, "BAD_USER_INPUT"),  # queries and mutations go over HTTP

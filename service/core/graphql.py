@@ -32,6 +32,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from service.core.auth import OidcVerifier, Principal, count_write, principal_of
+from service.core.caching import etag_of
 from service.core.errors import (
     DATABASE_UNAVAILABLE,
     ErrorCode,
@@ -41,6 +42,7 @@ from service.core.errors import (
     problem_response,
 )
 from service.core.limits import RateLimiter
+from service.core.preconditions import none_match
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -265,9 +267,17 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-# The media type and status the request's answer takes, set once its result is known (a task's own value, so
-# concurrent requests never see each other's).
-_ANSWER: ContextVar[tuple[str, int]] = ContextVar("graphql_answer")
+def _holds(if_none_match: str, etag: str) -> bool:
+    try:
+        return none_match(if_none_match, etag)
+    except Problem:  # a malformed If-None-Match is no match: the answer is sent whole
+        return False
+
+
+# The media type and status the request's answer takes, and for a GET the If-None-Match it came with (None for a
+# POST: not cacheable over HTTP), set once its result is known (a task's own value, so concurrent requests never
+# see each other's).
+_ANSWER: ContextVar[tuple[str, int, str | None]] = ContextVar("graphql_answer")
 
 
 class _TextFrames(ASGIWebSocketAdapter):
@@ -457,14 +467,21 @@ class LimitedGraphQLRouter(GraphQLRouter):
         if media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
             del answer["data"]  # nothing executed, so there is no data, not even null
             status = 400
-        _ANSWER.set((media_type, status))
+        conditional = request.headers.get("if-none-match", "") if request.method == "GET" else None
+        _ANSWER.set((media_type, status, conditional))
         return answer
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        media_type, status = _ANSWER.get((JSON, 200))
-        response = Response(
-            self.encode_json(response_data), media_type=media_type, status_code=sub_response.status_code or status
-        )
+        media_type, status, if_none_match = _ANSWER.get((JSON, 200, None))
+        body = self.encode_json(response_data)
+        status = sub_response.status_code or status
+        response = Response(body, media_type=media_type, status_code=status)
+        if if_none_match is not None and status == 200:
+            # A query over GET is cacheable: an ETag of the answer, revalidated on every use (the data changes).
+            etag = etag_of(body if isinstance(body, bytes) else body.encode())
+            response.headers.update({"ETag": etag, "Cache-Control": "no-cache"})
+            if _holds(if_none_match, etag):
+                response = Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
         response.headers.raw.extend(sub_response.headers.raw)
         response.headers.append("Vary", "Accept")
         return response

@@ -23,7 +23,7 @@ from service.core.errors import BadRequest, quoted
 from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import at_most
 from service.core.i18n import NAME_MAX, TEXT_MAX
-from service.core.models import as_utc, representable
+from service.core.models import as_utc, named_row_id, representable
 from service.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, Slice
 from service.core.preconditions import as_entity_tag
 
@@ -107,6 +107,16 @@ UTC_DATE_TIME = ScalarDefinition(
     origin=dt.datetime,
 )
 
+ISO_DATE = ScalarDefinition(
+    name="Date",
+    description="An ISO 8601 calendar date, e.g. `2026-03-01`.",
+    specified_by_url=None,
+    serialize=methodcaller("isoformat"),
+    parse_value=wrap_parser(dt.date.fromisoformat, "Date"),
+    parse_literal=None,
+    origin=dt.date,
+)
+
 PageInfo = relay.PageInfo  # Relay's own: hasNextPage, hasPreviousPage, startCursor, endCursor
 
 # --- global object identification (Relay): a node's `id` names its type and its row ---------------------------
@@ -123,17 +133,9 @@ def global_id(type_name: str, row_id: uuid.UUID) -> strawberry.ID:
 
 def row_id_of(value: str, type_name: str, what: str) -> uuid.UUID:
     """The row an `id` argument names: the node's global id or the REST id, both taken."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        pass
-    try:
-        named = relay.GlobalID.from_id(value)
-        if named.type_name == type_name:
-            return uuid.UUID(named.node_id)
-    except ValueError:
-        pass
-    raise BadRequest(f"{quoted(value)} is not {what} id (its `id` or `rowId`).") from None
+    if (row_id := named_row_id(str(value), type_name)) is not None:
+        return row_id
+    raise BadRequest(f"{quoted(value)} is not {what} id (its `id` or `rowId`).")
 
 
 def _row_id(value: relay.GlobalID) -> uuid.UUID | None:

@@ -1,5 +1,6 @@
 """Columns and ids shared by every domain's tables."""
 
+import base64
 import datetime as dt
 import re
 import uuid
@@ -16,6 +17,20 @@ _NAMESPACE = uuid.UUID("6f1c1f0e-4e0b-4a39-9d8e-2b7f3c0a5d11")
 def stable_id(kind: str, *natural_key: str) -> uuid.UUID:
     """The id of an entity derived from its natural key, so that reloading seed data keeps every id."""
     return uuid.uuid5(_NAMESPACE, kind + ":" + "|".join(natural_key))
+
+
+def named_row_id(value: str, type_name: str) -> uuid.UUID | None:
+    """The row a client's id names: REST's uuid, or a GraphQL node's global id (Relay's base64 of
+    `Type:uuid`) of that type; None when it is neither (a key, an acronym, another type's node)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        pass
+    try:
+        named, _, row = base64.b64decode(value, validate=True).decode().partition(":")
+        return uuid.UUID(row) if named == type_name else None
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:

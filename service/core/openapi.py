@@ -91,7 +91,8 @@ def share_descriptions(
             continue
         if not isinstance(twin, GraphQLObjectType | GraphQLInputObjectType):
             continue
-        if twin.description and "description" not in schema:
+        # An input's GraphQL description speaks of GraphQL's own arguments (`ifMatch`): REST's body keeps its own.
+        if isinstance(twin, GraphQLObjectType) and twin.description and "description" not in schema:
             schema["description"] = twin.description
         for name, property_schema in schema.get("properties", {}).items():
             if f"{component}.{name}" in own:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from strawberry.types import Info
 
 from service.core import live
 from service.core.graphql import Context
+from service.core.graphql_bounds import at_most_characters, max_length
 from service.core.graphql_cost import PAGE_OF_FIRST
 from service.core.graphql_types import (
     CursorArgument,
@@ -23,7 +25,7 @@ from service.core.graphql_types import (
     row_id_of,
 )
 from service.core.journal import Signal
-from service.core.pagination import DEFAULT_LIMIT, check_page_size
+from service.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, check_page_size
 from service.feed import schemas, service
 from service.measurements import values as measurement_values
 from service.measurements.graphql import Actual, actuals_by_ids
@@ -38,7 +40,9 @@ class ChangeKind(Enum):
 @strawberry.type(description="An entity a change belongs to, e.g. a membership's organisation.")
 class EntityRef:
     entity: str = strawberry.field(description="The kind of entity.")
-    id: strawberry.ID = strawberry.field(description="Its id, as REST gives it.")
+    # `rowId`, not `id`: GraphQL clients' caches (Relay, Apollo) take an `id` for a record's identity, and one entity
+    # is named by many changes and references.
+    row_id: strawberry.ID = strawberry.field(description="Its id, as REST gives it (a node's `rowId`).")
 
 
 @strawberry.type(description="An entity's latest change.")
@@ -46,7 +50,7 @@ class Change:
     entity: str = strawberry.field(
         description="The kind of entity: `institution`, `organization`, `membership`, `measurement`, …."
     )
-    id: strawberry.ID = strawberry.field(description="The entity's id, as REST gives it (a node's `rowId`).")
+    row_id: strawberry.ID = strawberry.field(description="The entity's id, as REST gives it (a node's `rowId`).")
     change: ChangeKind = strawberry.field(description="Whether it is there (read it again) or gone.")
     action: str = strawberry.field(
         description="What the write did: create, update, delete, correct, approve, return or assess."
@@ -58,9 +62,12 @@ class Change:
 
     @classmethod
     def of(cls, change: schemas.Change) -> "Change":
-        parent = EntityRef(entity=change.parent.entity, id=strawberry.ID(change.parent.id)) if change.parent else None
+        parent = (
+            EntityRef(entity=change.parent.entity, row_id=strawberry.ID(change.parent.id)) if change.parent else None
+        )
         return cls(
-            entity=change.entity, id=strawberry.ID(change.id), change=ChangeKind(change.change), action=change.action,
+            entity=change.entity, row_id=strawberry.ID(change.id), change=ChangeKind(change.change),
+            action=change.action,
             at=change.at, parent=parent,
         )  # fmt: skip
 
@@ -134,8 +141,15 @@ def _follow(info: Info[Context, None], read: live.Read, concerns: Callable[[Sign
 SUBSCRIBING = (
     " The first event comes at once (its `resumeCursor` is where you stand, even with no items); after that, one "
     "event whenever changes commit. Reconnecting with the last `resumeCursor` as `after` misses nothing: what "
-    "committed meanwhile comes first, then the live changes. Without `after` (and `since`) it starts from now."
+    "committed meanwhile comes first, then the live changes. Without `after` it starts from now."
 )
+ResumeArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description=at_most_characters(MAX_CURSOR_LENGTH, "The last event's `resumeCursor`: continue after it."),
+        metadata=max_length(MAX_CURSOR_LENGTH),
+    ),
+]
 
 
 @strawberry.type
@@ -143,12 +157,13 @@ class FeedSubscription:
     @strawberry.subscription(
         description="The changes feed as it grows: the same entries as `changes`, each event a page of them."
         + SUBSCRIBING
+        + " With `since` (and no `after`) it starts from the changes after that moment."
     )
     async def changes(
         self,
         info: Info[Context, None],
         since: SinceArgument = None,
-        after: CursorArgument = None,
+        after: ResumeArgument = None,
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ChangeFeed, None]:
         check_page_size("first", first)
@@ -171,7 +186,7 @@ class FeedSubscription:
         self,
         info: Info[Context, None],
         indicator_id: IndicatorIdArgument,
-        after: CursorArgument = None,
+        after: ResumeArgument = None,
         first: FirstArgument = DEFAULT_LIMIT,
     ) -> AsyncGenerator[ActualsUpdate, None]:
         indicator = row_id_of(indicator_id, "Indicator", "an indicator")

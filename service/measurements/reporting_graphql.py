@@ -53,7 +53,9 @@ SLOTS_MAX = 2000  # the sector strategy has 60 indicators; a year's slots of eve
 
 @strawberry.type(description="A value owed for the year: an indicator's, for one institution where it has its own.")
 class ReportingSlot:
-    indicator_id: strawberry.ID = strawberry.field(description="The indicator's `rowId`.")
+    indicator_id: strawberry.ID = strawberry.field(
+        description="The indicator's id as REST gives it (its node's `rowId`)."
+    )
     code: str = strawberry.field(description="The indicator's code, e.g. `1.1.3`.")
     year: int = strawberry.field(description="The year the value is for.")
     institution: str | None = strawberry.field(

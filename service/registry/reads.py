@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core import journal
 from service.core.errors import NotFound
+from service.core.models import named_row_id
 from service.core.pagination import Slice, Window, encode_cursor
 from service.registry import repository
 from service.registry.repository import OrganizationQuery
@@ -235,11 +236,11 @@ class RegistryRead:
         return found[0]
 
     async def organization_id(self, id_or_acronym: str) -> uuid.UUID | None:
-        """An organisation given by id or by acronym, as clients write either (an id is not checked here)."""
-        try:
-            return uuid.UUID(id_or_acronym)
-        except ValueError:
-            return await self.organization_id_of_acronym(id_or_acronym)
+        """An organisation given by id (REST's, or its GraphQL node's) or by acronym, as clients write any (an id
+        is not checked here)."""
+        if (organization_id := named_row_id(id_or_acronym, "Organization")) is not None:
+            return organization_id
+        return await self.organization_id_of_acronym(id_or_acronym)
 
     async def organization_id_of_acronym(self, acronym: str) -> uuid.UUID | None:
         return await repository.organization_id_by_acronym(self.session, acronym)

@@ -41,6 +41,7 @@ from service.core.pagination import MAX_LIMIT, Window, encode_cursor
 from service.registry.graphql import Institution
 from service.strategy import models, reads, service
 from service.strategy.reads import Loaded, Part, Parts
+from service.strategy.repository import IndicatorQuery, TaskQuery
 from service.strategy.schemas import IndicatorPatch, TaskInstitutionRoleIn, TaskPatch
 from service.strategy.values import published
 
@@ -567,6 +568,11 @@ class IndicatorEdge:
 class IndicatorConnection:
     edges: list[IndicatorEdge] = strawberry.field(description="The indicators on this page.", metadata=PAGE_OF_FIRST)
     page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+    query: strawberry.Private[IndicatorQuery]
+
+    @strawberry.field(description="How many indicators match the filter, on all pages (one count, when asked).")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(reads.count_indicators, self.query)
 
 
 @strawberry.type(description="A task on a page, with its cursor.")
@@ -581,6 +587,11 @@ class TaskEdge:
 class TaskConnection:
     edges: list[TaskEdge] = strawberry.field(description="The tasks on this page.", metadata=PAGE_OF_FIRST)
     page_info: PageInfo = strawberry.field(description="Where this page stands: cursors, and whether more follow.")
+    query: strawberry.Private[TaskQuery]
+
+    @strawberry.field(description="How many tasks match the filter, on all pages (one count, when asked).")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.run(reads.count_tasks, self.query)
 
 
 @strawberry.input(description="Which indicators to list; every criterion given must hold.")
@@ -660,7 +671,7 @@ class StrategyQuery:
             read, asked_parts(info, _indicator_parts, "edges", "node"), indicators=part.rows
         )
         edges = [IndicatorEdge(cursor=_document_cursor(row), node=Indicator.of(row, loaded)) for row in part.rows]
-        return IndicatorConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part))
+        return IndicatorConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part), query=query)
 
     @strawberry.field(
         description=f"Tasks in document order, a Relay page at a time ({MAX_LIMIT} unless `first` or `last` says).",
@@ -683,7 +694,7 @@ class StrategyQuery:
         part = await info.context.run(reads.page_tasks, query, window)
         loaded = await info.context.run(read, asked_parts(info, _task_parts, "edges", "node"), tasks=part.rows)
         edges = [TaskEdge(cursor=_document_cursor(row), node=Task.of(row, loaded)) for row in part.rows]
-        return TaskConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part))
+        return TaskConnection(edges=edges, page_info=page_info([edge.cursor for edge in edges], part), query=query)
 
 
 def _document_cursor(row: Row) -> str:

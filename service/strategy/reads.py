@@ -221,3 +221,11 @@ async def page_indicators(session: AsyncSession, query: repository.IndicatorQuer
 
 async def page_tasks(session: AsyncSession, query: repository.TaskQuery, window: Window) -> Slice[Any]:
     return Slice.of(await repository.list_tasks(session, query, window), window)
+
+
+async def count_indicators(session: AsyncSession, query: repository.IndicatorQuery) -> int:
+    return await repository.count_indicators(session, query)
+
+
+async def count_tasks(session: AsyncSession, query: repository.TaskQuery) -> int:
+    return await repository.count_tasks(session, query)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, exists, func, or_, select
+from sqlalchemy import Row, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.core.db import children_of, row_groups, rows_by_id, rows_by_parent
@@ -160,11 +160,8 @@ class IndicatorQuery:
     institution_id: uuid.UUID | None = None
 
 
-async def list_indicators(
-    session: AsyncSession, query: IndicatorQuery, window: Window = EVERY_ROW
-) -> Sequence[Indicator]:
-    """One keyset window of the matching indicators in document order (one row beyond it); all by default."""
-    stmt = select(Indicator)
+def _indicators(query: IndicatorQuery, columns: Sequence = (Indicator,)) -> Select:
+    stmt = select(*columns)
     if query.strategy_id is not None:
         stmt = stmt.where(Indicator.strategy_id == query.strategy_id)
     if query.area_code is not None:
@@ -186,7 +183,20 @@ async def list_indicators(
             .where(IndicatorValue.institution_id == query.institution_id)
         )
         stmt = stmt.where(or_(involved, own_values))
-    return (await session.scalars(INDICATOR_ORDER.select(stmt, window))).all()
+    return stmt
+
+
+async def list_indicators(
+    session: AsyncSession, query: IndicatorQuery, window: Window = EVERY_ROW
+) -> Sequence[Indicator]:
+    """One keyset window of the matching indicators in document order (one row beyond it); all by default."""
+    return (await session.scalars(INDICATOR_ORDER.select(_indicators(query), window))).all()
+
+
+async def count_indicators(session: AsyncSession, query: IndicatorQuery) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(_indicators(query, [Indicator.id]).subquery()))
+    ).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -197,9 +207,8 @@ class TaskQuery:
     institution_id: uuid.UUID | None = None
 
 
-async def list_tasks(session: AsyncSession, query: TaskQuery, window: Window) -> Sequence[Task]:
-    """One keyset window of the matching tasks in document order (one row beyond it)."""
-    stmt = select(Task)
+def _tasks(query: TaskQuery, columns: Sequence = (Task,)) -> Select:
+    stmt = select(*columns)
     if query.strategy_id is not None:
         stmt = stmt.where(Task.strategy_id == query.strategy_id)
     if query.action_direction_id is not None:
@@ -217,4 +226,13 @@ async def list_tasks(session: AsyncSession, query: TaskQuery, window: Window) ->
             .where(TaskInstitution.task_id == Task.id)
             .where(TaskInstitution.institution_id == query.institution_id)
         )
-    return (await session.scalars(TASK_ORDER.select(stmt, window))).all()
+    return stmt
+
+
+async def list_tasks(session: AsyncSession, query: TaskQuery, window: Window) -> Sequence[Task]:
+    """One keyset window of the matching tasks in document order (one row beyond it)."""
+    return (await session.scalars(TASK_ORDER.select(_tasks(query), window))).all()
+
+
+async def count_tasks(session: AsyncSession, query: TaskQuery) -> int:
+    return (await session.execute(select(func.count()).select_from(_tasks(query, [Task.id]).subquery()))).scalar_one()

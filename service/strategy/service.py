@@ -11,7 +11,7 @@ from service.core.auth import Principal, require_admin
 from service.core.caching import etag_of_payload, locked_at_version
 from service.core.errors import NotFound, Problem
 from service.core.i18n import required_text
-from service.core.models import stable_id
+from service.core.models import named_row_id, stable_id
 from service.core.pagination import Window
 from service.registry import repository as registry
 from service.registry.schemas import InstitutionRef
@@ -49,14 +49,13 @@ async def resolve_institution_id(session: AsyncSession, code: str) -> uuid.UUID:
 
 
 async def resolve_strategy_id(session: AsyncSession, id_or_key: str) -> uuid.UUID:
-    """A strategy given by id or by key, as clients write either."""
-    try:
-        return uuid.UUID(id_or_key)
-    except ValueError:
-        strategy = await repository.get_strategy_by_key(session, id_or_key)
-        if strategy is None:
-            raise NotFound("strategy", id_or_key) from None
-        return strategy.id
+    """A strategy given by id (REST's, or its GraphQL node's) or by key, as clients write any."""
+    if (strategy_id := named_row_id(id_or_key, "Strategy")) is not None:
+        return strategy_id
+    strategy = await repository.get_strategy_by_key(session, id_or_key)
+    if strategy is None:
+        raise NotFound("strategy", id_or_key)
+    return strategy.id
 
 
 # --- REST's output types, each mapped from the read path's rows (`reads.Loaded`) here ----------------------

@@ -315,3 +315,17 @@ async def test_a_page_of_500_organisations_costs_what_a_page_of_5_does(client, s
         await session.execute(delete(Membership).where(Membership.organization_id.in_(ids)))
         await session.execute(delete(Organization).where(Organization.id.in_(ids)))
         await session.commit()
+
+
+async def test_a_nodes_global_id_names_its_organisation_wherever_an_id_or_acronym_is_taken(client):
+    """A Relay app holds `id`s: a filter taking "id or acronym" takes the node's global id too."""
+    by_acronym = await graphql(client, '{ engagements(organization: "INTERPOL") { totalCount } }')
+    interpol = await graphql(client, '{ organization(acronym: "INTERPOL") { id rowId } }')
+    node = interpol["data"]["organization"]
+    for named in (node["id"], node["rowId"]):
+        by_id = await graphql(client, "query($o: String) { engagements(organization: $o) { totalCount } }", o=named)
+        assert by_id["data"] == by_acronym["data"] and by_id["data"]["engagements"]["totalCount"] >= 1
+    other_type = await graphql(client, '{ institution(code: "VP") { id } }')
+    wrong = await graphql(client, "query($o: String) { engagements(organization: $o) { totalCount } }",
+                          o=other_type["data"]["institution"]["id"])  # fmt: skip
+    assert wrong["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -288,3 +288,22 @@ async def test_policy_areas_and_action_directions_are_nodes_refetched_by_their_g
         return sql_statements.count
 
     assert await statements(1) == await statements(len(areas)) and len(directions) >= len(areas)
+
+
+async def test_a_strategys_global_id_filters_as_its_key_and_rest_id_do(client):
+    """`IndicatorFilter.strategy` and `progressSummary(strategy:)` take "id or key": the node's `id` too."""
+    strategy = (await graphql(client, "{ strategies(first: 1) { edges { node { id rowId key } } } }"))["data"]
+    node = strategy["strategies"]["edges"][0]["node"]
+    query = """query($s: String) { indicators(filter: {strategy: $s}) { totalCount }
+                                   tasks(filter: {strategy: $s}) { totalCount }
+                                   progressSummary(year: 2024, strategy: $s) { year } }"""
+    answers = [(await graphql(client, query, s=node[name]))["data"] for name in ("key", "rowId", "id")]
+    assert answers[0] == answers[1] == answers[2]
+    listed = await graphql(
+        client,
+        "query($s: String) { indicators(filter: {strategy: $s}) { edges { cursor } } "
+        "tasks(filter: {strategy: $s}) { edges { cursor } } }",
+        s=node["key"],
+    )
+    assert answers[0]["indicators"]["totalCount"] == len(listed["data"]["indicators"]["edges"]) >= 30
+    assert answers[0]["tasks"]["totalCount"] == len(listed["data"]["tasks"]["edges"]) >= 100
