@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -337,13 +337,7 @@ class RegistryRead:
     async def _fill_institutions(self, items: list[InstitutionData], ask: InstitutionAsk) -> None:
         if not items or ask.parent is None:
             return
-        rows = await self._institution_rows(item.parent_id for item in items if item.parent_id)
-        parents = []
-        for item in items:
-            if item.parent_id in rows:
-                item.parent = InstitutionData(*rows[item.parent_id])
-                parents.append(item.parent)
-        await self._fill_institutions(parents, ask.parent)
+        await self._link_institutions(items, "parent", ask.parent)
 
     async def institution_list(self, country: str | None, ask: InstitutionAsk) -> list[InstitutionData]:
         """Every institution (of a country), in listing order: a short list, read whole."""
@@ -416,21 +410,32 @@ class RegistryRead:
         self, items: list[EngagementData], institution: InstitutionAsk | None, organization: OrganizationAsk | None
     ) -> None:
         if institution is not None:
-            institutions = await self._institution_rows(i.institution_id for i in items if i.institution_id)
-            linked = []
-            for item in items:
-                if item.institution_id in institutions:
-                    item.institution = InstitutionData(*institutions[item.institution_id])
-                    linked.append(item.institution)
-            await self._fill_institutions(linked, institution)
+            await self._link_institutions(items, "institution", institution)
         if organization is not None:
-            organizations = await self._organization_rows(i.organization_id for i in items if i.organization_id)
-            others = []
-            for item in items:
-                if item.organization_id in organizations:
-                    item.organization = OrganizationData(*organizations[item.organization_id])
-                    others.append(item.organization)
-            await self._fill_organizations(others, organization)
+            await self._link_organizations(items, "organization", organization)
+
+    async def _link_institutions(self, items: Sequence[Any], link: str, ask: InstitutionAsk) -> None:
+        """Set each item's `link` to the institution its `<link>_id` names (one statement for all), filled as
+        `ask` asks; an item whose id is null keeps None."""
+        key = f"{link}_id"
+        rows = await self._institution_rows(getattr(item, key) for item in items if getattr(item, key))
+        linked = []
+        for item in items:
+            if (row := rows.get(getattr(item, key))) is not None:
+                setattr(item, link, InstitutionData(*row))
+                linked.append(getattr(item, link))
+        await self._fill_institutions(linked, ask)
+
+    async def _link_organizations(self, items: Sequence[Any], link: str, ask: OrganizationAsk) -> None:
+        """The same for organisations."""
+        key = f"{link}_id"
+        rows = await self._organization_rows(getattr(item, key) for item in items if getattr(item, key))
+        linked = []
+        for item in items:
+            if (row := rows.get(getattr(item, key))) is not None:
+                setattr(item, link, OrganizationData(*row))
+                linked.append(getattr(item, link))
+        await self._fill_organizations(linked, ask)
 
     async def representation_page(
         self,
@@ -474,13 +479,7 @@ class RegistryRead:
                 others += item.organizations
             await self._fill_organizations(others, organizations)
         if coordinator is not None:
-            institutions = await self._institution_rows(i.coordinator_id for i in items if i.coordinator_id)
-            linked = []
-            for item in items:
-                if item.coordinator_id in institutions:
-                    item.coordinator = InstitutionData(*institutions[item.coordinator_id])
-                    linked.append(item.coordinator)
-            await self._fill_institutions(linked, coordinator)
+            await self._link_institutions(items, "coordinator", coordinator)
 
 
 def export_rows(session: AsyncSession, updated_since: dt.datetime | None = None) -> AsyncIterator[tuple]:
