@@ -124,20 +124,20 @@ async def ensure_open(
 
     Takes the year's lock shared until the transaction ends, so a close waits for the writes that passed here
     and no write slips into a year after it closed. Called before the write takes its slots' locks (always in
-    that order, so they cannot deadlock). A transaction checks a year (for the same institutions) once: an
-    import of thousands of rows asks once per year."""
+    that order, so they cannot deadlock). A transaction checks a year (for the same institutions) once."""
     codes = {code for code in institution_codes if code}
-    checked = session.info.setdefault("open_periods", set())
+    # What the request's session found, open or closed, holds until it commits: it holds the year's lock shared,
+    # so no close or reopen comes between (an import asks once per year, however many of its rows name it).
+    found: dict[tuple, PeriodClosed | None] = session.info.setdefault("periods_found", {})
     key = (strategy_id, year, frozenset(codes))
-    if key in checked:
-        return
-    await _lock(session, strategy_id, year, _SHARED)
-    row = await _row(session, strategy_id, year)
-    if row is not None and row.closed_at is not None:
-        current = await period(session, strategy_id, year)
-        if not _excepted(current, codes):
-            raise PeriodClosed(row)
-    checked.add(key)
+    if key not in found:
+        await _lock(session, strategy_id, year, _SHARED)
+        row = await _row(session, strategy_id, year)
+        closed = row is not None and row.closed_at is not None
+        excepted = closed and _excepted(await period(session, strategy_id, year), codes)
+        found[key] = PeriodClosed(row) if closed and not excepted else None
+    if (refusal := found[key]) is not None:
+        raise refusal
 
 
 def _snapshot(row: ReportingPeriod) -> dict:

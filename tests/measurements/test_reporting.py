@@ -191,19 +191,26 @@ async def upload(client, token: str, strategy_key: str, body: str):
                              headers=bearer(token) | {"content-type": "text/csv"})  # fmt: skip
 
 
-async def test_an_unchanged_template_uploads_again_after_its_year_closed(client, tokens, strategy_key):
+async def test_an_unchanged_template_uploads_again_after_its_year_closed(client, tokens, strategy_key, sql_statements):
     """The CSV template holds every year, a closed one pre-filled: sent back as it came, it is accepted and writes
     nothing; a change to the closed year refuses the whole file."""
     params = {"strategy": strategy_key}
     admin = bearer(tokens["admin"])
     assert (await post(client, tokens["VP"], "1.1.3", 2023, 21)).status_code == 201
+    before = await client.get("/api/v1/measurements/template.csv", params=params, headers=bearer(tokens["VP"]))
+    empty = [r for r in csv.DictReader(io.StringIO(before.text)) if r["year"] == "2023" and not r["value"]]
+    for row in [r for r in empty if r["indicator_code"] != "1.2.1" and not r["institution"]][:3]:  # more rows of 2023
+        assert (await post(client, tokens["VP"], row["indicator_code"], 2023, 1)).status_code == 201, row
     assert (await client.post("/api/v1/reporting/2023/close", params=params, headers=admin)).status_code == 200
     template = await client.get("/api/v1/measurements/template.csv", params=params, headers=bearer(tokens["VP"]))
     rows = list(csv.DictReader(io.StringIO(template.text)))
     assert [r["value"] for r in rows if (r["indicator_code"], r["year"]) == ("1.1.3", "2023")] == ["21"]
 
+    sql_statements.statements.clear()
     again = await upload(client, tokens["VP"], strategy_key, template.text)
     assert again.status_code == 200, again.text
+    year_checks = [s for s in sql_statements.statements if "pg_advisory_xact_lock_shared" in s]
+    assert len(year_checks) == len({r["year"] for r in rows if r["value"]})  # once a year, not once a row
     assert again.json()["written"] == 0 and again.json()["unchanged"] == sum(1 for r in rows if r["value"])
 
     for row in rows:
